@@ -1,0 +1,140 @@
+"""One place for settings. Every field can be set by an environment variable
+prefixed `BROWSERQ_` (e.g. `BROWSERQ_DATABASE_URL`); model keys keep the
+SDKs' own names (`OPENAI_API_KEY`, `OPENAI_BASE_URL`, `ANTHROPIC_API_KEY`)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ModelRoute(BaseModel):
+    """Where an `llm_model` name is sent: a provider and the provider's own model name."""
+
+    provider: Literal["openai", "anthropic", "gemini"]
+    model: str
+    vision: bool = True
+    # USD per million tokens, for the balance.
+    input_price: float = 0.0
+    output_price: float = 0.0
+
+
+def _default_models() -> dict[str, ModelRoute]:
+    openai = {
+        "gpt-4o": (2.5, 10.0),
+        "gpt-4o-mini": (0.15, 0.6),
+        "gpt-4.1": (2.0, 8.0),
+        "gpt-4.1-mini": (0.4, 1.6),
+        "o4-mini": (1.1, 4.4),
+        "o3": (2.0, 8.0),
+    }
+    anthropic = {
+        "claude-sonnet-4-20250514": (3.0, 15.0),
+        "claude-3-7-sonnet-20250219": (3.0, 15.0),
+    }
+    gemini = {"gemini-2.0-flash": (0.1, 0.4), "gemini-2.5-flash": (0.3, 2.5)}
+    routes: dict[str, ModelRoute] = {}
+    for table, provider in ((openai, "openai"), (anthropic, "anthropic"), (gemini, "gemini")):
+        for name, (inp, out) in table.items():
+            routes[name] = ModelRoute(provider=provider, model=name, input_price=inp, output_price=out)
+    return routes
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BROWSERQ_", env_nested_delimiter="__", extra="ignore")
+
+    # Where the embedded mode keeps its database, broker folder and files.
+    data_dir: Path = Path(".browserq")
+    database_url: str | None = None  # default: SQLite in data_dir
+    broker_url: str | None = None  # default: kombu's filesystem transport in data_dir
+    public_url: str = "http://127.0.0.1:8000"
+
+    # Workers and the browser.
+    worker_concurrency: int = 2
+    chromium_path: str | None = None  # None: Playwright's own browser, else `chromium` on PATH
+    headless: bool = True
+    # Private, loopback and link-local addresses are never loaded unless listed here
+    # (e.g. "127.0.0.1,localhost" for tests and `browserq dev`).
+    allow_private_hosts: list[str] = Field(default_factory=list)
+
+    # Leases: a running task's heartbeat is renewed every heartbeat_seconds; a task whose
+    # heartbeat is older than lease_seconds is taken back by the reaper.
+    heartbeat_seconds: float = 3.0
+    lease_seconds: float = 20.0
+    max_attempts: int = 3
+    maintenance_interval_seconds: float = 2.0
+    # A task enqueued but not claimed for this long is enqueued again (a lost message).
+    requeue_after_seconds: float = 600.0
+    control_poll_seconds: float = 0.25
+
+    # Agent limits.
+    max_consecutive_failures: int = 3
+    step_timeout_seconds: float = 180.0
+    task_timeout_seconds: float = 3600.0
+    max_pause_seconds: float = 3600.0
+    model_timeout_seconds: float = 60.0
+    model_retries: int = 3
+    model_retry_base_delay: float = 1.0
+    page_text_budget_chars: int = 40000
+
+    # Models: `llm_model` name -> provider route. Operators extend it with
+    # BROWSERQ_MODELS='{"my-alias": {"provider": "openai", "model": "llama3.1"}}'.
+    models: dict[str, ModelRoute] = Field(default_factory=dict)
+    default_llm_model: str = "gpt-4.1"
+
+    # Provider credentials, by the SDKs' own names.
+    openai_api_key: str | None = Field(default=None, validation_alias=AliasChoices("OPENAI_API_KEY"))
+    openai_base_url: str | None = Field(default=None, validation_alias=AliasChoices("OPENAI_BASE_URL"))
+    anthropic_api_key: str | None = Field(default=None, validation_alias=AliasChoices("ANTHROPIC_API_KEY"))
+    anthropic_base_url: str | None = Field(default=None, validation_alias=AliasChoices("ANTHROPIC_BASE_URL"))
+    gemini_api_key: str | None = Field(default=None, validation_alias=AliasChoices("GEMINI_API_KEY"))
+    gemini_base_url: str = Field(
+        default="https://generativelanguage.googleapis.com/v1beta/openai/",
+        validation_alias=AliasChoices("GEMINI_BASE_URL"),
+    )
+
+    # Secrets at rest are encrypted with this Fernet key; `browserq dev` makes one.
+    secret_key: str | None = None
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'browserq.db').resolve()}"
+
+    @property
+    def resolved_broker_url(self) -> str:
+        return self.broker_url or "filesystem://"
+
+    @property
+    def broker_folder(self) -> Path:
+        return (self.data_dir / "broker").resolve()
+
+    @property
+    def model_routes(self) -> dict[str, ModelRoute]:
+        return {**_default_models(), **self.models}
+
+    def provider_configured(self, provider: str) -> bool:
+        if provider == "openai":
+            return bool(self.openai_api_key or self.openai_base_url)
+        if provider == "anthropic":
+            return bool(self.anthropic_api_key or self.anthropic_base_url)
+        if provider == "gemini":
+            return bool(self.gemini_api_key)
+        return False
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings_cache() -> None:
+    get_settings.cache_clear()
+
+
+def env_flag(name: str) -> bool:
+    return os.environ.get(name, "").lower() in {"1", "true", "yes"}

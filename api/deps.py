@@ -1,0 +1,54 @@
+"""Typed dependencies: the database session and the caller's key."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session, col, select
+
+from shared.db import get_engine
+from shared.keys import hash_key
+from shared.models import ApiKey
+
+_bearer = HTTPBearer(auto_error=False, description="Your browserq API key (`browserq keys create NAME`).")
+_KEY_TTL = 30.0
+_key_cache: dict[str, tuple[str, float]] = {}
+
+
+def get_session() -> Iterator[Session]:
+    with Session(get_engine(), expire_on_commit=False) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def current_owner(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    """The id of the caller's key. Cached briefly, since clients poll in tight loops."""
+    if credentials is None or not credentials.credentials:
+        raise _unauthorized("Missing API key: send 'Authorization: Bearer <key>'")
+    digest = hash_key(credentials.credentials)
+    cached = _key_cache.get(digest)
+    if cached and cached[1] > time.monotonic():
+        return cached[0]
+    owner = session.exec(
+        select(ApiKey.id).where(col(ApiKey.key_hash) == digest, col(ApiKey.revoked_at).is_(None))
+    ).one_or_none()
+    if owner is None:
+        raise _unauthorized("Invalid API key")
+    _key_cache[digest] = (owner, time.monotonic() + _KEY_TTL)
+    return owner
+
+
+OwnerId = Annotated[str, Depends(current_owner)]

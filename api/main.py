@@ -1,0 +1,98 @@
+"""The FastAPI app: routes under /api/v1, the maintenance loop, and error
+handling that turns every failure into a clear 4xx/503, never a 500."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from api.routes import account, control, tasks
+from shared.crypto import SecretKeyMissing
+from shared.maintenance import MaintenanceThread
+
+log = logging.getLogger("browserq.api")
+
+MAX_BODY_BYTES = 2 * 1024 * 1024
+
+
+class BodyLimit:
+    """Refuse bodies over the limit with 413 before they are read into memory."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            return await _too_large(send)
+        seen = 0
+
+        async def limited() -> dict:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _BodyTooLarge:
+            await _too_large(send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _too_large(send: Send) -> None:
+    body = b'{"detail":"Request body too large (limit 2 MB)"}'
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _database_down(_request: Request, exc: Exception) -> JSONResponse:
+    log.warning("database unavailable: %s", exc)
+    return JSONResponse(
+        {"detail": "The database is unavailable right now; retry in a few seconds."},
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
+
+
+def _secret_key_missing(_request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": f"The server cannot store secrets: {exc}"}, status_code=503)
+
+
+def create_app(*, maintenance: bool = True) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        loop = MaintenanceThread() if maintenance else None
+        if loop:
+            loop.start()
+        yield
+        if loop:
+            loop.stop()
+
+    app = FastAPI(
+        title="browserq",
+        version="1",
+        description="Self-hosted browser agents, speaking the Browser Use Cloud v1 API.",
+        lifespan=lifespan,
+    )
+    for router in (account.router, tasks.router, control.router):
+        app.include_router(router, prefix="/api/v1")
+    app.add_exception_handler(OperationalError, _database_down)
+    app.add_exception_handler(DBAPIError, _database_down)
+    app.add_exception_handler(SecretKeyMissing, _secret_key_missing)
+    app.add_middleware(BodyLimit)
+    return app

@@ -1,0 +1,163 @@
+"""Submit a task, read it back, list tasks."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from api.deps import OwnerId, SessionDep
+from api.schemas import (
+    ErrorDetail,
+    RunTaskRequest,
+    StepView,
+    TaskCreatedResponse,
+    TaskPage,
+    TaskSummary,
+    TaskView,
+)
+from shared.crypto import encrypt_json
+from shared.dispatch import dispatch
+from shared.models import Step, Task, TaskStatus
+from shared.settings import get_settings
+from worker.llm.registry import model_unavailable_reason
+
+router = APIRouter(tags=["tasks"])
+
+NOT_FOUND = {404: {"model": ErrorDetail, "description": "Task not found"}}
+
+
+def _validation_error(field: str, message: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_422_UNPROCESSABLE_CONTENT,
+        [{"loc": ["body", field], "msg": message, "type": "value_error"}],
+    )
+
+
+def get_owned_task(session: Session, owner_id: str, task_id: str) -> Task:
+    task = session.get(Task, task_id)
+    if task is None or task.owner_id != owner_id:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Task not found")
+    return task
+
+
+def _check_request(body: RunTaskRequest) -> None:
+    reason = model_unavailable_reason(body.llm_model, get_settings())
+    if reason:
+        raise _validation_error("llm_model", reason)
+    if body.included_file_names:
+        raise _validation_error(
+            "included_file_names", f"file {body.included_file_names[0]!r} was never uploaded"
+        )
+    if body.browser_profile_id:
+        raise _validation_error("browser_profile_id", "browser profile not found")
+
+
+@router.post("/run-task", response_model=TaskCreatedResponse)
+async def run_task(body: RunTaskRequest, session: SessionDep, owner_id: OwnerId) -> TaskCreatedResponse:
+    """Store the task, then queue it. Once this answers, the task is never lost."""
+    _check_request(body)
+    task = Task(
+        owner_id=owner_id,
+        task=body.task,
+        secrets_encrypted=encrypt_json(body.secrets) if body.secrets else None,
+        secret_names=sorted(body.secrets) if body.secrets else None,
+        **body.model_dump(exclude={"task", "secrets", "structured_output_json", "metadata"}),
+        structured_output_json=body.structured_output_json,  # type: ignore[arg-type]
+        task_metadata=body.metadata,
+    )
+    await run_in_threadpool(_store, session, task)
+    await run_in_threadpool(dispatch, task.id)
+    return TaskCreatedResponse(id=task.id)
+
+
+def _store(session: Session, task: Task) -> None:
+    session.add(task)
+    session.commit()
+
+
+def to_view(task: Task, steps: list[Step]) -> TaskView:
+    return TaskView(
+        id=task.id,
+        task=task.task,
+        output=task.output,
+        status=task.status,
+        created_at=task.created_at,
+        finished_at=task.finished_at,
+        steps=[
+            StepView(
+                id=s.id,
+                step=s.step,
+                evaluation_previous_goal=s.evaluation_previous_goal,
+                next_goal=s.next_goal,
+                url=s.url,
+                memory=s.memory,
+                actions=s.actions,
+                duration_ms=s.duration_ms,
+            )
+            for s in steps
+        ],
+        browser_data=task.browser_data,  # type: ignore[arg-type]
+        user_uploaded_files=task.included_file_names,
+        output_files=task.output_files,
+        metadata=task.task_metadata,
+    )
+
+
+@router.get("/task/{task_id}", response_model=TaskView, responses=NOT_FOUND)
+def get_task(task_id: str, session: SessionDep, owner_id: OwnerId) -> TaskView:
+    task = get_owned_task(session, owner_id, task_id)
+    steps = session.exec(select(Step).where(Step.task_id == task_id).order_by(col(Step.step))).all()
+    return to_view(task, list(steps))
+
+
+@router.get("/task/{task_id}/status", response_model=TaskStatus, responses=NOT_FOUND)
+def get_task_status(task_id: str, session: SessionDep, owner_id: OwnerId) -> TaskStatus:
+    """Just the status: one indexed lookup, meant for tight polling."""
+    row = session.exec(select(Task.status, Task.owner_id).where(Task.id == task_id)).one_or_none()
+    if row is None or row[1] != owner_id:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Task not found")
+    return row[0]
+
+
+@router.get("/tasks", response_model=TaskPage)
+def list_tasks(
+    session: SessionDep,
+    owner_id: OwnerId,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    status_filter: Annotated[TaskStatus | None, Query(alias="status")] = None,
+) -> TaskPage:
+    where = [col(Task.owner_id) == owner_id]
+    if status_filter is not None:
+        where.append(col(Task.status) == status_filter)
+    total = session.exec(select(func.count()).select_from(Task).where(*where)).one()
+    rows = session.exec(
+        select(Task)
+        .where(*where)
+        .order_by(col(Task.created_at).desc(), col(Task.id).desc())
+        .offset((page - 1) * limit)
+        .limit(limit)
+    ).all()
+    return TaskPage(
+        tasks=[
+            TaskSummary(
+                id=t.id,
+                task=t.task,
+                output=t.output,
+                status=t.status,
+                created_at=t.created_at,
+                finished_at=t.finished_at,
+            )
+            for t in rows
+        ],
+        total_pages=max(1, math.ceil(total / limit)),
+        page=page,
+        limit=limit,
+        total_count=total,
+    )
+

@@ -1,0 +1,185 @@
+"""Request and response models: exactly the wire shapes of the v1 contract."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timezone
+from typing import Annotated, Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
+
+from shared.models import TaskStatus
+
+MAX_TASK_CHARS = 20_000
+PROXY_COUNTRIES = ("us", "uk", "fr", "it", "jp", "au", "de", "fi", "ca", "in")
+_DOMAIN = re.compile(r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(:\d{1,5})?$")
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+Timestamp = Annotated[datetime, PlainSerializer(_iso, return_type=str)]
+
+
+class RunTaskRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    task: str = Field(min_length=1, max_length=MAX_TASK_CHARS)
+    secrets: dict[str, str] | None = Field(default=None, max_length=50)
+    allowed_domains: list[str] | None = Field(default=None, max_length=100)
+    browser_profile_id: str | None = None
+    save_browser_data: bool = False
+    structured_output_json: str | dict[str, Any] | None = None
+    llm_model: str = "gpt-4.1"
+    use_adblock: bool = True
+    use_proxy: bool = True
+    proxy_country_code: str = "us"
+    highlight_elements: bool = True
+    included_file_names: list[str] | None = Field(default=None, max_length=50)
+    browser_viewport_width: int = Field(default=1280, ge=320, le=4096)
+    browser_viewport_height: int = Field(default=960, ge=240, le=4096)
+    max_agent_steps: int = Field(default=75, ge=1, le=200)
+    enable_public_share: bool = False
+    metadata: dict[str, str] | None = None
+
+    @field_validator("task")
+    @classmethod
+    def _task_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("task must not be blank: say what the agent should do")
+        return value
+
+    @field_validator("secrets")
+    @classmethod
+    def _secret_names(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        for name, secret in (value or {}).items():
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}", name):
+                raise ValueError(
+                    f"secret name {name!r} is not allowed: use letters, digits, '_', '.', '-' (max 64 chars)"
+                )
+            if len(secret) > 10_000:
+                raise ValueError(f"secret {name!r} is longer than 10000 characters")
+        return value
+
+    @field_validator("allowed_domains")
+    @classmethod
+    def _domains(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        cleaned = []
+        for domain in value:
+            d = domain.strip().lower()
+            if not _DOMAIN.fullmatch(d):
+                raise ValueError(f"{domain!r} is not a domain: use e.g. 'example.com' or '*.example.com'")
+            cleaned.append(d)
+        return cleaned
+
+    @field_validator("structured_output_json")
+    @classmethod
+    def _schema(cls, value: str | dict[str, Any] | None) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"structured_output_json is not valid JSON: {exc}") from None
+        if not isinstance(value, dict):
+            raise ValueError("structured_output_json must be a JSON Schema object")
+        try:
+            Draft202012Validator.check_schema(value)
+        except SchemaError as exc:
+            raise ValueError(f"structured_output_json is not a valid JSON Schema: {exc.message}") from None
+        return json.dumps(value)
+
+    @field_validator("proxy_country_code")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        code = value.lower()
+        if code not in PROXY_COUNTRIES:
+            raise ValueError(f"proxy_country_code must be one of {', '.join(PROXY_COUNTRIES)}")
+        return code
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        if value is None:
+            return None
+        if len(value) > 10:
+            raise ValueError(f"metadata holds at most 10 pairs, got {len(value)}")
+        for key, item in value.items():
+            if not 1 <= len(key) <= 100:
+                raise ValueError(f"metadata key {key[:20]!r}... must be 1 to 100 characters")
+            if len(item) > 1000:
+                raise ValueError(f"metadata value for {key!r} must be at most 1000 characters")
+        return value
+
+
+class TaskCreatedResponse(BaseModel):
+    id: str
+
+
+class StepView(BaseModel):
+    id: str
+    step: int
+    evaluation_previous_goal: str
+    next_goal: str
+    url: str
+    memory: str | None = None
+    actions: list[dict[str, Any]] | None = None
+    screenshot_url: str | None = None
+    duration_ms: int | None = None
+
+
+class BrowserData(BaseModel):
+    cookies: list[dict[str, Any]]
+
+
+class TaskView(BaseModel):
+    id: str
+    task: str
+    output: str | None
+    status: TaskStatus
+    created_at: Timestamp
+    finished_at: Timestamp | None
+    steps: list[StepView]
+    live_url: str | None = None
+    browser_data: BrowserData | None = None
+    user_uploaded_files: list[str] | None = None
+    output_files: list[str] | None = None
+    public_share_url: str | None = None
+    metadata: dict[str, str] | None = None
+
+
+class TaskSummary(BaseModel):
+    id: str
+    task: str
+    output: str | None
+    status: TaskStatus
+    created_at: Timestamp
+    finished_at: Timestamp | None
+    live_url: str | None = None
+
+
+class TaskPage(BaseModel):
+    tasks: list[TaskSummary]
+    total_pages: int
+    page: int
+    limit: int
+    total_count: int
+
+
+class Empty(BaseModel):
+    pass
+
+
+class ErrorDetail(BaseModel):
+    detail: str

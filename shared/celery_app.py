@@ -1,0 +1,66 @@
+"""The one Celery app. The API enqueues by task name and never imports the
+worker; the worker registers the task bodies (see `worker.tasks`)."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from shared.settings import Settings, get_settings
+
+RUN_TASK = "browserq.run_task"
+QUEUE = "browserq"
+
+
+def broker_options(settings: Settings) -> dict:
+    url = settings.resolved_broker_url
+    if url.startswith("filesystem"):
+        folder = settings.broker_folder
+        for sub in ("queue", "processed"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+        return {
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "processed_folder": str(folder / "processed"),
+            "store_processed": False,
+            "polling_interval": 0.1,
+        }
+    # Longer than the longest run, pause included, so Redis never redelivers a
+    # task that is still running (the DB lease fences it anyway).
+    longest = settings.task_timeout_seconds + settings.max_pause_seconds + 600
+    return {"visibility_timeout": int(longest)}
+
+
+def make_celery(settings: Settings | None = None) -> Celery:
+    settings = settings or get_settings()
+    app = Celery("browserq", broker=settings.resolved_broker_url, set_as_current=True)
+    app.conf.update(
+        broker_transport_options=broker_options(settings),
+        broker_connection_retry_on_startup=True,
+        task_default_queue=QUEUE,
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=False,
+        worker_prefetch_multiplier=1,
+        worker_proc_alive_timeout=60,
+        worker_max_tasks_per_child=200,
+        worker_cancel_long_running_tasks_on_connection_loss=True,
+        worker_soft_shutdown_timeout=10,
+        worker_hijack_root_logger=False,
+        # The hard limit is only a backstop: deadlines live in the event loop.
+        task_time_limit=int(settings.task_timeout_seconds + settings.max_pause_seconds + 300),
+        accept_content=["json"],
+        task_serializer="json",
+        broker_pool_limit=4,
+        broker_connection_timeout=2,
+        # run-task stores the task first; if the broker is down the dispatcher
+        # sends the message later, so publishing must not hang the request.
+        task_publish_retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5},
+    )
+    return app
+
+
+celery_app = make_celery()
+
+
+def enqueue_run(task_id: str) -> None:
+    celery_app.send_task(RUN_TASK, args=[task_id], queue=QUEUE)

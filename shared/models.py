@@ -1,0 +1,116 @@
+"""Database tables. The database is the single source of truth for a task:
+the broker only carries "run task X"."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class TaskStatus(str, enum.Enum):
+    created = "created"
+    running = "running"
+    paused = "paused"
+    finished = "finished"
+    stopped = "stopped"
+    failed = "failed"
+
+
+FINAL_STATUSES = (TaskStatus.finished, TaskStatus.stopped, TaskStatus.failed)
+
+
+def _ts(**kw: Any) -> Any:
+    return Field(sa_column=Column(DateTime(timezone=True), **kw))
+
+
+class ApiKey(SQLModel, table=True):
+    __tablename__ = "api_keys"
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    name: str
+    key_hash: str = Field(index=True, unique=True)  # sha256 hex of the key; the key itself is never stored
+    prefix: str  # the first characters, to tell keys apart in listings
+    created_at: datetime = _ts(nullable=False, default=utcnow)
+    revoked_at: datetime | None = _ts(nullable=True)
+
+
+class Task(SQLModel, table=True):
+    __tablename__ = "tasks"
+    __table_args__ = (
+        Index("ix_tasks_owner_created", "owner_id", "created_at"),
+        Index("ix_tasks_status_heartbeat", "status", "heartbeat_at"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    owner_id: str = Field(foreign_key="api_keys.id")
+    task: str = Field(sa_column=Column(Text, nullable=False))
+    status: TaskStatus = Field(default=TaskStatus.created)
+    output: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = _ts(nullable=False, default=utcnow)
+    started_at: datetime | None = _ts(nullable=True)
+    finished_at: datetime | None = _ts(nullable=True)
+
+    # The request, as submitted (secrets encrypted).
+    secrets_encrypted: str | None = Field(default=None, sa_column=Column(Text))
+    secret_names: list[str] | None = Field(default=None, sa_column=Column(JSON))
+    allowed_domains: list[str] | None = Field(default=None, sa_column=Column(JSON))
+    browser_profile_id: str | None = None
+    save_browser_data: bool = False
+    structured_output_json: str | None = Field(default=None, sa_column=Column(Text))
+    llm_model: str = "gpt-4.1"
+    use_adblock: bool = True
+    use_proxy: bool = True
+    proxy_country_code: str = "us"
+    highlight_elements: bool = True
+    included_file_names: list[str] | None = Field(default=None, sa_column=Column(JSON))
+    browser_viewport_width: int = 1280
+    browser_viewport_height: int = 960
+    max_agent_steps: int = 75
+    enable_public_share: bool = False
+    task_metadata: dict[str, str] | None = Field(default=None, sa_column=Column("metadata", JSON))
+
+    # Results.
+    browser_data: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    output_files: list[str] | None = Field(default=None, sa_column=Column(JSON))
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    # Execution: who runs it, which attempt, and the lease.
+    enqueued_at: datetime | None = _ts(nullable=True)
+    worker_id: str | None = None
+    attempt: int = 0
+    heartbeat_at: datetime | None = _ts(nullable=True)
+    paused_at: datetime | None = _ts(nullable=True)
+
+
+class Step(SQLModel, table=True):
+    __tablename__ = "steps"
+    __table_args__ = (UniqueConstraint("task_id", "step", name="uq_steps_task_step"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    task_id: str = Field(foreign_key="tasks.id", index=True)
+    step: int
+    attempt: int = 1
+    evaluation_previous_goal: str = Field(default="", sa_column=Column(Text, nullable=False))
+    memory: str = Field(default="", sa_column=Column(Text, nullable=False))
+    next_goal: str = Field(default="", sa_column=Column(Text, nullable=False))
+    url: str = Field(default="", sa_column=Column(Text, nullable=False))
+    actions: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
+    results: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
+    duration_ms: int | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    created_at: datetime = _ts(nullable=False, default=utcnow)

@@ -1,0 +1,254 @@
+"""Every state change of a task, each one atomic UPDATE guarded by what the
+row must look like. The API, the worker and the maintenance loop all go
+through here, so a late worker can never overwrite a task that was stopped or
+taken back meanwhile."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import and_, func, or_, update
+from sqlmodel import Session, col, select
+
+from shared.models import FINAL_STATUSES, Step, Task, TaskStatus, utcnow
+
+ACTIVE = (TaskStatus.running, TaskStatus.paused)
+
+
+@dataclass(frozen=True)
+class Lease:
+    """What a worker holds while it runs a task: the attempt is the fencing token."""
+
+    task_id: str
+    attempt: int
+    worker_id: str
+
+
+# ---- worker side -----------------------------------------------------------
+
+
+def claim(session: Session, task_id: str, worker_id: str) -> Lease | None:
+    """created -> running, in one UPDATE; None if someone else has it or it was stopped."""
+    now = utcnow()
+    result = session.execute(
+        update(Task)
+        .where(col(Task.id) == task_id, col(Task.status) == TaskStatus.created)
+        .values(
+            status=TaskStatus.running,
+            worker_id=worker_id,
+            attempt=Task.attempt + 1,
+            heartbeat_at=now,
+            started_at=func.coalesce(Task.started_at, now),
+        )
+    )
+    session.commit()
+    if result.rowcount != 1:
+        return None
+    attempt = session.exec(select(Task.attempt).where(Task.id == task_id)).one()
+    return Lease(task_id, attempt, worker_id)
+
+
+def _held(lease: Lease) -> list:
+    return [
+        col(Task.id) == lease.task_id,
+        col(Task.attempt) == lease.attempt,
+        col(Task.worker_id) == lease.worker_id,
+        col(Task.status).in_(ACTIVE),
+    ]
+
+
+def heartbeat(session: Session, lease: Lease) -> TaskStatus | None:
+    """Renew the lease; returns the task's status, or None when the lease is lost."""
+    result = session.execute(update(Task).where(*_held(lease)).values(heartbeat_at=utcnow()))
+    session.commit()
+    if result.rowcount != 1:
+        return None
+    return session.exec(select(Task.status).where(Task.id == lease.task_id)).one()
+
+
+def current_status(session: Session, lease: Lease) -> TaskStatus | None:
+    """The task's status if this lease still holds it, else None."""
+    row = session.exec(
+        select(Task.status, Task.attempt, Task.worker_id).where(Task.id == lease.task_id)
+    ).one_or_none()
+    if row is None or row[1] != lease.attempt or row[2] != lease.worker_id:
+        return None
+    return row[0] if row[0] in ACTIVE else None
+
+
+def next_step_number(session: Session, task_id: str) -> int:
+    last = session.exec(select(func.max(Step.step)).where(Step.task_id == task_id)).one()
+    return (last or 0) + 1
+
+
+def record_step(session: Session, lease: Lease, step: Step, input_tokens: int, output_tokens: int) -> bool:
+    """Write one finished step, only while the lease holds. False: the lease is lost."""
+    result = session.execute(
+        update(Task)
+        .where(*_held(lease))
+        .values(
+            heartbeat_at=utcnow(),
+            input_tokens=Task.input_tokens + input_tokens,
+            output_tokens=Task.output_tokens + output_tokens,
+        )
+    )
+    if result.rowcount != 1:
+        session.rollback()
+        return False
+    session.add(step)
+    session.commit()
+    return True
+
+
+def finish(session: Session, lease: Lease, status: TaskStatus, output: str | None, **extra: object) -> bool:
+    """Compare-and-set to a final status; False if the task was stopped or reaped meanwhile."""
+    assert status in FINAL_STATUSES
+    result = session.execute(
+        update(Task)
+        .where(*_held(lease))
+        .values(status=status, output=output, finished_at=utcnow(), **extra)
+    )
+    session.commit()
+    return result.rowcount == 1
+
+
+# ---- API side --------------------------------------------------------------
+
+
+def request_stop(session: Session, task: Task, output: str = "Stopped by the user.") -> bool:
+    result = session.execute(
+        update(Task)
+        .where(col(Task.id) == task.id, col(Task.status).in_((TaskStatus.created, *ACTIVE)))
+        .values(status=TaskStatus.stopped, finished_at=utcnow(), output=func.coalesce(Task.output, output))
+    )
+    session.commit()
+    return result.rowcount == 1
+
+
+def request_pause(session: Session, task: Task) -> bool:
+    result = session.execute(
+        update(Task)
+        .where(col(Task.id) == task.id, col(Task.status).in_((TaskStatus.created, TaskStatus.running)))
+        .values(status=TaskStatus.paused, paused_at=utcnow())
+    )
+    session.commit()
+    return result.rowcount == 1
+
+
+def request_resume(session: Session, task: Task) -> TaskStatus | None:
+    """paused -> running when a worker holds it, else back to created (to be enqueued)."""
+    now = utcnow()
+    result = session.execute(
+        update(Task)
+        .where(col(Task.id) == task.id, col(Task.status) == TaskStatus.paused, col(Task.worker_id).is_not(None))
+        .values(status=TaskStatus.running, paused_at=None, heartbeat_at=now)
+    )
+    if result.rowcount != 1:
+        result = session.execute(
+            update(Task)
+            .where(col(Task.id) == task.id, col(Task.status) == TaskStatus.paused, col(Task.worker_id).is_(None))
+            .values(status=TaskStatus.created, paused_at=None, enqueued_at=None)
+        )
+    session.commit()
+    if result.rowcount != 1:
+        return None
+    return session.exec(select(Task.status).where(Task.id == task.id)).one()
+
+
+def mark_enqueued(session: Session, task_id: str) -> None:
+    session.execute(update(Task).where(col(Task.id) == task_id).values(enqueued_at=utcnow()))
+    session.commit()
+
+
+# ---- maintenance -----------------------------------------------------------
+
+
+@dataclass
+class ReapResult:
+    requeued: list[str]
+    failed: list[str]
+    released: list[str]
+
+
+def reap(session: Session, lease_seconds: float, max_attempts: int) -> ReapResult:
+    """Take back tasks whose worker stopped renewing its lease."""
+    cutoff = utcnow() - timedelta(seconds=lease_seconds)
+    stale = session.exec(
+        select(Task.id, Task.status, Task.attempt, Task.worker_id).where(
+            col(Task.status).in_(ACTIVE), col(Task.worker_id).is_not(None), col(Task.heartbeat_at) < cutoff
+        )
+    ).all()
+    out = ReapResult([], [], [])
+    for task_id, status, attempt, worker_id in stale:
+        guard = [
+            col(Task.id) == task_id,
+            col(Task.attempt) == attempt,
+            col(Task.worker_id) == worker_id,
+            col(Task.status) == status,
+            col(Task.heartbeat_at) < cutoff,
+        ]
+        if status == TaskStatus.paused:
+            values, bucket = {"worker_id": None}, out.released
+        elif attempt < max_attempts:
+            values = {"status": TaskStatus.created, "worker_id": None, "enqueued_at": None}
+            bucket = out.requeued
+        else:
+            values = {
+                "status": TaskStatus.failed,
+                "finished_at": utcnow(),
+                "output": f"The worker running this task was lost {attempt} times "
+                f"(no heartbeat for {lease_seconds:.0f} s); giving up after {max_attempts} attempts.",
+            }
+            bucket = out.failed
+        if session.execute(update(Task).where(*guard).values(**values)).rowcount == 1:
+            bucket.append(task_id)
+    session.commit()
+    return out
+
+
+def expire_pauses(session: Session, max_pause_seconds: float) -> list[str]:
+    """Paused for too long: stopped, with an output that says why."""
+    cutoff = utcnow() - timedelta(seconds=max_pause_seconds)
+    ids = session.exec(
+        select(Task.id).where(col(Task.status) == TaskStatus.paused, col(Task.paused_at) < cutoff)
+    ).all()
+    done = []
+    for task_id in ids:
+        result = session.execute(
+            update(Task)
+            .where(col(Task.id) == task_id, col(Task.status) == TaskStatus.paused, col(Task.paused_at) < cutoff)
+            .values(
+                status=TaskStatus.stopped,
+                finished_at=utcnow(),
+                output=f"Stopped: the task stayed paused longer than the limit of {max_pause_seconds:.0f} s.",
+            )
+        )
+        if result.rowcount == 1:
+            done.append(task_id)
+    session.commit()
+    return done
+
+
+def due_for_dispatch(session: Session, requeue_after_seconds: float, limit: int = 500) -> list[str]:
+    """Tasks stored but never enqueued (the broker was down), or enqueued long ago
+    and never claimed (a lost message)."""
+    now = utcnow()
+    cutoff = now - timedelta(seconds=requeue_after_seconds)
+    # A task just stored is being enqueued by its request: give that a moment.
+    fresh = now - timedelta(seconds=2)
+    return list(
+        session.exec(
+            select(Task.id)
+            .where(
+                col(Task.status) == TaskStatus.created,
+                or_(
+                    and_(col(Task.enqueued_at).is_(None), col(Task.created_at) < fresh),
+                    col(Task.enqueued_at) < cutoff,
+                ),
+            )
+            .order_by(col(Task.created_at))
+            .limit(limit)
+        ).all()
+    )
+

@@ -1,0 +1,102 @@
+"""A small real web site served on 127.0.0.1 for the agent to work on: a
+login form, an account page that shows a code, a long page, and whatever
+pages tests add with `SiteServer.add_page`."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from html import escape
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+USERNAME, PASSWORD, ACCOUNT_CODE = "alice", "s3cret-pa55", "ALPHA-42"
+
+
+def _page(title: str, body: str) -> HTMLResponse:
+    return HTMLResponse(f"<!doctype html><html><head><title>{escape(title)}</title></head><body>{body}</body></html>")
+
+
+async def index(_request: Request) -> Response:
+    return _page("Test shop", '<h1>Test shop</h1><p>Welcome.</p><a href="/login">Log in</a> <a href="/long">Catalogue</a>')
+
+
+async def login(request: Request) -> Response:
+    if request.method == "POST":
+        form = await request.form()
+        if form.get("username") == USERNAME and form.get("password") == PASSWORD:
+            response = RedirectResponse("/account", status_code=303)
+            response.set_cookie("session", "ok-" + USERNAME)
+            return response
+        return _page("Login failed", '<p id="error">Wrong username or password.</p><a href="/login">Try again</a>')
+    return _page(
+        "Log in",
+        '<h1>Log in</h1><form method="post" action="/login">'
+        '<input type="text" name="username" placeholder="Username">'
+        '<input type="password" name="password" placeholder="Password">'
+        '<button type="submit">Sign in</button></form>',
+    )
+
+
+async def account(request: Request) -> Response:
+    if request.cookies.get("session") != "ok-" + USERNAME:
+        return RedirectResponse("/login", status_code=303)
+    return _page("Account", f"<h1>Account of {USERNAME}</h1><p>Your code is: <b id=code>{ACCOUNT_CODE}</b></p>")
+
+
+async def long_page(_request: Request) -> Response:
+    items = "".join(f"<p>Item {i}: a plain product description.</p>" for i in range(300))
+    return _page("Catalogue", f"<h1>Catalogue</h1>{items}<p id=end>End of catalogue: CODE-END-7</p>")
+
+
+class SiteServer:
+    """Serves the site in a background thread on a free port of 127.0.0.1."""
+
+    def __init__(self) -> None:
+        self.extra: dict[str, str] = {}
+        routes = [
+            Route("/", index),
+            Route("/login", login, methods=["GET", "POST"]),
+            Route("/account", account),
+            Route("/long", long_page),
+            Route("/p/{name}", self._extra_page),
+        ]
+        self.app = Starlette(routes=routes)
+        self.port = _free_port()
+        self._server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def add_page(self, name: str, html: str) -> str:
+        """Serve `html` at /p/<name>; returns its URL."""
+        self.extra[name] = html
+        return f"{self.url}/p/{name}"
+
+    async def _extra_page(self, request: Request) -> Response:
+        html = self.extra.get(request.path_params["name"])
+        return HTMLResponse(html) if html is not None else HTMLResponse("not found", status_code=404)
+
+    def __enter__(self) -> "SiteServer":
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=5)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

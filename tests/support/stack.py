@@ -1,0 +1,164 @@
+"""Starts browserq for real, as a user would: the API and Celery workers in
+their own processes, against PostgreSQL + Redis or in embedded mode (SQLite
+and the filesystem broker). Tests talk to it over HTTP only."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import psycopg
+import redis
+
+from tests.support.site import _free_port
+
+PG_ADMIN = os.environ.get("BROWSERQ_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("BROWSERQ_TEST_REDIS", "redis://127.0.0.1:6379")
+CHROMIUM = os.environ.get("BROWSERQ_CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+def fresh_postgres_db() -> str:
+    name = f"browserq_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_postgres_db(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def fresh_redis_db() -> str:
+    db = random.randint(1, 15)
+    url = f"{REDIS_URL}/{db}"
+    redis.Redis.from_url(url).flushdb()
+    return url
+
+
+@dataclass
+class Stack:
+    """One running browserq: `url`, a ready `key`, and handles on its processes."""
+
+    kind: str  # "postgres" or "embedded"
+    model_base_url: str
+    env_extra: dict[str, str] = field(default_factory=dict)
+    workers: int = 1
+    concurrency: int = 2
+    data_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="browserq-test-")))
+    procs: list[subprocess.Popen] = field(default_factory=list)
+    worker_procs: list[subprocess.Popen] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.db_url = fresh_postgres_db() if self.kind == "postgres" else None
+        self.broker_url = fresh_redis_db() if self.kind == "postgres" else None
+        self.env = self._env()
+
+    def _env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("BROWSERQ_", "OPENAI_", "ANTHROPIC_"))}
+        env.update(
+            BROWSERQ_DATA_DIR=str(self.data_dir),
+            BROWSERQ_CHROMIUM_PATH=CHROMIUM,
+            BROWSERQ_ALLOW_PRIVATE_HOSTS='["127.0.0.1", "localhost"]',
+            BROWSERQ_SECRET_KEY="dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdDE=",
+            BROWSERQ_PUBLIC_URL=self.url,
+            BROWSERQ_HEARTBEAT_SECONDS="1",
+            BROWSERQ_LEASE_SECONDS="6",
+            BROWSERQ_MAINTENANCE_INTERVAL_SECONDS="1",
+            BROWSERQ_MODEL_RETRY_BASE_DELAY="0.05",
+            OPENAI_BASE_URL=self.model_base_url,
+            OPENAI_API_KEY="test-key",
+            PYTHONUNBUFFERED="1",
+        )
+        if self.db_url:
+            env["BROWSERQ_DATABASE_URL"] = self.db_url
+            env["BROWSERQ_BROKER_URL"] = self.broker_url or ""
+        env.update(self.env_extra)
+        return env
+
+    def cli(self, *args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "shared.cli", *args], env=self.env, capture_output=True, text=True, timeout=120
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    def start(self) -> "Stack":
+        self.cli("migrate")
+        self.key = self.cli("keys", "create", "tests").strip().splitlines()[-1]
+        self.procs.append(self._spawn("api", "--port", str(self.port), log="api"))
+        for i in range(self.workers):
+            self.start_worker(i)
+        self._wait_ready()
+        return self
+
+    def start_worker(self, i: int | None = None) -> subprocess.Popen:
+        i = len(self.worker_procs) if i is None else i
+        proc = self._spawn("worker", "--concurrency", str(self.concurrency), log=f"worker{i}")
+        self.worker_procs.append(proc)
+        self.procs.append(proc)
+        return proc
+
+    def _spawn(self, *args: str, log: str) -> subprocess.Popen:
+        out = open(self.data_dir / f"{log}.log", "ab")
+        return subprocess.Popen(
+            [sys.executable, "-m", "shared.cli", *args], env=self.env, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def log(self, name: str) -> str:
+        path = self.data_dir / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def _wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/api/v1/ping", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("the API did not start:\n" + self.log("api"))
+
+    def client(self, key: str | None = None) -> httpx.Client:
+        return httpx.Client(
+            base_url=f"{self.url}/api/v1", headers={"Authorization": f"Bearer {key or self.key}"}, timeout=30
+        )
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        if self.db_url:
+            drop_postgres_db(self.db_url)
+
+
+def wait_for(client: httpx.Client, task_id: str, statuses: set[str], timeout: float = 60) -> dict:
+    """Poll the task until its status is one of `statuses`; returns the whole task."""
+    deadline = time.monotonic() + timeout
+    task: dict = {}
+    while time.monotonic() < deadline:
+        task = client.get(f"/task/{task_id}").json()
+        if task.get("status") in statuses:
+            return task
+        time.sleep(0.1)
+    raise AssertionError(f"task {task_id} did not reach {statuses} in {timeout}s; last: {task}")

@@ -1,0 +1,256 @@
+"""The actions of the protocol, each a short coroutine that returns what the
+model will read in its next step. An error is reported, never raised past here."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from playwright.async_api import ElementHandle, Error as PlaywrightError, Page
+
+from worker.agent import protocol as p
+from worker.browser.page_state import PageState, element_handle
+from worker.browser.session import BrowserSession
+
+SECRET = re.compile(r"<secret>([^<]+)</secret>")
+ACTION_TIMEOUT_MS = 10_000
+SAFE_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,127}$")
+
+
+class ActionError(Exception):
+    """A failed action; its message is shown to the model."""
+
+
+@dataclass
+class ActionResult:
+    text: str = ""
+    error: str | None = None
+    done: p.Done | None = None
+
+    def as_record(self) -> dict[str, str]:
+        return {"error": self.error} if self.error else {"result": self.text}
+
+
+@dataclass
+class ActionContext:
+    session: BrowserSession
+    state: PageState
+    secrets: dict[str, str]
+    files_dir: Path
+    readable_files: dict[str, Path] = field(default_factory=dict)
+    written_files: list[str] = field(default_factory=list)
+
+
+async def run_action(ctx: ActionContext, action: p.Action) -> ActionResult:
+    handler = HANDLERS[action.name]
+    try:
+        return await handler(ctx, action.params)
+    except ActionError as exc:
+        return ActionResult(error=str(exc))
+    except PlaywrightError as exc:
+        return ActionResult(error=f"{action.name} failed: {_first_line(str(exc))}")
+    except asyncio.TimeoutError:
+        return ActionResult(error=f"{action.name} timed out")
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0][:300] if text.strip() else "unknown error"
+
+
+async def _element(ctx: ActionContext, index: int) -> ElementHandle:
+    ref = ctx.state.elements.get(index)
+    if ref is None:
+        raise ActionError(f"there is no element [{index}] on this page; use an index from the current page")
+    handle = await element_handle(ref)
+    if handle is None:
+        raise ActionError(f"element [{index}] is no longer on the page")
+    return handle
+
+
+def reveal_secrets(text: str, secrets: dict[str, str]) -> str:
+    def sub(match: re.Match[str]) -> str:
+        name = match.group(1).strip()
+        if name not in secrets:
+            raise ActionError(f"there is no secret named {name!r}; secrets: {', '.join(sorted(secrets)) or 'none'}")
+        return secrets[name]
+
+    return SECRET.sub(sub, text)
+
+
+# -- navigation ----------------------------------------------------------------
+
+
+async def navigate(ctx: ActionContext, params: p.Navigate) -> ActionResult:
+    url = params.url if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", params.url) else "https://" + params.url
+    if params.new_tab:
+        page = await ctx.session.context.new_page()
+        ctx.session.current = page
+    else:
+        page = await ctx.session.page()
+    await page.goto(url, wait_until="domcontentloaded", timeout=30_000)
+    return ActionResult(f"Opened {page.url}")
+
+
+async def go_back(ctx: ActionContext, _params: p.GoBack) -> ActionResult:
+    page = await ctx.session.page()
+    await page.go_back(wait_until="domcontentloaded", timeout=15_000)
+    return ActionResult(f"Went back to {page.url}")
+
+
+# -- elements --------------------------------------------------------------------
+
+
+async def click(ctx: ActionContext, params: p.Click) -> ActionResult:
+    handle = await _element(ctx, params.index)
+    try:
+        await handle.click(timeout=ACTION_TIMEOUT_MS)
+    except PlaywrightError:
+        # Covered or moving: a DOM click still reaches the element's handlers.
+        await handle.evaluate("el => el.click()")
+    return ActionResult(f"Clicked [{params.index}]")
+
+
+async def input_text(ctx: ActionContext, params: p.Input) -> ActionResult:
+    handle = await _element(ctx, params.index)
+    value = reveal_secrets(params.text, ctx.secrets)
+    if params.clear:
+        await handle.fill(value, timeout=ACTION_TIMEOUT_MS)
+    else:
+        await handle.type(value, timeout=ACTION_TIMEOUT_MS)
+    shown = SECRET.sub(lambda m: f"secret {m.group(1).strip()!r}", params.text)
+    return ActionResult(f"Typed {shown!r} into [{params.index}]" if shown == params.text else f"Typed {shown} into [{params.index}]")
+
+
+async def select_dropdown(ctx: ActionContext, params: p.SelectDropdown) -> ActionResult:
+    handle = await _element(ctx, params.index)
+    try:
+        chosen = await handle.select_option(label=params.text, timeout=ACTION_TIMEOUT_MS)
+    except PlaywrightError:
+        chosen = await handle.select_option(value=params.text, timeout=ACTION_TIMEOUT_MS)
+    return ActionResult(f"Selected {params.text!r} in [{params.index}] ({', '.join(chosen)})")
+
+
+async def send_keys(ctx: ActionContext, params: p.SendKeys) -> ActionResult:
+    page = await ctx.session.page()
+    await page.keyboard.press(params.keys)
+    return ActionResult(f"Pressed {params.keys}")
+
+
+async def scroll(ctx: ActionContext, params: p.Scroll) -> ActionResult:
+    page = await ctx.session.page()
+    sign = 1 if params.down else -1
+    if params.index is not None:
+        handle = await _element(ctx, params.index)
+        await handle.evaluate("(el, f) => el.scrollBy(0, el.clientHeight * f)", sign * params.pages)
+    else:
+        await page.evaluate("f => window.scrollBy(0, window.innerHeight * f)", sign * params.pages)
+    direction = "down" if params.down else "up"
+    return ActionResult(f"Scrolled {direction} {params.pages:g} page(s)")
+
+
+async def wait(ctx: ActionContext, params: p.Wait) -> ActionResult:
+    await asyncio.sleep(params.seconds)
+    return ActionResult(f"Waited {params.seconds:g} s")
+
+
+# -- tabs --------------------------------------------------------------------------
+
+
+async def switch(ctx: ActionContext, params: p.Switch) -> ActionResult:
+    try:
+        page = ctx.session.tab(params.tab_id)
+    except ValueError as exc:
+        raise ActionError(str(exc)) from None
+    ctx.session.current = page
+    await page.bring_to_front()
+    return ActionResult(f"Switched to tab {params.tab_id} ({page.url})")
+
+
+async def close(ctx: ActionContext, params: p.Close) -> ActionResult:
+    try:
+        page = ctx.session.tab(params.tab_id)
+    except ValueError as exc:
+        raise ActionError(str(exc)) from None
+    await page.close()
+    return ActionResult(f"Closed tab {params.tab_id}")
+
+
+# -- content and files ---------------------------------------------------------------
+
+
+async def extract(ctx: ActionContext, params: p.Extract) -> ActionResult:
+    """The page's readable text, the lines that mention the query first."""
+    page = await ctx.session.page()
+    text: str = await page.evaluate("() => document.body ? document.body.innerText : ''")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    words = {w for w in re.findall(r"\w+", params.query.lower()) if len(w) > 2}
+    hits = [line for line in lines if words & set(re.findall(r"\w+", line.lower()))]
+    body = "\n".join(hits + [line for line in lines if line not in hits])[:6000]
+    return ActionResult(f"Content of {page.url} for {params.query!r}:\n{body}")
+
+
+def _file_path(ctx: ActionContext, name: str) -> Path:
+    if not SAFE_FILE.fullmatch(name) or ".." in name:
+        raise ActionError(f"{name!r} is not an allowed file name: letters, digits, '.', '_', '-', spaces")
+    return ctx.files_dir / name
+
+
+async def write_file(ctx: ActionContext, params: p.WriteFile) -> ActionResult:
+    path = _file_path(ctx, params.file_name)
+    content = params.content
+    for name, value in ctx.secrets.items():
+        content = content.replace(value, f"<secret>{name}</secret>")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a" if params.append else "w", encoding="utf-8") as fh:
+        fh.write(content)
+    if params.file_name not in ctx.written_files:
+        ctx.written_files.append(params.file_name)
+    ctx.readable_files[params.file_name] = path
+    return ActionResult(f"Wrote {len(content)} characters to {params.file_name}")
+
+
+async def read_file(ctx: ActionContext, params: p.ReadFile) -> ActionResult:
+    path = ctx.readable_files.get(params.file_name)
+    if path is None or not path.exists():
+        known = ", ".join(sorted(ctx.readable_files)) or "none"
+        raise ActionError(f"there is no file {params.file_name!r}; files: {known}")
+    return ActionResult(f"Content of {params.file_name}:\n{path.read_text(errors='replace')[:10000]}")
+
+
+async def upload_file(ctx: ActionContext, params: p.UploadFile) -> ActionResult:
+    path = ctx.readable_files.get(params.file_name)
+    if path is None:
+        raise ActionError(f"there is no file {params.file_name!r} to upload")
+    handle = await _element(ctx, params.index)
+    await handle.set_input_files(str(path), timeout=ACTION_TIMEOUT_MS)
+    return ActionResult(f"Set [{params.index}] to the file {params.file_name}")
+
+
+async def done(_ctx: ActionContext, params: p.Done) -> ActionResult:
+    return ActionResult("Done", done=params)
+
+
+Handler = Callable[[ActionContext, p._Params], Awaitable[ActionResult]]
+HANDLERS: dict[str, Handler] = {
+    "navigate": navigate,
+    "go_back": go_back,
+    "click": click,
+    "input": input_text,
+    "select_dropdown": select_dropdown,
+    "send_keys": send_keys,
+    "scroll": scroll,
+    "wait": wait,
+    "switch": switch,
+    "close": close,
+    "extract": extract,
+    "upload_file": upload_file,
+    "write_file": write_file,
+    "read_file": read_file,
+    "done": done,
+}  # type: ignore[dict-item]
+assert set(HANDLERS) == set(p.ACTIONS)
+
+

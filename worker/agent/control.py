@@ -1,0 +1,120 @@
+"""Cooperative control of a running task: a watcher renews the lease and reads
+the task's status from the database; the agent loop checks it between actions
+and races its long waits (the model) against it, so stop and pause take effect
+within a fraction of a second."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable
+from typing import TypeVar
+
+from shared import task_store
+from shared.db import session_scope
+from shared.models import TaskStatus
+from shared.settings import Settings
+from shared.task_store import Lease
+
+log = logging.getLogger("browserq.worker")
+T = TypeVar("T")
+
+
+class Interrupted(Exception):
+    """The task must end now: stopped by the user, or the lease was lost."""
+
+    def __init__(self, reason: str, lease_lost: bool = False) -> None:
+        super().__init__(reason)
+        self.lease_lost = lease_lost
+
+
+class PauseTooLong(Exception):
+    pass
+
+
+class TaskControl:
+    def __init__(self, lease: Lease, settings: Settings) -> None:
+        self.lease = lease
+        self.settings = settings
+        self.status: TaskStatus | None = TaskStatus.running
+        self.changed = asyncio.Event()
+        self._watcher: asyncio.Task | None = None
+
+    async def __aenter__(self) -> "TaskControl":
+        self._watcher = asyncio.create_task(self._watch())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._watcher:
+            self._watcher.cancel()
+            try:
+                await self._watcher
+            except (asyncio.CancelledError, Exception):
+                pass
+
+    async def _watch(self) -> None:
+        last_beat = 0.0
+        while True:
+            now = time.monotonic()
+            beat = now - last_beat >= self.settings.heartbeat_seconds
+            try:
+                status = await asyncio.to_thread(self._read, beat)
+                if beat:
+                    last_beat = now
+                self._set(status)
+            except Exception as exc:  # the database blinked: keep going, the lease allows it
+                log.warning("control check failed for task %s: %s", self.lease.task_id, exc)
+            await asyncio.sleep(self.settings.control_poll_seconds)
+
+    def _read(self, beat: bool) -> TaskStatus | None:
+        with session_scope() as session:
+            if beat:
+                return task_store.heartbeat(session, self.lease)
+            return task_store.current_status(session, self.lease)
+
+    def _set(self, status: TaskStatus | None) -> None:
+        if status != self.status:
+            self.status = status
+            self.changed.set()
+
+    def _raise_if_over(self) -> None:
+        if self.status is None:
+            raise Interrupted("the task was stopped or taken over", lease_lost=True)
+
+    async def checkpoint(self) -> None:
+        """Between actions: raise if the task must end; wait here while paused."""
+        self._raise_if_over()
+        if self.status != TaskStatus.paused:
+            return
+        deadline = time.monotonic() + self.settings.max_pause_seconds
+        while self.status == TaskStatus.paused:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise PauseTooLong(f"paused longer than the limit of {self.settings.max_pause_seconds:.0f} s")
+            self.changed.clear()
+            try:
+                await asyncio.wait_for(self.changed.wait(), timeout=min(remaining, 5))
+            except asyncio.TimeoutError:
+                pass
+        self._raise_if_over()
+
+    async def race(self, work: Awaitable[T]) -> T:
+        """Run `work` unless the task is stopped first; a pause lets it finish."""
+        job = asyncio.ensure_future(work)
+        try:
+            while True:
+                self.changed.clear()
+                self._raise_if_over()
+                waiter = asyncio.ensure_future(self.changed.wait())
+                finished, _ = await asyncio.wait({job, waiter}, return_when=asyncio.FIRST_COMPLETED)
+                waiter.cancel()
+                if job in finished:
+                    return job.result()
+        finally:
+            if not job.done():
+                job.cancel()
+                try:
+                    await job
+                except (asyncio.CancelledError, Exception):
+                    pass

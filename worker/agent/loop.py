@@ -1,0 +1,207 @@
+"""The agent loop: observe the page, ask the model, act, record the step."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from shared.models import TaskStatus
+from shared.settings import Settings
+from worker.agent import protocol as p
+from worker.agent.actions import ActionContext, ActionResult, run_action
+from worker.agent.control import TaskControl
+from worker.agent.prompt import SYSTEM, HistoryItem, RunState, render_user_message
+from worker.agent.redact import Redactor
+from worker.browser.page_state import PageState, capture_page_state
+from worker.browser.session import BrowserSession
+from worker.llm.ask import ask_model
+from worker.llm.base import ChatModel, ModelError, ModelRequest, TokenUsage
+
+log = logging.getLogger("browserq.agent")
+
+
+@dataclass
+class StepRecord:
+    """One finished step, already redacted, ready to store."""
+
+    step: int
+    evaluation_previous_goal: str
+    memory: str
+    next_goal: str
+    url: str
+    actions: list[dict[str, Any]]
+    results: list[dict[str, str]]
+    duration_ms: int
+    usage: TokenUsage
+
+
+@dataclass
+class Outcome:
+    status: TaskStatus
+    output: str
+
+
+Recorder = Callable[[StepRecord], Awaitable[None]]
+
+
+@dataclass
+class Agent:
+    run: RunState
+    session: BrowserSession
+    model: ChatModel
+    control: TaskControl
+    record: Recorder
+    settings: Settings
+    secrets: dict[str, str]
+    files_dir: Path
+    first_step: int = 1
+    usage: TokenUsage = field(default_factory=TokenUsage)
+    _failures: int = 0
+    _seen: set[str] | None = None
+
+    def __post_init__(self) -> None:
+        self.redactor = Redactor(self.secrets)
+        schema = self.run.output_schema
+        self._validator = Draft202012Validator(schema) if schema is not None else None
+        self._ctx: ActionContext | None = None
+
+    async def run_to_end(self) -> Outcome:
+        """Runs steps until done or a limit; every limit ends in `failed` with a reason."""
+        last = self.run.max_steps
+        try:
+            async with asyncio.timeout(self.settings.task_timeout_seconds):
+                for step in range(self.first_step, last + 1):
+                    outcome = await self._timed_step(step)
+                    if outcome is not None:
+                        return outcome
+        except TimeoutError:
+            return self._failed(f"the task took longer than the limit of {self.settings.task_timeout_seconds:.0f} s")
+        return self._failed(f"reached the step limit of {last} steps without finishing")
+
+    async def _timed_step(self, step: int) -> Outcome | None:
+        try:
+            async with asyncio.timeout(self.settings.step_timeout_seconds):
+                return await self._step(step)
+        except TimeoutError:
+            return self._failed(f"step {step} took longer than the limit of {self.settings.step_timeout_seconds:.0f} s")
+
+    def _failed(self, reason: str) -> Outcome:
+        found = self.run.history[-1].memory if self.run.history else ""
+        text = f"Failed: {reason}."
+        if found:
+            text += f" What the agent had found so far: {found}"
+        return Outcome(TaskStatus.failed, self.redactor(text))
+
+    async def _step(self, step: int) -> Outcome | None:
+        await self.control.checkpoint()
+        started = time.perf_counter()
+        page = await self.session.page()
+        state = await capture_page_state(page, self._seen, self.settings.page_text_budget_chars)
+        self._seen = state.descriptions()
+        request = await self._request(step, state)
+        try:
+            answer, usage = await self.control.race(ask_model(self.model, request, self.settings))
+        except ModelError as exc:
+            return self._failed(self.redactor(str(exc)))
+        self.usage = self.usage + usage
+        results, outcome = await self._act(state, answer)
+        await self.record(
+            StepRecord(
+                step=step,
+                evaluation_previous_goal=self.redactor(answer.evaluation_previous_goal),
+                memory=self.redactor(answer.memory),
+                next_goal=self.redactor(answer.next_goal),
+                url=state.url,
+                actions=[self.redactor.scrub(a.as_wire()) for a in answer.action],
+                results=[self.redactor.scrub(r.as_record()) for r in results],
+                duration_ms=int((time.perf_counter() - started) * 1000),
+                usage=usage,
+            )
+        )
+        self.run.history.append(
+            HistoryItem(
+                step=step,
+                evaluation=self.redactor(answer.evaluation_previous_goal),
+                memory=self.redactor(answer.memory),
+                next_goal=self.redactor(answer.next_goal),
+                results=[self.redactor(r.error and f"error: {r.error}" or r.text) for r in results],
+            )
+        )
+        if outcome is None and self._failures >= self.settings.max_consecutive_failures:
+            return self._failed(f"{self._failures} actions in a row failed (the limit is {self.settings.max_consecutive_failures})")
+        return outcome
+
+    async def _request(self, step: int, state: PageState) -> ModelRequest:
+        tabs = await self.session.tabs()
+        current = self.session.tab_id_of(await self.session.page())
+        user = render_user_message(self.run, step, state, tabs, current, self.session.events.drain())
+        only_done = step >= self.run.max_steps
+        screenshot = None
+        if getattr(self.model, "vision", False):
+            screenshot = await (await self.session.page()).screenshot(type="png")
+        return ModelRequest(
+            system=SYSTEM,
+            user=self.redactor(user),
+            response_schema=p.response_json_schema(["done"] if only_done else None),
+            screenshot_png=screenshot,
+        )
+
+    async def _act(self, state: PageState, answer: p.AgentOutput) -> tuple[list[ActionResult], Outcome | None]:
+        ctx = self._context(state)
+        results: list[ActionResult] = []
+        for action in answer.action:
+            await self.control.checkpoint()
+            before_url, before_tabs = (await self.session.page()).url, len(await self.session.tabs())
+            result = await run_action(ctx, action)
+            results.append(result)
+            if result.error:
+                self._failures += 1
+                continue
+            self._failures = 0
+            if result.done is not None:
+                outcome = self._finish(result)
+                if outcome is not None:
+                    return results, outcome
+                continue
+            page = await self.session.page()
+            if page.url != before_url or len(await self.session.tabs()) != before_tabs:
+                break  # the page changed under the rest of the list
+        await self.session.settle()
+        return results, None
+
+    def _context(self, state: PageState) -> ActionContext:
+        if self._ctx is None:
+            self._ctx = ActionContext(self.session, state, self.secrets, self.files_dir)
+        self._ctx.state = state
+        return self._ctx
+
+    def _finish(self, result: ActionResult) -> Outcome | None:
+        """`done`: with an output schema, the data must validate or the model is told why."""
+        params = result.done
+        assert params is not None
+        if self._validator is None:
+            text = params.text if params.text is not None else json.dumps(params.data)
+            return Outcome(TaskStatus.finished, self.redactor(text or ""))
+        if params.data is None:
+            result.error = "done needs 'data' valid against the output schema"
+            self._failures += 1
+            return None
+        errors = sorted(self._validator.iter_errors(params.data), key=lambda e: list(e.path))
+        if errors:
+            where = "/".join(str(x) for x in errors[0].path) or "(root)"
+            result.error = f"'data' is not valid against the output schema at {where}: {errors[0].message}"
+            self._failures += 1
+            return None
+        return Outcome(TaskStatus.finished, self.redactor(json.dumps(params.data)))
+
+    @property
+    def written_files(self) -> list[str]:
+        return self._ctx.written_files if self._ctx else []

@@ -1,0 +1,57 @@
+"""One warm Chromium per worker process; a fresh context per task."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
+
+from shared.settings import Settings
+from worker.browser.chromium import launch_chromium
+
+log = logging.getLogger("browserq.browser")
+
+
+class BrowserPool:
+    """Holds this process's Playwright and Chromium. Lazily started in the pool
+    child (never before fork) and relaunched when the browser died."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._playwright: Playwright | None = None
+        self._browser: Browser | None = None
+        self._lock = asyncio.Lock()
+        self.launches = 0
+
+    async def browser(self) -> Browser:
+        async with self._lock:
+            if self._browser is None or not self._browser.is_connected():
+                if self._playwright is None:
+                    self._playwright = await async_playwright().start()
+                if self._browser is not None:
+                    log.warning("Chromium is gone; relaunching it")
+                self._browser = await launch_chromium(self._playwright, self.settings)
+                self.launches += 1
+            return self._browser
+
+    async def new_context(self, width: int, height: int) -> BrowserContext:
+        browser = await self.browser()
+        return await browser.new_context(
+            viewport={"width": width, "height": height}, accept_downloads=True
+        )
+
+    async def close(self) -> None:
+        async with self._lock:
+            if self._browser is not None:
+                try:
+                    await self._browser.close()
+                except Exception:
+                    pass
+                self._browser = None
+            if self._playwright is not None:
+                try:
+                    await self._playwright.stop()
+                except Exception:
+                    pass
+                self._playwright = None

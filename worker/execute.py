@@ -1,0 +1,143 @@
+"""Running one task from its row to its final status. Plain async code, called
+by the thin Celery task in `worker.tasks` and testable without a broker."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+import uuid
+from pathlib import Path
+
+from shared import task_store
+from shared.crypto import decrypt_json
+from shared.db import session_scope
+from shared.models import Step, Task, TaskStatus
+from shared.settings import Settings
+from shared.task_store import Lease
+from worker.agent.control import Interrupted, PauseTooLong, TaskControl
+from worker.agent.loop import Agent, Outcome, StepRecord
+from worker.agent.prompt import RunState
+from worker.browser.pool import BrowserPool
+from worker.browser.session import BrowserSession
+from worker.llm.registry import resolve_model
+
+log = logging.getLogger("browserq.worker")
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _claim(task_id: str, worker_id: str) -> tuple[Lease, Task, int] | None:
+    with session_scope() as session:
+        lease = task_store.claim(session, task_id, worker_id)
+        if lease is None:
+            return None
+        task = session.get(Task, task_id)
+        assert task is not None
+        return lease, task, task_store.next_step_number(session, task_id)
+
+
+async def execute_task(task_id: str, pool: BrowserPool, settings: Settings) -> TaskStatus | None:
+    """Claims the task (a duplicate delivery does nothing) and runs it to its end.
+    Returns the final status written, or None when nothing was run or written."""
+    claimed = await asyncio.to_thread(_claim, task_id, new_worker_id())
+    if claimed is None:
+        log.info("task %s: not claimable (already taken, stopped or unknown); skipping", task_id)
+        return None
+    lease, task, first_step = claimed
+    log.info("task %s: attempt %d started on %s", task_id, lease.attempt, lease.worker_id)
+    async with TaskControl(lease, settings) as control:
+        try:
+            outcome, extra = await _run(task, lease, first_step, pool, settings, control)
+        except Interrupted as exc:
+            log.info("task %s: interrupted (%s)", task_id, exc)
+            return None
+        except PauseTooLong as exc:
+            outcome, extra = Outcome(TaskStatus.stopped, f"Stopped: the task was {exc}."), {}
+    written = await asyncio.to_thread(_finish, lease, outcome, extra)
+    log.info("task %s: %s", task_id, outcome.status.value if written else "finished late; result discarded")
+    return outcome.status if written else None
+
+
+def _finish(lease: Lease, outcome: Outcome, extra: dict) -> bool:
+    with session_scope() as session:
+        return task_store.finish(session, lease, outcome.status, outcome.output, **extra)
+
+
+async def _run(
+    task: Task, lease: Lease, first_step: int, pool: BrowserPool, settings: Settings, control: TaskControl
+) -> tuple[Outcome, dict]:
+    secrets = decrypt_json(task.secrets_encrypted) if task.secrets_encrypted else {}
+    assert isinstance(secrets, dict)
+    files_dir = Path(settings.data_dir).resolve() / "files" / task.id
+    context = await pool.new_context(task.browser_viewport_width, task.browser_viewport_height)
+    session = BrowserSession(context, files_dir / "downloads")
+    try:
+        await session.start()
+        agent = Agent(
+            run=_run_state(task, first_step),
+            session=session,
+            model=resolve_model(task.llm_model, settings),
+            control=control,
+            record=lambda record: _record(lease, record),
+            settings=settings,
+            secrets=secrets,
+            files_dir=files_dir,
+            first_step=first_step,
+        )
+        outcome = await agent.run_to_end()
+        extra: dict = {}
+        files = agent.written_files + session.downloaded
+        if files:
+            extra["output_files"] = files
+        if task.save_browser_data:
+            extra["browser_data"] = {"cookies": await context.cookies()}
+        return outcome, extra
+    finally:
+        await session.close()
+
+
+def _run_state(task: Task, first_step: int) -> RunState:
+    notes = []
+    if task.secret_names and not task.allowed_domains:
+        notes.append("Secrets were given without allowed_domains: any site the browser visits could receive them.")
+    if first_step > 1:
+        notes.append(
+            f"The worker running this task was lost after step {first_step - 1}; this is a new attempt in a "
+            "fresh browser. Check the page before acting."
+        )
+    return RunState(
+        task=task.task,
+        output_schema=json.loads(task.structured_output_json) if task.structured_output_json else None,
+        secret_names=task.secret_names or [],
+        max_steps=task.max_agent_steps,
+        notes=notes,
+    )
+
+
+async def _record(lease: Lease, record: StepRecord) -> None:
+    step = Step(
+        task_id=lease.task_id,
+        step=record.step,
+        attempt=lease.attempt,
+        evaluation_previous_goal=record.evaluation_previous_goal,
+        memory=record.memory,
+        next_goal=record.next_goal,
+        url=record.url,
+        actions=record.actions,
+        results=record.results,
+        duration_ms=record.duration_ms,
+        input_tokens=record.usage.input_tokens,
+        output_tokens=record.usage.output_tokens,
+    )
+
+    def write() -> bool:
+        with session_scope() as session:
+            return task_store.record_step(session, lease, step, record.usage.input_tokens, record.usage.output_tokens)
+
+    if not await asyncio.to_thread(write):
+        raise Interrupted("the lease was lost while recording a step", lease_lost=True)

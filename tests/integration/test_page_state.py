@@ -69,6 +69,10 @@ root.getElementById('sb').addEventListener('click', () => window.clicks++);
 <p>After frame</p></body></html>""",
     "inner.html": """<html><body><p>Inside frame</p>
 <button id=fb onclick="window.clicks=(window.clicks||0)+1">Frame button</button></body></html>""",
+    "nested.html": """<html><body><p>Level zero</p><div style="height:300px"></div>
+<iframe src="/mid.html" style="width:600px;height:400px"></iframe></body></html>""",
+    "mid.html": """<html><body><p>Level one</p><div style="height:100px"></div>
+<iframe src="/inner.html" style="width:500px;height:200px"></iframe></body></html>""",
     "far_frame.html": """<html><body><p>Top</p><div style="height:5000px"></div>
 <iframe src="/inner.html"></iframe></body></html>""",
     "long.html": """<html><body><button>Top button</button><div style="height:6000px">filler</div>
@@ -90,6 +94,7 @@ class Env:
     """A loop, a browser and a server shared by the module's tests."""
 
     def __init__(self, root: Path) -> None:
+        self.root = root
         self.loop = asyncio.new_event_loop()
         handler = functools.partial(_QuietHandler, directory=str(root))
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -218,6 +223,39 @@ def test_iframe_element_found_in_place_and_clickable(env: Env) -> None:
     text = lines_of(state)
     frame_line = next(ln for ln in text if "Frame button" in ln)
     assert text.index("Before frame") < text.index("Inside frame") < text.index(frame_line) < text.index("After frame")
+
+
+def test_nested_iframe_found_and_clickable(env: Env) -> None:
+    async def body(page: Page) -> tuple[PageState, int]:
+        state = await capture_page_state(page)
+        ref = state.elements[ref_by_text(state, "Frame button")]
+        assert ref.frame.parent_frame is not None and ref.frame.parent_frame.parent_frame is page.main_frame
+        handle = await element_handle(ref)
+        assert handle is not None
+        await handle.click()
+        return state, await ref.frame.evaluate("window.clicks")
+    state, clicks = env.with_page("nested.html", body)
+    assert clicks == 1
+    text = lines_of(state)
+    assert text.index("Level zero") < text.index("Level one") < text.index("Inside frame")
+
+
+def test_cross_origin_iframe_found_and_clickable(env: Env) -> None:
+    """127.0.0.1 and localhost are different sites: the iframe is out of process."""
+    port = env.base.rsplit(":", 1)[1]
+    (env.root / "cross.html").write_text(
+        f'<html><body><p>Host page</p><iframe src="http://localhost:{port}/inner.html"></iframe></body></html>',
+        encoding="utf-8",
+    )
+    async def body(page: Page) -> tuple[PageState, int]:
+        state = await capture_page_state(page)
+        ref = state.elements[ref_by_text(state, "Frame button")]
+        handle = await element_handle(ref)
+        assert handle is not None
+        await handle.click()
+        return state, await ref.frame.evaluate("window.clicks")
+    state, clicks = env.with_page("cross.html", body)
+    assert clicks == 1 and "Inside frame" in state.text
 
 
 def test_iframe_far_below_not_listed(env: Env) -> None:

@@ -177,8 +177,10 @@
   }
 
   function onFrame(el, r) {
+    // Only listed iframes are registered: Python skips (never evaluates) the others.
+    if (!(r.width > 0 && r.height > 0 && inWin(r) && visible(el))) return;
     frames.push(el);
-    if (r.width > 0 && r.height > 0 && inWin(r) && visible(el)) items.push(["f", frames.length - 1]);
+    items.push(["f", frames.length - 1]);
   }
 
   function register(el, tag) {

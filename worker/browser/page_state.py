@@ -159,8 +159,9 @@ def _js_options(capture_id: str, budget_chars: int, top: dict[str, Any] | None =
 
 
 async def _capture_main(page: Page, capture_id: str, budget_chars: int) -> _FrameCapture | str:
-    """The main frame, retried once (a navigation in flight destroys the
-    context); returns the error text when it cannot be read."""
+    """The main frame, retried once on an error (a navigation in flight
+    destroys the context) but not on a timeout (an open dialog blocks scripts,
+    waiting again would not help); returns the error text when it cannot be read."""
     frame = page.main_frame
     error = ""
     for attempt in range(2):
@@ -169,8 +170,10 @@ async def _capture_main(page: Page, capture_id: str, budget_chars: int) -> _Fram
                 frame.evaluate(DOM_STATE_JS, _js_options(capture_id, budget_chars)), MAIN_FRAME_TIMEOUT_S
             )
             return _FrameCapture(frame=frame, items=info.pop("items"), info=info)
-        except (PlaywrightError, asyncio.TimeoutError) as exc:
-            error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        except asyncio.TimeoutError:
+            return "timed out (is a dialog open?)"
+        except PlaywrightError as exc:
+            error = (str(exc).splitlines() or ["error"])[0]
             if attempt == 0:
                 await _settle(page)
     return error

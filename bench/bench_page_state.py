@@ -1,0 +1,119 @@
+"""Benchmark of `capture_page_state` on big pages, run by hand:
+
+    python bench/bench_page_state.py [--runs 15] [--sizes 7000 35000]
+
+Why: page state is captured every step, and on heavy pages (browser-use takes
+12-15 s on a 35,000-element page) it can dominate a step's time. Targets:
+well under 300 ms at ~7,000 elements, well under 1 s at ~35,000.
+
+Pages are generated (cards of links, buttons, inputs, nested divs with text,
+plus a share of hidden and cursor:pointer elements) and served from
+127.0.0.1; each size is captured once to warm up, then `--runs` times, at the
+top of the page and in the middle (scrolled)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import http.server
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import Page, async_playwright
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from worker.browser.page_state import capture_page_state  # noqa: E402
+
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run",
+]
+ELEMENTS_PER_CARD = 14
+
+
+def card(i: int) -> str:
+    """One card of 14 elements: text, a link, a button, an input, nesting, a pointer div, a hidden bit."""
+    return (
+        f'<div class="card"><div class="head"><h3>Product {i}</h3><span class="tag">new</span></div>'
+        f'<p>Description of product {i}: sturdy, light and <em>cheap</em>.</p>'
+        f'<div class="row"><a href="/item/{i}?ref=list">Open item {i}</a>'
+        f'<button type="button">Add {i} to cart</button>'
+        f'<input type="number" name="qty{i}" value="1"></div>'
+        f'<div class="more" style="cursor:pointer"><span>Details</span></div>'
+        f'<div style="display:none"><span>hidden {i}</span></div></div>'
+    )
+
+
+def page_html(elements: int) -> str:
+    cards = "".join(card(i) for i in range(max(1, elements // ELEMENTS_PER_CARD)))
+    style = "<style>.card{border:1px solid #ccc;margin:4px;padding:4px}.row{display:flex;gap:4px}</style>"
+    return f"<!doctype html><html><head><title>Bench</title>{style}</head><body>{cards}</body></html>"
+
+
+def serve(root: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        pass
+
+
+async def measure(page: Page, runs: int) -> tuple[list[float], dict[str, Any]]:
+    """Warm up once, then time `runs` captures; returns the times (ms) and facts about the last state."""
+    state = await capture_page_state(page)
+    times: list[float] = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        state = await capture_page_state(page, state.descriptions())
+        times.append((time.perf_counter() - t0) * 1000)
+    return times, {"listed": len(state.elements), "chars": len(state.text)}
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+async def main(sizes: list[int], runs: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        for n in sizes:
+            (root / f"p{n}.html").write_text(page_html(n), encoding="utf-8")
+        server, base = serve(root)
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(
+                executable_path=os.environ.get("BROWSERQ_CHROMIUM_PATH", "/usr/bin/chromium"),
+                args=CHROMIUM_ARGS, headless=True,
+            )
+            page = await browser.new_page(viewport={"width": 1280, "height": 720})
+            print(f"{'elements':>9} {'where':>6} {'median ms':>10} {'p95 ms':>8} {'listed':>7} {'chars':>7}")
+            for n in sizes:
+                await page.goto(f"{base}/p{n}.html")
+                count = await page.evaluate("document.getElementsByTagName('*').length")
+                for where in ("top", "middle"):
+                    if where == "middle":
+                        await page.evaluate("window.scrollTo(0, document.body.scrollHeight / 2)")
+                    times, facts = await measure(page, runs)
+                    print(f"{count:>9} {where:>6} {statistics.median(times):>10.1f} {p95(times):>8.1f}"
+                          f" {facts['listed']:>7} {facts['chars']:>7}")
+            await browser.close()
+        server.shutdown()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[7000, 35000])
+    args = parser.parse_args()
+    asyncio.run(main(args.sizes, args.runs))

@@ -24,7 +24,7 @@ from shared.crypto import encrypt_json
 from shared.dispatch import dispatch
 from shared.models import Step, Task, TaskStatus
 from shared.settings import get_settings
-from worker.llm.registry import model_unavailable_reason
+from shared.model_routes import model_unavailable_reason
 
 router = APIRouter(tags=["tasks"])
 

@@ -5,33 +5,11 @@ so a task never waits in the queue only to fail on a model nobody configured."""
 
 from __future__ import annotations
 
+from shared.model_routes import model_unavailable_reason
 from shared.settings import ModelRoute, Settings
 from worker.llm.anthropic_provider import AnthropicChatModel
 from worker.llm.base import ChatModel, ModelError
 from worker.llm.openai_provider import OpenAIChatModel
-
-HOW_TO_CONFIGURE = {
-    "openai": "set OPENAI_API_KEY (or OPENAI_BASE_URL for a local OpenAI-compatible server such as Ollama or vLLM)",
-    "anthropic": "set ANTHROPIC_API_KEY (or ANTHROPIC_BASE_URL)",
-    "gemini": "set GEMINI_API_KEY",
-}
-
-
-def model_unavailable_reason(llm_model: str, settings: Settings) -> str | None:
-    """None when `llm_model` can be used; else what is wrong and how to fix it."""
-    routes = settings.model_routes
-    route = routes.get(llm_model)
-    if route is None:
-        return (
-            f"unknown llm_model {llm_model!r}; known models: {', '.join(sorted(routes))}. "
-            "Operators add more with BROWSERQ_MODELS."
-        )
-    if not settings.provider_configured(route.provider):
-        return f"llm_model {llm_model!r} needs the {route.provider} provider, which is not configured: " + (
-            HOW_TO_CONFIGURE.get(route.provider, f"configure the {route.provider} provider")
-        )
-    return None
-
 
 def resolve_model(llm_model: str, settings: Settings) -> ChatModel:
     """A ready provider for `llm_model`; raises ModelError saying what to fix."""

@@ -1,0 +1,28 @@
+"""Which `llm_model` names can be served, decided from settings alone, so the
+API can refuse a task (422) without importing any model SDK."""
+
+from __future__ import annotations
+
+from shared.settings import Settings
+
+HOW_TO_CONFIGURE = {
+    "openai": "set OPENAI_API_KEY (or OPENAI_BASE_URL for a local OpenAI-compatible server such as Ollama or vLLM)",
+    "anthropic": "set ANTHROPIC_API_KEY (or ANTHROPIC_BASE_URL)",
+    "gemini": "set GEMINI_API_KEY",
+}
+
+
+def model_unavailable_reason(llm_model: str, settings: Settings) -> str | None:
+    """None when `llm_model` can be used; else what is wrong and how to fix it."""
+    routes = settings.model_routes
+    route = routes.get(llm_model)
+    if route is None:
+        return (
+            f"unknown llm_model {llm_model!r}; known models: {', '.join(sorted(routes))}. "
+            "Operators add more with BROWSERQ_MODELS."
+        )
+    if not settings.provider_configured(route.provider):
+        return f"llm_model {llm_model!r} needs the {route.provider} provider, which is not configured: " + (
+            HOW_TO_CONFIGURE.get(route.provider, f"configure the {route.provider} provider")
+        )
+    return None

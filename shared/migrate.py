@@ -18,3 +18,41 @@ def alembic_config() -> Config:
 
 def upgrade_database() -> None:
     command.upgrade(alembic_config(), "head")
+
+
+def pending_changes() -> list:
+    """What the models have that the migrated database lacks (empty when in step)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    import shared.models  # noqa: F401
+    from shared.db import get_engine
+
+    with get_engine().connect() as conn:
+        return compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+
+
+def regenerate_initial() -> None:
+    """Until the first release there is one migration, 0001, rebuilt from the
+    models after each change (`python -m shared.migrate regenerate-initial`).
+    After a release, add migrations with `alembic revision --autogenerate` instead."""
+    import os
+    import tempfile
+
+    for old in (MIGRATIONS / "versions").glob("0001_*.py"):
+        old.unlink()
+    os.environ["BROWSERQ_DATABASE_URL"] = f"sqlite:///{tempfile.mkdtemp()}/empty.db"
+    from shared.settings import reset_settings_cache
+
+    reset_settings_cache()
+    command.revision(alembic_config(), message="initial tables", autogenerate=True, rev_id="0001")
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] == ["regenerate-initial"]:
+        regenerate_initial()
+    else:
+        sys.exit("usage: python -m shared.migrate regenerate-initial")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 02:45:46.517715
+Create Date: 2026-11-29 03:01:33.065990
 """
 from alembic import op
 import sqlalchemy as sa

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.routes import account, control, tasks
+from api.routes import account, control, profiles, tasks
 from shared.crypto import SecretKeyMissing
 from shared.maintenance import MaintenanceThread
 
@@ -89,7 +89,7 @@ def create_app(*, maintenance: bool = True) -> FastAPI:
         description="Self-hosted browser agents, speaking the Browser Use Cloud v1 API.",
         lifespan=lifespan,
     )
-    for router in (account.router, tasks.router, control.router):
+    for router in (account.router, tasks.router, control.router, profiles.router):
         app.include_router(router, prefix="/api/v1")
     app.add_exception_handler(OperationalError, _database_down)
     app.add_exception_handler(DBAPIError, _database_down)

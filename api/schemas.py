@@ -183,3 +183,88 @@ class Empty(BaseModel):
 
 class ErrorDetail(BaseModel):
     detail: str
+
+
+def _profile_country(value: str) -> str:
+    if value.lower() not in PROXY_COUNTRIES:
+        raise ValueError(f"proxy_country_code must be one of {', '.join(c.upper() for c in PROXY_COUNTRIES)}")
+    return value.upper()
+
+
+class BrowserProfileCreate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    profile_name: str = Field(min_length=1, max_length=100)
+    description: str = Field(default="", max_length=1000)
+    persist: bool = True
+    ad_blocker: bool = True
+    proxy: bool = True
+    proxy_country_code: str = "US"
+    browser_viewport_width: int = Field(default=1280, ge=320, le=4096)
+    browser_viewport_height: int = Field(default=960, ge=240, le=4096)
+
+    @field_validator("profile_name")
+    @classmethod
+    def _name_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("profile_name must not be blank")
+        return value
+
+    @field_validator("proxy_country_code")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        return _profile_country(value)
+
+
+class BrowserProfileUpdate(BaseModel):
+    """PUT is a partial update: only the fields sent change; none may be null."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    profile_name: str | None = Field(default=None, min_length=1, max_length=100)
+    description: str | None = Field(default=None, max_length=1000)
+    persist: bool | None = None
+    ad_blocker: bool | None = None
+    proxy: bool | None = None
+    proxy_country_code: str | None = None
+    browser_viewport_width: int | None = Field(default=None, ge=320, le=4096)
+    browser_viewport_height: int | None = Field(default=None, ge=240, le=4096)
+
+    @field_validator("*")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("must not be null: leave the field out to keep its value")
+        return value
+
+    @field_validator("profile_name")
+    @classmethod
+    def _name_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("profile_name must not be blank")
+        return value
+
+    @field_validator("proxy_country_code")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        return _profile_country(value)
+
+
+class BrowserProfileView(BaseModel):
+    profile_id: str
+    profile_name: str
+    description: str
+    persist: bool
+    ad_blocker: bool
+    proxy: bool
+    proxy_country_code: str
+    browser_viewport_width: int
+    browser_viewport_height: int
+
+
+class BrowserProfilePage(BaseModel):
+    profiles: list[BrowserProfileView]
+    total_pages: int
+    page: int
+    limit: int
+    total_count: int

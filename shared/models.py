@@ -83,7 +83,7 @@ class Task(SQLModel, table=True):
     task_metadata: dict[str, str] | None = Field(default=None, sa_column=Column("metadata", JSON))
 
     # Results.
-    browser_data: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    browser_data_encrypted: str | None = Field(default=None, sa_column=Column(Text))  # {"cookies": [...]}, Fernet
     output_files: list[str] | None = Field(default=None, sa_column=Column(JSON))
     input_tokens: int = 0
     output_tokens: int = 0
@@ -114,3 +114,28 @@ class Step(SQLModel, table=True):
     input_tokens: int = 0
     output_tokens: int = 0
     created_at: datetime = _ts(nullable=False, default=utcnow)
+
+
+class BrowserProfile(SQLModel, table=True):
+    """Saved browser settings, and with `persist` the cookies and local storage
+    its tasks carry from one to the next (Playwright's storage state, encrypted)."""
+
+    __tablename__ = "browser_profiles"
+    __table_args__ = (Index("ix_browser_profiles_owner_created", "owner_id", "created_at"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    owner_id: str = Field(foreign_key="api_keys.id")
+    profile_name: str
+    description: str = Field(default="", sa_column=Column(Text, nullable=False))
+    persist: bool = True
+    ad_blocker: bool = True
+    proxy: bool = True
+    proxy_country_code: str = "US"
+    browser_viewport_width: int = 1280
+    browser_viewport_height: int = 960
+    created_at: datetime = _ts(nullable=False, default=utcnow)
+    updated_at: datetime = _ts(nullable=False, default=utcnow)
+    # The last saved storage state: the later of two concurrent tasks' saves wins.
+    storage_state_encrypted: str | None = Field(default=None, sa_column=Column(Text))
+    storage_saved_at: datetime | None = _ts(nullable=True)
+    storage_saved_by: str | None = None  # the task whose state this is

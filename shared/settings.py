@@ -8,8 +8,9 @@ import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -46,7 +47,9 @@ def _default_models() -> dict[str, ModelRoute]:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="BROWSERQ_", env_nested_delimiter="__", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="BROWSERQ_", env_nested_delimiter="__", extra="ignore", hide_input_in_errors=True  # keys, passwords
+    )
 
     # Where the embedded mode keeps its database, broker folder and files.
     data_dir: Path = Path(".browserq")
@@ -61,6 +64,12 @@ class Settings(BaseSettings):
     # Private, loopback and link-local addresses are never loaded unless listed here
     # (e.g. "127.0.0.1,localhost" for tests and `browserq dev`).
     allow_private_hosts: list[str] = Field(default_factory=list)
+    # Proxies by proxy_country_code, e.g. BROWSERQ_PROXIES='{"us": "http://user:pass@proxy-us:8080"}'.
+    # A task with use_proxy whose country has none here runs direct, and says so in its step 1.
+    proxies: dict[str, str] = Field(default_factory=dict)
+    # use_adblock blocks these hosts and their subdomains: one host a line, '#' comments.
+    # None: the list shipped in worker/browser/adblock_hosts.txt.
+    adblock_hosts_file: Path | None = None
 
     # Leases: a running task's heartbeat is renewed every heartbeat_seconds; a task whose
     # heartbeat is older than lease_seconds is taken back by the reaper.
@@ -100,6 +109,19 @@ class Settings(BaseSettings):
 
     # Secrets at rest are encrypted with this Fernet key; `browserq dev` makes one.
     secret_key: str | None = None
+
+    @field_validator("proxies")
+    @classmethod
+    def _proxy_urls(cls, value: dict[str, str]) -> dict[str, str]:
+        """Refuse a malformed proxy at start-up rather than failing each task later."""
+        for country, url in value.items():
+            parts = urlsplit(url)
+            if parts.scheme not in {"http", "https", "socks5"} or not parts.hostname:
+                raise ValueError(
+                    f"the proxy for {country!r} must look like http://user:pass@host:port "
+                    "(scheme http, https or socks5, and a host)"
+                )
+        return {country.lower(): url for country, url in value.items()}
 
     @property
     def resolved_database_url(self) -> str:

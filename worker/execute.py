@@ -12,11 +12,12 @@ import uuid
 from pathlib import Path
 
 from shared import task_store
-from shared.crypto import decrypt_json
+from shared.crypto import decrypt_json, encrypt_json
 from shared.db import session_scope
 from shared.models import Step, Task, TaskStatus
 from shared.settings import Settings
 from shared.task_store import Lease
+from worker import task_browser
 from worker.agent.control import Interrupted, PauseTooLong, TaskControl
 from worker.agent.loop import Agent, Outcome, StepRecord
 from worker.agent.prompt import RunState
@@ -74,35 +75,38 @@ async def _run(
     secrets = decrypt_json(task.secrets_encrypted) if task.secrets_encrypted else {}
     assert isinstance(secrets, dict)
     files_dir = Path(settings.data_dir).resolve() / "files" / task.id
-    context = await pool.new_context(task.browser_viewport_width, task.browser_viewport_height)
+    browser = await asyncio.to_thread(task_browser.prepare, task, settings)
+    context = await pool.new_context(**browser.options)
     session = BrowserSession(context, files_dir / "downloads")
     try:
         await session.start()
+        await task_browser.start(context, task, settings)
         agent = Agent(
-            run=_run_state(task, first_step),
+            run=_run_state(task, first_step, browser.notices),
             session=session,
             model=resolve_model(task.llm_model, settings),
             control=control,
-            record=lambda record: _record(lease, record),
+            record=lambda record: _record(lease, task_browser.with_notices(record, browser.notices)),
             settings=settings,
             secrets=secrets,
             files_dir=files_dir,
             first_step=first_step,
         )
-        outcome = await agent.run_to_end()
+        async with task_browser.saving_profile(context, browser, task.id):
+            outcome = await agent.run_to_end()
         extra: dict = {}
         files = agent.written_files + session.downloaded
         if files:
             extra["output_files"] = files
         if task.save_browser_data:
-            extra["browser_data"] = {"cookies": await context.cookies()}
+            extra["browser_data_encrypted"] = encrypt_json({"cookies": await context.cookies()})
         return outcome, extra
     finally:
         await session.close()
 
 
-def _run_state(task: Task, first_step: int) -> RunState:
-    notes = []
+def _run_state(task: Task, first_step: int, notices: list[str]) -> RunState:
+    notes = list(notices)
     if task.secret_names and not task.allowed_domains:
         notes.append("Secrets were given without allowed_domains: any site the browser visits could receive them.")
     if first_step > 1:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.concurrency import run_in_threadpool
@@ -11,7 +11,9 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from api.deps import OwnerId, SessionDep
+from api.routes import profiles
 from api.schemas import (
+    BrowserData,
     ErrorDetail,
     RunTaskRequest,
     StepView,
@@ -20,7 +22,7 @@ from api.schemas import (
     TaskSummary,
     TaskView,
 )
-from shared.crypto import encrypt_json
+from shared.crypto import decrypt_json, encrypt_json
 from shared.dispatch import dispatch
 from shared.models import Step, Task, TaskStatus
 from shared.settings import get_settings
@@ -53,20 +55,19 @@ def _check_request(body: RunTaskRequest) -> None:
         raise _validation_error(
             "included_file_names", f"file {body.included_file_names[0]!r} was never uploaded"
         )
-    if body.browser_profile_id:
-        raise _validation_error("browser_profile_id", "browser profile not found")
 
 
 @router.post("/run-task", response_model=TaskCreatedResponse)
 async def run_task(body: RunTaskRequest, session: SessionDep, owner_id: OwnerId) -> TaskCreatedResponse:
     """Store the task, then queue it. Once this answers, the task is never lost."""
     _check_request(body)
+    from_profile = await run_in_threadpool(_profile_settings, session, owner_id, body.browser_profile_id)
     task = Task(
         owner_id=owner_id,
         task=body.task,
         secrets_encrypted=encrypt_json(body.secrets) if body.secrets else None,
         secret_names=sorted(body.secrets) if body.secrets else None,
-        **body.model_dump(exclude={"task", "secrets", "structured_output_json", "metadata"}),
+        **{**body.model_dump(exclude={"task", "secrets", "structured_output_json", "metadata"}), **from_profile},
         structured_output_json=body.structured_output_json,  # type: ignore[arg-type]
         task_metadata=body.metadata,
     )
@@ -75,9 +76,28 @@ async def run_task(body: RunTaskRequest, session: SessionDep, owner_id: OwnerId)
     return TaskCreatedResponse(id=task.id)
 
 
+def _profile_settings(session: Session, owner_id: str, profile_id: str | None) -> dict[str, Any]:
+    """A task on a profile runs with the profile's viewport, ad blocker and proxy settings."""
+    if not profile_id:
+        return {}
+    try:
+        return profiles.task_settings(profiles.get_owned_profile(session, owner_id, profile_id))
+    except HTTPException:
+        raise _validation_error(
+            "browser_profile_id", f"browser profile {profile_id!r} not found: create one with POST /browser-profiles"
+        ) from None
+
+
 def _store(session: Session, task: Task) -> None:
     session.add(task)
     session.commit()
+
+
+def _browser_data(task: Task) -> BrowserData | None:
+    """Cookies are stored encrypted; they are decrypted only to answer their owner."""
+    if not task.browser_data_encrypted:
+        return None
+    return BrowserData.model_validate(decrypt_json(task.browser_data_encrypted))
 
 
 def to_view(task: Task, steps: list[Step]) -> TaskView:
@@ -101,7 +121,7 @@ def to_view(task: Task, steps: list[Step]) -> TaskView:
             )
             for s in steps
         ],
-        browser_data=task.browser_data,  # type: ignore[arg-type]
+        browser_data=_browser_data(task),
         user_uploaded_files=task.included_file_names,
         output_files=task.output_files,
         metadata=task.task_metadata,

@@ -59,6 +59,7 @@ class SiteServer:
 
     def __init__(self) -> None:
         self.extra: dict[str, str] = {}
+        self.hits: dict[str, int] = {}  # requests served per extra page name
         routes = [
             Route("/", index),
             Route("/login", login, methods=["GET", "POST"]),
@@ -81,7 +82,9 @@ class SiteServer:
         return f"{self.url}/p/{name}"
 
     async def _extra_page(self, request: Request) -> Response:
-        html = self.extra.get(request.path_params["name"])
+        name = request.path_params["name"]
+        self.hits[name] = self.hits.get(name, 0) + 1
+        html = self.extra.get(name)
         return HTMLResponse(html) if html is not None else HTMLResponse("not found", status_code=404)
 
     def __enter__(self) -> "SiteServer":

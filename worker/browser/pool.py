@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
 
@@ -35,11 +36,11 @@ class BrowserPool:
                 self.launches += 1
             return self._browser
 
-    async def new_context(self, width: int, height: int) -> BrowserContext:
+    async def new_context(self, **options: Any) -> BrowserContext:
+        """A fresh context; `options` are Playwright's `new_context` keywords
+        (viewport, proxy, storage_state, ...). Downloads are always accepted."""
         browser = await self.browser()
-        return await browser.new_context(
-            viewport={"width": width, "height": height}, accept_downloads=True
-        )
+        return await browser.new_context(**{"accept_downloads": True, **options})
 
     async def close(self) -> None:
         async with self._lock:

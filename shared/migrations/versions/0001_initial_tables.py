@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 03:01:33.065990
+Create Date: 2026-11-29 03:22:37.086462
 """
 from alembic import op
 import sqlalchemy as sa
@@ -28,6 +28,28 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('api_keys', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_api_keys_key_hash'), ['key_hash'], unique=True)
+
+    op.create_table('browser_profiles',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('owner_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('profile_name', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('persist', sa.Boolean(), nullable=False),
+    sa.Column('ad_blocker', sa.Boolean(), nullable=False),
+    sa.Column('proxy', sa.Boolean(), nullable=False),
+    sa.Column('proxy_country_code', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('browser_viewport_width', sa.Integer(), nullable=False),
+    sa.Column('browser_viewport_height', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('storage_state_encrypted', sa.Text(), nullable=True),
+    sa.Column('storage_saved_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('storage_saved_by', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.ForeignKeyConstraint(['owner_id'], ['api_keys.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('browser_profiles', schema=None) as batch_op:
+        batch_op.create_index('ix_browser_profiles_owner_created', ['owner_id', 'created_at'], unique=False)
 
     op.create_table('tasks',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -55,7 +77,7 @@ def upgrade() -> None:
     sa.Column('max_agent_steps', sa.Integer(), nullable=False),
     sa.Column('enable_public_share', sa.Boolean(), nullable=False),
     sa.Column('metadata', sa.JSON(), nullable=True),
-    sa.Column('browser_data', sa.JSON(), nullable=True),
+    sa.Column('browser_data_encrypted', sa.Text(), nullable=True),
     sa.Column('output_files', sa.JSON(), nullable=True),
     sa.Column('input_tokens', sa.Integer(), nullable=False),
     sa.Column('output_tokens', sa.Integer(), nullable=False),
@@ -107,6 +129,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_tasks_owner_created')
 
     op.drop_table('tasks')
+    with op.batch_alter_table('browser_profiles', schema=None) as batch_op:
+        batch_op.drop_index('ix_browser_profiles_owner_created')
+
+    op.drop_table('browser_profiles')
     with op.batch_alter_table('api_keys', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_api_keys_key_hash'))
 

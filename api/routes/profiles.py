@@ -1,0 +1,126 @@
+"""Browser profiles: saved browser settings a task can start from, and with
+`persist` the cookies and local storage its tasks carry from one to the next."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, status
+from sqlalchemy import func
+from sqlalchemy.orm import defer
+from sqlmodel import Session, col, select
+
+from api.deps import OwnerId, SessionDep
+from api.schemas import (
+    BrowserProfileCreate,
+    BrowserProfilePage,
+    BrowserProfileUpdate,
+    BrowserProfileView,
+    Empty,
+    ErrorDetail,
+)
+from shared.models import BrowserProfile, utcnow
+
+router = APIRouter(tags=["browser profiles"])
+
+NOT_FOUND = {404: {"model": ErrorDetail, "description": "Browser profile not found"}}
+
+
+def get_owned_profile(session: Session, owner_id: str, profile_id: str) -> BrowserProfile:
+    """The caller's profile; another key's profile is 404, as if it did not exist."""
+    profile = session.get(BrowserProfile, profile_id)
+    if profile is None or profile.owner_id != owner_id:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Browser profile not found")
+    return profile
+
+
+def task_settings(profile: BrowserProfile) -> dict[str, Any]:
+    """The task fields a profile decides: a task on a profile runs with the profile's settings."""
+    return {
+        "use_adblock": profile.ad_blocker,
+        "use_proxy": profile.proxy,
+        "proxy_country_code": profile.proxy_country_code.lower(),
+        "browser_viewport_width": profile.browser_viewport_width,
+        "browser_viewport_height": profile.browser_viewport_height,
+    }
+
+
+def to_view(profile: BrowserProfile) -> BrowserProfileView:
+    return BrowserProfileView(
+        profile_id=profile.id,
+        profile_name=profile.profile_name,
+        description=profile.description,
+        persist=profile.persist,
+        ad_blocker=profile.ad_blocker,
+        proxy=profile.proxy,
+        proxy_country_code=profile.proxy_country_code,
+        browser_viewport_width=profile.browser_viewport_width,
+        browser_viewport_height=profile.browser_viewport_height,
+    )
+
+
+@router.post("/browser-profiles", response_model=BrowserProfileView)
+def create_profile(body: BrowserProfileCreate, session: SessionDep, owner_id: OwnerId) -> BrowserProfileView:
+    profile = BrowserProfile(owner_id=owner_id, **body.model_dump())
+    session.add(profile)
+    session.commit()
+    return to_view(profile)
+
+
+@router.get("/browser-profiles", response_model=BrowserProfilePage)
+def list_profiles(
+    session: SessionDep,
+    owner_id: OwnerId,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> BrowserProfilePage:
+    """Newest first; the saved browser state is never read here."""
+    mine = col(BrowserProfile.owner_id) == owner_id
+    total = session.exec(select(func.count()).select_from(BrowserProfile).where(mine)).one()
+    rows = session.exec(
+        select(BrowserProfile)
+        .where(mine)
+        .options(defer(BrowserProfile.storage_state_encrypted))  # type: ignore[arg-type]
+        .order_by(col(BrowserProfile.created_at).desc(), col(BrowserProfile.id).desc())
+        .offset((page - 1) * limit)
+        .limit(limit)
+    ).all()
+    return BrowserProfilePage(
+        profiles=[to_view(p) for p in rows],
+        total_pages=max(1, math.ceil(total / limit)),
+        page=page,
+        limit=limit,
+        total_count=total,
+    )
+
+
+@router.get("/browser-profiles/{profile_id}", response_model=BrowserProfileView, responses=NOT_FOUND)
+def get_profile(profile_id: str, session: SessionDep, owner_id: OwnerId) -> BrowserProfileView:
+    return to_view(get_owned_profile(session, owner_id, profile_id))
+
+
+@router.put("/browser-profiles/{profile_id}", response_model=BrowserProfileView, responses=NOT_FOUND)
+def update_profile(
+    profile_id: str, body: BrowserProfileUpdate, session: SessionDep, owner_id: OwnerId
+) -> BrowserProfileView:
+    """A partial update. Turning `persist` off also forgets the saved cookies and storage."""
+    profile = get_owned_profile(session, owner_id, profile_id)
+    for name, value in body.model_dump(exclude_unset=True).items():
+        setattr(profile, name, value)
+    if not profile.persist:
+        profile.storage_state_encrypted = None
+        profile.storage_saved_at = None
+        profile.storage_saved_by = None
+    profile.updated_at = utcnow()
+    session.add(profile)
+    session.commit()
+    return to_view(profile)
+
+
+@router.delete("/browser-profiles/{profile_id}", response_model=Empty, responses=NOT_FOUND)
+def delete_profile(profile_id: str, session: SessionDep, owner_id: OwnerId) -> Empty:
+    """Deletes the profile and its saved state; tasks that used it keep running without it."""
+    session.delete(get_owned_profile(session, owner_id, profile_id))
+    session.commit()
+    return Empty()

@@ -1,0 +1,113 @@
+"""The browser a task starts with, from its settings and its profile: the
+context's viewport, proxy and saved storage state, the ad blocker, and the
+notes a user should read in step 1 (e.g. "no proxy for this country")."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from playwright.async_api import BrowserContext
+
+from shared import profile_store
+from shared.db import session_scope
+from shared.models import Task
+from shared.settings import Settings
+from worker.agent.control import Interrupted
+from worker.agent.loop import StepRecord
+from worker.browser.adblock import install_adblock
+from worker.browser.proxy import no_proxy_note, proxy_for
+
+log = logging.getLogger("browserq.worker")
+SAVE_TIMEOUT_SECONDS = 15.0
+
+
+@dataclass
+class TaskBrowser:
+    options: dict[str, Any]  # Playwright new_context keywords
+    notices: list[str] = field(default_factory=list)  # told to the model, and shown in step 1
+    profile_id: str | None = None  # set when the task saves its storage state to this profile
+
+
+def prepare(task: Task, settings: Settings) -> TaskBrowser:
+    """Blocking (reads the profile's saved state): call it in a thread."""
+    setup = TaskBrowser(
+        options={"viewport": {"width": task.browser_viewport_width, "height": task.browser_viewport_height}}
+    )
+    if task.use_proxy:
+        proxy = proxy_for(task.proxy_country_code, settings)
+        if proxy is not None:
+            setup.options["proxy"] = proxy
+        else:
+            setup.notices.append(no_proxy_note(task.proxy_country_code))
+    if task.browser_profile_id:
+        _apply_profile(setup, task)
+    return setup
+
+
+def _apply_profile(setup: TaskBrowser, task: Task) -> None:
+    assert task.browser_profile_id
+    with session_scope() as session:
+        profile, state = profile_store.load_state(session, task.browser_profile_id, task.owner_id)
+    if profile is None:
+        setup.notices.append("The browser profile of this task was deleted; the task runs in a fresh browser.")
+        return
+    if profile.persist:
+        setup.profile_id = profile.id
+        if state is not None:
+            setup.options["storage_state"] = state
+
+
+async def start(context: BrowserContext, task: Task, settings: Settings) -> None:
+    """What is set on the context once it exists. Register route handlers after
+    every other one (the domain guard): the last registered runs first."""
+    if task.use_adblock:
+        await install_adblock(context, settings)
+
+
+@asynccontextmanager
+async def saving_profile(context: BrowserContext, setup: TaskBrowser, task_id: str) -> AsyncIterator[None]:
+    """Saves the context's cookies and local storage to the profile when the
+    task ends (finished, failed or stopped); not when its lease was lost, since
+    another worker now owns the task."""
+    try:
+        yield
+    except Interrupted as exc:
+        if not exc.lease_lost:
+            await _save(context, setup, task_id)
+        raise
+    else:
+        await _save(context, setup, task_id)
+
+
+async def _save(context: BrowserContext, setup: TaskBrowser, task_id: str) -> None:
+    if setup.profile_id is None:
+        return
+    try:
+        async with asyncio.timeout(SAVE_TIMEOUT_SECONDS):
+            state = await context.storage_state()
+    except Exception as exc:  # the browser died with the task: keep the previous state
+        log.warning("task %s: could not read the browser state for its profile: %s", task_id, exc)
+        return
+    profile_id = setup.profile_id
+
+    def write() -> bool:
+        with session_scope() as session:
+            return profile_store.save_state(session, profile_id, state, task_id)
+
+    if not await asyncio.to_thread(write):
+        log.info("task %s: profile %s is gone or no longer persists; state not saved", task_id, profile_id)
+
+
+def with_notices(record: StepRecord, notices: list[str]) -> StepRecord:
+    """Step 1 carries the notices in its evaluation, where anyone polling the task reads them."""
+    if record.step != 1 or not notices:
+        return record
+    lines = [f"Note: {n}" for n in notices]
+    if record.evaluation_previous_goal:
+        lines.append(record.evaluation_previous_goal)
+    return replace(record, evaluation_previous_goal="\n".join(lines))

@@ -14,6 +14,7 @@ from typing import Any
 from playwright.async_api import BrowserContext
 
 from shared import profile_store
+from shared.crypto import SecretKeyMissing
 from shared.db import session_scope
 from shared.models import Task
 from shared.settings import Settings
@@ -51,8 +52,14 @@ def prepare(task: Task, settings: Settings) -> TaskBrowser:
 
 def _apply_profile(setup: TaskBrowser, task: Task) -> None:
     assert task.browser_profile_id
-    with session_scope() as session:
-        profile, state = profile_store.load_state(session, task.browser_profile_id, task.owner_id)
+    try:
+        with session_scope() as session:
+            profile, state = profile_store.load_state(session, task.browser_profile_id, task.owner_id)
+    except SecretKeyMissing as exc:  # BROWSERQ_SECRET_KEY changed since the state was saved
+        log.warning("task %s: the profile's saved state is unreadable: %s", task.id, exc)
+        setup.notices.append("The browser profile's saved cookies could not be read; this task starts without them.")
+        setup.profile_id = task.browser_profile_id  # its state at the end replaces the unreadable one
+        return
     if profile is None:
         setup.notices.append("The browser profile of this task was deleted; the task runs in a fresh browser.")
         return

@@ -12,13 +12,15 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.routes import account, control, profiles, tasks
+from api.routes import account, control, files, profiles, tasks
 from shared.crypto import SecretKeyMissing
 from shared.maintenance import MaintenanceThread
+from shared.storage import UPLOAD_MAX_BYTES, StorageError, StorageNotConfigured
 
 log = logging.getLogger("browserq.api")
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
+FILE_ROUTE = "/api/v1/files/"
 
 
 class BodyLimit:
@@ -30,31 +32,34 @@ class BodyLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        max_bytes = self.max_bytes
+        if scope.get("method") == "PUT" and scope.get("path", "").startswith(FILE_ROUTE):
+            max_bytes = UPLOAD_MAX_BYTES  # an upload to a signed URL; the route checks the signed limit
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            return await _too_large(send)
+        if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
+            return await _too_large(send, max_bytes)
         seen = 0
 
         async def limited() -> dict:
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.max_bytes:
+            if seen > max_bytes:
                 raise _BodyTooLarge
             return message
 
         try:
             await self.app(scope, limited, send)
         except _BodyTooLarge:
-            await _too_large(send)
+            await _too_large(send, max_bytes)
 
 
 class _BodyTooLarge(Exception):
     pass
 
 
-async def _too_large(send: Send) -> None:
-    body = b'{"detail":"Request body too large (limit 2 MB)"}'
+async def _too_large(send: Send, max_bytes: int) -> None:
+    body = b'{"detail":"Request body too large (limit %d MB)"}' % (max_bytes // (1024 * 1024))
     await send({"type": "http.response.start", "status": 413,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
@@ -67,6 +72,12 @@ def _database_down(_request: Request, exc: Exception) -> JSONResponse:
         status_code=503,
         headers={"Retry-After": "5"},
     )
+
+
+def _storage_down(_request: Request, exc: Exception) -> JSONResponse:
+    log.warning("file storage unavailable: %s", exc)
+    detail = str(exc) if isinstance(exc, StorageNotConfigured) else f"File storage is unavailable right now ({exc}); retry later."
+    return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": "5"})
 
 
 def _secret_key_missing(_request: Request, exc: Exception) -> JSONResponse:
@@ -89,10 +100,11 @@ def create_app(*, maintenance: bool = True) -> FastAPI:
         description="Self-hosted browser agents, speaking the Browser Use Cloud v1 API.",
         lifespan=lifespan,
     )
-    for router in (account.router, tasks.router, control.router, profiles.router):
+    for router in (account.router, tasks.router, control.router, profiles.router, files.router):
         app.include_router(router, prefix="/api/v1")
     app.add_exception_handler(OperationalError, _database_down)
     app.add_exception_handler(DBAPIError, _database_down)
     app.add_exception_handler(SecretKeyMissing, _secret_key_missing)
+    app.add_exception_handler(StorageError, _storage_down)
     app.add_middleware(BodyLimit)
     return app

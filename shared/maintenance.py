@@ -14,12 +14,14 @@ from shared import task_store
 from shared.db import session_scope
 from shared.dispatch import dispatch
 from shared.settings import get_settings
+from shared.storage import retention
 
 log = logging.getLogger("browserq.maintenance")
 
 
 def run_once() -> None:
     settings = get_settings()
+    retention.maybe_run(settings)  # hourly by default; never raises
     with session_scope() as session:
         reaped = task_store.reap(session, settings.lease_seconds, settings.max_attempts)
         expired = task_store.expire_pauses(session, settings.max_pause_seconds)

@@ -94,6 +94,8 @@ class Task(SQLModel, table=True):
     attempt: int = 0
     heartbeat_at: datetime | None = _ts(nullable=True)
     paused_at: datetime | None = _ts(nullable=True)
+    # Set when the retention job deleted the task's files; file endpoints then answer 410.
+    files_expired_at: datetime | None = _ts(nullable=True)
 
 
 class Step(SQLModel, table=True):
@@ -114,6 +116,7 @@ class Step(SQLModel, table=True):
     input_tokens: int = 0
     output_tokens: int = 0
     created_at: datetime = _ts(nullable=False, default=utcnow)
+    screenshot_key: str | None = None  # where the step's screenshot is in storage
 
 
 class BrowserProfile(SQLModel, table=True):

@@ -110,6 +110,22 @@ class Settings(BaseSettings):
     # Secrets at rest are encrypted with this Fernet key; `browserq dev` makes one.
     secret_key: str | None = None
 
+    # Files (uploads, outputs, screenshots, recordings): see docs/storage.md.
+    storage_backend: Literal["local", "s3"] = "local"
+    storage_dir: Path | None = None  # local backend; default: data_dir/storage
+    url_signing_key: str | None = None  # local backend's URL signatures; default: derived from secret_key
+    signed_url_seconds: float = 3600.0
+    s3_endpoint_url: str | None = None  # None: AWS S3
+    s3_public_endpoint_url: str | None = None  # the address clients use, if not s3_endpoint_url
+    s3_bucket: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    file_retention_days: float = 30.0
+    retention_interval_seconds: float = 3600.0
+    record_video: bool = True
+    screenshot_quality: int = Field(default=70, ge=10, le=95)
+
     @field_validator("proxies")
     @classmethod
     def _proxy_urls(cls, value: dict[str, str]) -> dict[str, str]:
@@ -130,6 +146,10 @@ class Settings(BaseSettings):
     @property
     def resolved_broker_url(self) -> str:
         return self.broker_url or "filesystem://"
+
+    @property
+    def resolved_storage_dir(self) -> Path:
+        return (self.storage_dir or self.data_dir / "storage").resolve()
 
     @property
     def broker_folder(self) -> Path:

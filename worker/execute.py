@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import os
+import shutil
 import socket
 import uuid
 from pathlib import Path
@@ -16,6 +17,7 @@ from shared.crypto import decrypt_json, encrypt_json
 from shared.db import session_scope
 from shared.models import Step, Task, TaskStatus
 from shared.settings import Settings
+from shared.storage import get_storage
 from shared.task_store import Lease
 from worker import task_browser
 from worker.agent.control import Interrupted, PauseTooLong, TaskControl
@@ -24,6 +26,7 @@ from worker.agent.prompt import RunState
 from worker.browser.pool import BrowserPool
 from worker.browser.session import BrowserSession
 from worker.llm.registry import resolve_model
+from worker.media.task_files import TaskFiles
 
 log = logging.getLogger("browserq.worker")
 
@@ -78,8 +81,11 @@ async def _run(
     browser = await asyncio.to_thread(task_browser.prepare, task, settings)
     context = await pool.new_context(**browser.options)
     session = BrowserSession(context, files_dir / "downloads")
+    task_files = TaskFiles(get_storage(), settings, task.id, lease.attempt, files_dir, task.highlight_elements)
     try:
         await session.start()
+        readable = await task_files.fetch_inputs(task.owner_id, task.included_file_names or [])
+        await task_files.start_recording(session, task.browser_viewport_width, task.browser_viewport_height)
         await task_browser.start(context, task, settings)
         agent = Agent(
             run=_run_state(task, first_step, browser.notices),
@@ -91,7 +97,10 @@ async def _run(
             secrets=secrets,
             files_dir=files_dir,
             first_step=first_step,
+            observer=task_files,
+            readable_files=readable,
         )
+        agent.record = task_files.wrap(agent.record)
         async with task_browser.saving_profile(context, browser, task.id):
             outcome = await agent.run_to_end()
         extra: dict = {}
@@ -102,7 +111,10 @@ async def _run(
             extra["browser_data_encrypted"] = encrypt_json({"cookies": await context.cookies()})
         return outcome, extra
     finally:
+        await session.settle()
+        await task_files.finish()
         await session.close()
+        shutil.rmtree(files_dir, ignore_errors=True)  # everything worth keeping is in storage now
 
 
 def _run_state(task: Task, first_step: int, notices: list[str]) -> RunState:
@@ -119,6 +131,7 @@ def _run_state(task: Task, first_step: int, notices: list[str]) -> RunState:
         output_schema=json.loads(task.structured_output_json) if task.structured_output_json else None,
         secret_names=task.secret_names or [],
         max_steps=task.max_agent_steps,
+        files=list(task.included_file_names or []),
         notes=notes,
     )
 
@@ -135,6 +148,7 @@ async def _record(lease: Lease, record: StepRecord) -> None:
         actions=record.actions,
         results=record.results,
         duration_ms=record.duration_ms,
+        screenshot_key=record.screenshot_key,
         input_tokens=record.usage.input_tokens,
         output_tokens=record.usage.output_tokens,
     )

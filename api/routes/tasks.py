@@ -11,6 +11,8 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from api.deps import OwnerId, SessionDep
+from api.file_rules import check_included_files
+from api.file_urls import screenshot_url
 from api.routes import profiles
 from api.schemas import (
     BrowserData,
@@ -26,6 +28,7 @@ from shared.crypto import decrypt_json, encrypt_json
 from shared.dispatch import dispatch
 from shared.models import Step, Task, TaskStatus
 from shared.settings import get_settings
+from shared.storage import get_storage
 from shared.model_routes import model_unavailable_reason
 
 router = APIRouter(tags=["tasks"])
@@ -51,16 +54,14 @@ def _check_request(body: RunTaskRequest) -> None:
     reason = model_unavailable_reason(body.llm_model, get_settings())
     if reason:
         raise _validation_error("llm_model", reason)
-    if body.included_file_names:
-        raise _validation_error(
-            "included_file_names", f"file {body.included_file_names[0]!r} was never uploaded"
-        )
 
 
 @router.post("/run-task", response_model=TaskCreatedResponse)
 async def run_task(body: RunTaskRequest, session: SessionDep, owner_id: OwnerId) -> TaskCreatedResponse:
     """Store the task, then queue it. Once this answers, the task is never lost."""
     _check_request(body)
+    if body.included_file_names:
+        await run_in_threadpool(check_included_files, get_storage(), owner_id, body.included_file_names)
     from_profile = await run_in_threadpool(_profile_settings, session, owner_id, body.browser_profile_id)
     task = Task(
         owner_id=owner_id,
@@ -118,6 +119,7 @@ def to_view(task: Task, steps: list[Step]) -> TaskView:
                 memory=s.memory,
                 actions=s.actions,
                 duration_ms=s.duration_ms,
+                screenshot_url=screenshot_url(task, s.screenshot_key),
             )
             for s in steps
         ],

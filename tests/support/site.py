@@ -54,6 +54,19 @@ async def long_page(_request: Request) -> Response:
     return _page("Catalogue", f"<h1>Catalogue</h1>{items}<p id=end>End of catalogue: CODE-END-7</p>")
 
 
+async def echo_upload(request: Request) -> Response:
+    """Shows the name and text of each file posted to it (the agent's `upload_file` reaches a real server)."""
+    form = await request.form()
+    parts = []
+    for field_name, value in form.multi_items():
+        if hasattr(value, "read"):
+            data = await value.read()
+            parts.append(f"<p>Received {escape(value.filename or '')}: <code>{escape(data.decode(errors='replace'))}</code></p>")
+        else:
+            parts.append(f"<p>{escape(field_name)} = {escape(str(value))}</p>")
+    return _page("Upload received", "<h1>Upload received</h1>" + "".join(parts))
+
+
 class SiteServer:
     """Serves the site in a background thread on a free port of 127.0.0.1."""
 
@@ -65,6 +78,7 @@ class SiteServer:
             Route("/login", login, methods=["GET", "POST"]),
             Route("/account", account),
             Route("/long", long_page),
+            Route("/echo-upload", echo_upload, methods=["POST"]),
             Route("/p/{name}", self._extra_page),
         ]
         self.app = Starlette(routes=routes)

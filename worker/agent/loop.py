@@ -9,9 +9,10 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from jsonschema import Draft202012Validator
+from playwright.async_api import Page
 
 from shared.models import TaskStatus
 from shared.settings import Settings
@@ -41,6 +42,7 @@ class StepRecord:
     results: list[dict[str, str]]
     duration_ms: int
     usage: TokenUsage
+    screenshot_key: str | None = None  # set by the worker once the screenshot is stored
 
 
 @dataclass
@@ -50,6 +52,12 @@ class Outcome:
 
 
 Recorder = Callable[[StepRecord], Awaitable[None]]
+
+
+class StepObserver(Protocol):
+    """Told of each step's page once it is captured (the worker takes the step's screenshot)."""
+
+    async def observed(self, step: int, page: Page, state: PageState) -> None: ...
 
 
 @dataclass
@@ -63,6 +71,8 @@ class Agent:
     secrets: dict[str, str]
     files_dir: Path
     first_step: int = 1
+    observer: StepObserver | None = None
+    readable_files: dict[str, Path] = field(default_factory=dict)  # the task's uploaded files
     usage: TokenUsage = field(default_factory=TokenUsage)
     _failures: int = 0
     _seen: set[str] | None = None
@@ -105,6 +115,8 @@ class Agent:
         started = time.perf_counter()
         page = await self.session.page()
         state = await capture_page_state(page, self._seen, self.settings.page_text_budget_chars)
+        if self.observer is not None:
+            await self.observer.observed(step, page, state)
         self._seen = state.descriptions()
         request = await self._request(step, state)
         try:
@@ -179,7 +191,7 @@ class Agent:
 
     def _context(self, state: PageState) -> ActionContext:
         if self._ctx is None:
-            self._ctx = ActionContext(self.session, state, self.secrets, self.files_dir)
+            self._ctx = ActionContext(self.session, state, self.secrets, self.files_dir, dict(self.readable_files))
         self._ctx.state = state
         return self._ctx
 

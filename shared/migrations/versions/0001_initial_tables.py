@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 03:22:37.086462
+Create Date: 2026-11-29 03:31:27.642438
 """
 from alembic import op
 import sqlalchemy as sa
@@ -86,6 +86,7 @@ def upgrade() -> None:
     sa.Column('attempt', sa.Integer(), nullable=False),
     sa.Column('heartbeat_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('paused_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('files_expired_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['owner_id'], ['api_keys.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
@@ -108,6 +109,7 @@ def upgrade() -> None:
     sa.Column('input_tokens', sa.Integer(), nullable=False),
     sa.Column('output_tokens', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('screenshot_key', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.ForeignKeyConstraint(['task_id'], ['tasks.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('task_id', 'step', name='uq_steps_task_step')

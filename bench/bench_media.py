@@ -1,0 +1,83 @@
+"""Benchmark of a step's screenshot and of the session recording, run by hand:
+
+    python bench/bench_media.py [--runs 20]
+
+Why: every step takes a screenshot (with element labels when asked), so its
+cost is paid on every step; the recording runs for the whole task. Measures,
+on a 1280x960 page with ~200 interactive elements: the screenshot (JPEG,
+password mask) with and without labels, its size, and the CPU the recorder's
+ffmpeg uses per second of recording."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from playwright.async_api import async_playwright
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from worker.browser.page_state import capture_page_state  # noqa: E402
+from worker.browser.session import BrowserSession  # noqa: E402
+from worker.media.recorder import ScreencastRecorder  # noqa: E402
+from worker.media.screenshots import take_screenshot  # noqa: E402
+
+PAGE = "<h1>Shop</h1><input type=password value=secret>" + "".join(
+    f"<p>Item {i} <a href='#{i}'>link {i}</a> <button>Buy {i}</button></p>" for i in range(100)
+)
+
+
+async def main(runs: int, chromium: str) -> None:
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        context = await browser.new_context(viewport={"width": 1280, "height": 960})
+        session = BrowserSession(context, Path(tempfile.mkdtemp()))
+        page = await session.start()
+        await page.set_content(PAGE)
+        state = await capture_page_state(page)
+        for highlight in (False, True):
+            times, sizes = [], []
+            for _ in range(runs + 1):
+                t = time.perf_counter()
+                data = await take_screenshot(page, state, highlight, 70)
+                times.append((time.perf_counter() - t) * 1000)
+                sizes.append(len(data or b""))
+            times = times[1:]
+            print(f"screenshot highlight={highlight}: p50 {statistics.median(times):.1f} ms, "
+                  f"max {max(times):.1f} ms, {statistics.median(sizes) / 1024:.0f} KiB "
+                  f"({len(state.elements)} elements)")
+        target = Path(tempfile.mkdtemp()) / "rec.webm"
+        recorder = ScreencastRecorder(session, target, 1280, 960)
+        await recorder.start()
+        cpu0 = _ffmpeg_cpu(recorder)
+        t = time.perf_counter()
+        for i in range(50):  # a page that keeps changing
+            await page.evaluate("i => window.scrollTo(0, i * 40)", i)
+            await asyncio.sleep(0.1)
+        seconds = time.perf_counter() - t
+        cpu = _ffmpeg_cpu(recorder) - cpu0
+        await recorder.stop()
+        print(f"recording: {seconds:.1f} s -> {target.stat().st_size / 1024:.0f} KiB, "
+              f"ffmpeg CPU {cpu / seconds * 100:.0f}% of one core")
+        await browser.close()
+
+
+def _ffmpeg_cpu(recorder: ScreencastRecorder) -> float:
+    proc = recorder._ffmpeg
+    assert proc is not None
+    fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    import os
+
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--chromium", default="/usr/bin/chromium")
+    args = parser.parse_args()
+    asyncio.run(main(args.runs, args.chromium))

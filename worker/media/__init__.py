@@ -1,0 +1,2 @@
+"""What a run leaves behind besides its steps: screenshots, the recording,
+input and output files, and moving them to storage."""

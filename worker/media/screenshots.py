@@ -1,0 +1,94 @@
+"""A step's screenshot: the viewport as the model saw it, JPEG, with the
+element indices drawn on it when the task asked for highlights, and password
+fields blacked out.
+
+Labels are drawn by an overlay injected into each frame that has elements
+(it reads the element registry the page-state capture left there) and
+removed right after the shot, so the page itself is never changed between
+the model's view and its actions."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Frame, Page
+
+from worker.browser.page_state import PageState
+
+log = logging.getLogger("browserq.media")
+
+SHOT_TIMEOUT_MS = 5000
+FRAME_TIMEOUT_S = 3.0
+
+_DRAW_JS = """([pairs, captureId]) => {
+  const b = window.__bq;
+  if (!b || b.id !== captureId) return 0;
+  const colors = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#008080', '#9a6324', '#800000'];
+  const root = document.createElement('div');
+  root.setAttribute('data-bq-overlay', '');
+  root.style.cssText = 'position:fixed;left:0;top:0;width:0;height:0;pointer-events:none;z-index:2147483647;';
+  const vw = window.innerWidth, vh = window.innerHeight;
+  let drawn = 0;
+  for (const [local, index] of pairs) {
+    const el = b.els[local];
+    if (!el || !el.isConnected) continue;
+    const r = el.getBoundingClientRect();
+    if (r.width < 1 || r.height < 1 || r.bottom < 0 || r.right < 0 || r.top > vh || r.left > vw) continue;
+    const c = colors[index % colors.length];
+    const box = document.createElement('div');
+    box.style.cssText = `position:fixed;left:${r.left}px;top:${r.top}px;width:${r.width}px;height:${r.height}px;` +
+      `outline:2px solid ${c};box-sizing:border-box;`;
+    const label = document.createElement('div');
+    label.textContent = String(index);
+    label.style.cssText = `position:fixed;left:${Math.max(0, r.left)}px;top:${Math.max(0, r.top - 15)}px;` +
+      `background:${c};color:#fff;font:bold 11px/15px monospace;padding:0 3px;border-radius:2px;`;
+    root.append(box, label);
+    drawn++;
+  }
+  (document.body || document.documentElement).appendChild(root);
+  return drawn;
+}"""
+
+_REMOVE_JS = "() => document.querySelectorAll('[data-bq-overlay]').forEach(e => e.remove())"
+
+
+async def take_screenshot(page: Page, state: PageState | None, highlight: bool, quality: int) -> bytes | None:
+    """The JPEG, or None when the page cannot be shot (a screenshot never fails a step)."""
+    frames = _frames_with_elements(state) if highlight and state is not None else {}
+    try:
+        for frame, pairs in frames.items():
+            await _in_frame(frame, _DRAW_JS, [pairs, _capture_id(state)])
+        return await page.screenshot(
+            type="jpeg", quality=quality, timeout=SHOT_TIMEOUT_MS, caret="hide",
+            mask=[page.locator("input[type=password]")], mask_color="#000000",
+        )
+    except PlaywrightError as exc:
+        log.info("no screenshot of %s: %s", page.url, str(exc).splitlines()[0] if str(exc) else exc)
+        return None
+    finally:
+        for frame in frames:
+            await _in_frame(frame, _REMOVE_JS, None)
+
+
+def _capture_id(state: PageState | None) -> str:
+    ref = next(iter(state.elements.values()), None) if state else None
+    return ref.capture_id if ref else ""
+
+
+def _frames_with_elements(state: PageState) -> dict[Frame, list[list[int]]]:
+    frames: dict[Frame, list[list[int]]] = defaultdict(list)
+    for ref in state.elements.values():
+        frames[ref.frame].append([ref.local_id, ref.index])
+    return frames
+
+
+async def _in_frame(frame: Frame, script: str, arg: object) -> None:
+    if frame.is_detached():
+        return
+    try:
+        await asyncio.wait_for(frame.evaluate(script, arg), FRAME_TIMEOUT_S)
+    except (PlaywrightError, asyncio.TimeoutError):
+        pass  # the frame navigated or closed meanwhile: nothing to draw or remove

@@ -176,6 +176,29 @@ def test_cookies_and_local_storage_carry_over_on_a_persisting_profile(
         assert db_value(stack, "SELECT storage_state_encrypted FROM browser_profiles WHERE id = ?", profile["profile_id"]) is None
 
 
+def test_two_tasks_at_once_on_a_profile_the_later_save_wins(
+    pg_stack: Stack, model: ScriptedModelServer, site: SiteServer
+) -> None:
+    """Documented behaviour: each task saves its whole state when it ends; the
+    state of the task that ended last is what the next task starts from."""
+    set_cookie = "<p>Cookie set.</p><script>document.cookie = 'who={}; path=/'</script>"
+    show_cookie = "<p id=c></p><script>document.getElementById('c').textContent = 'cookies: ' + document.cookie</script>"
+    pages = {who: site.add_page(f"cookie-{who}", set_cookie.format(who)) for who in ("early", "late")}
+    with pg_stack.client() as client:
+        profile_id = create_profile(client)["profile_id"]
+        slow = model.script([answer("Set", {"navigate": {"url": pages["late"]}}),
+                             {"_delay": 2.0, "reply": answer("Finish", {"done": {"text": "late"}})}])
+        fast = model.script([answer("Set", {"navigate": {"url": pages["early"]}}), answer("Finish", {"done": {"text": "early"}})])
+        late_id = submit(client, slow, browser_profile_id=profile_id)
+        early_id = submit(client, fast, browser_profile_id=profile_id)
+        late, early = wait_for(client, late_id, FINAL), wait_for(client, early_id, FINAL)
+        assert late["status"] == early["status"] == "finished" and late["finished_at"] > early["finished_at"]
+        assert db_value(pg_stack, "SELECT storage_saved_by FROM browser_profiles WHERE id = ?", profile_id) == late_id
+        after = run(client, model, [answer("Look", {"navigate": {"url": site.add_page("show-cookie", show_cookie)}}),
+                                    answer("Finish", {"done": {"text": "seen"}})], browser_profile_id=profile_id)
+    assert "cookies: who=late" in after["_prompts"][1] and "early" not in after["_prompts"][1]
+
+
 def test_nothing_carries_over_without_a_persisting_profile(
     stack: Stack, model: ScriptedModelServer, site: SiteServer
 ) -> None:

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.routes import account, control, files, profiles, tasks
+from api.routes import account, control, files, live, profiles, share, tasks
 from shared.crypto import SecretKeyMissing
 from shared.maintenance import MaintenanceThread
 from shared.storage import UPLOAD_MAX_BYTES, StorageError, StorageNotConfigured
@@ -102,6 +102,8 @@ def create_app(*, maintenance: bool = True) -> FastAPI:
     )
     for router in (account.router, tasks.router, control.router, profiles.router, files.router):
         app.include_router(router, prefix="/api/v1")
+    for page_router in (live.router, share.router):  # keyless pages, outside the API prefix
+        app.include_router(page_router)
     app.add_exception_handler(OperationalError, _database_down)
     app.add_exception_handler(DBAPIError, _database_down)
     app.add_exception_handler(SecretKeyMissing, _secret_key_missing)

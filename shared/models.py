@@ -96,6 +96,8 @@ class Task(SQLModel, table=True):
     paused_at: datetime | None = _ts(nullable=True)
     # Set when the retention job deleted the task's files; file endpoints then answer 410.
     files_expired_at: datetime | None = _ts(nullable=True)
+    # With enable_public_share: the random token that opens the read-only share page.
+    public_share_token: str | None = Field(default=None, index=True, unique=True)
 
 
 class Step(SQLModel, table=True):

@@ -110,6 +110,11 @@ class Settings(BaseSettings):
     # Secrets at rest are encrypted with this Fernet key; `browserq dev` makes one.
     secret_key: str | None = None
 
+    # Live view: frames a second while someone watches, and how long a live link
+    # keeps working after its task ended.
+    live_view_fps: float = 5.0
+    live_view_grace_seconds: float = 600.0
+
     # Files (uploads, outputs, screenshots, recordings): see docs/storage.md.
     storage_backend: Literal["local", "s3"] = "local"
     storage_dir: Path | None = None  # local backend; default: data_dir/storage

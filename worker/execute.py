@@ -25,6 +25,7 @@ from worker.agent.loop import Agent, Outcome, StepRecord
 from worker.agent.prompt import RunState
 from worker.browser.pool import BrowserPool
 from worker.browser.session import BrowserSession
+from worker.live_view import LiveView
 from worker.llm.registry import resolve_model
 from worker.media.task_files import TaskFiles
 
@@ -101,7 +102,8 @@ async def _run(
             readable_files=readable,
         )
         agent.record = task_files.wrap(agent.record)
-        async with task_browser.saving_profile(context, browser, task.id):
+        live = LiveView(task.id, session, control, settings)  # streams and takes input only while watched
+        async with task_browser.saving_profile(context, browser, task.id), live:
             outcome = await agent.run_to_end()
         extra: dict = {}
         files = agent.written_files + session.downloaded

@@ -27,6 +27,7 @@ from api.schemas import (
 from shared.crypto import decrypt_json, encrypt_json
 from shared.dispatch import dispatch
 from shared.models import Step, Task, TaskStatus
+from shared.public_links import live_url, new_share_token, share_url
 from shared.settings import get_settings
 from shared.storage import get_storage
 from shared.model_routes import model_unavailable_reason
@@ -71,6 +72,7 @@ async def run_task(body: RunTaskRequest, session: SessionDep, owner_id: OwnerId)
         **{**body.model_dump(exclude={"task", "secrets", "structured_output_json", "metadata"}), **from_profile},
         structured_output_json=body.structured_output_json,  # type: ignore[arg-type]
         task_metadata=body.metadata,
+        public_share_token=new_share_token() if body.enable_public_share else None,
     )
     await run_in_threadpool(_store, session, task)
     await run_in_threadpool(dispatch, task.id)
@@ -127,6 +129,8 @@ def to_view(task: Task, steps: list[Step]) -> TaskView:
         user_uploaded_files=task.included_file_names,
         output_files=task.output_files,
         metadata=task.task_metadata,
+        live_url=live_url(task, get_settings()),
+        public_share_url=share_url(task, get_settings()),
     )
 
 
@@ -174,6 +178,7 @@ def list_tasks(
                 status=t.status,
                 created_at=t.created_at,
                 finished_at=t.finished_at,
+                live_url=live_url(t, get_settings()),
             )
             for t in rows
         ],

@@ -87,11 +87,13 @@ def upgrade() -> None:
     sa.Column('heartbeat_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('paused_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('files_expired_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('public_share_token', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.ForeignKeyConstraint(['owner_id'], ['api_keys.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.create_index('ix_tasks_owner_created', ['owner_id', 'created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_tasks_public_share_token'), ['public_share_token'], unique=True)
         batch_op.create_index('ix_tasks_status_heartbeat', ['status', 'heartbeat_at'], unique=False)
 
     op.create_table('steps',
@@ -128,6 +130,7 @@ def downgrade() -> None:
     op.drop_table('steps')
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.drop_index('ix_tasks_status_heartbeat')
+        batch_op.drop_index(batch_op.f('ix_tasks_public_share_token'))
         batch_op.drop_index('ix_tasks_owner_created')
 
     op.drop_table('tasks')

@@ -38,7 +38,12 @@ def current_owner(
     """The id of the caller's key. Cached briefly, since clients poll in tight loops."""
     if credentials is None or not credentials.credentials:
         raise _unauthorized("Missing API key: send 'Authorization: Bearer <key>'")
-    digest = hash_key(credentials.credentials)
+    return owner_of_key(session, credentials.credentials)
+
+
+def owner_of_key(session: Session, key: str) -> str:
+    """The owner id of a valid key, however the caller sent it (v1 and v2 differ)."""
+    digest = hash_key(key)
     cached = _key_cache.get(digest)
     if cached and cached[1] > time.monotonic():
         return cached[0]

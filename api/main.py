@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.routes import account, control, files, live, profiles, share, tasks
+from api.routes import account, control, files, live, profiles, replay, search, share, tasks, v2_tasks
 from shared.crypto import SecretKeyMissing
 from shared.maintenance import MaintenanceThread
 from shared.storage import UPLOAD_MAX_BYTES, StorageError, StorageNotConfigured
@@ -100,8 +100,10 @@ def create_app(*, maintenance: bool = True) -> FastAPI:
         description="Self-hosted browser agents, speaking the Browser Use Cloud v1 API.",
         lifespan=lifespan,
     )
-    for router in (account.router, tasks.router, control.router, profiles.router, files.router):
+    for router in (account.router, tasks.router, control.router, profiles.router, files.router,
+                   search.router, replay.router):
         app.include_router(router, prefix="/api/v1")
+    app.include_router(v2_tasks.router)  # /api/v2: the official SDKs' and n8n node's task API
     for page_router in (live.router, share.router):  # keyless pages, outside the API prefix
         app.include_router(page_router)
     app.add_exception_handler(OperationalError, _database_down)

@@ -157,6 +157,7 @@ class TaskView(BaseModel):
     output_files: list[str] | None = None
     public_share_url: str | None = None
     metadata: dict[str, str] | None = None
+    replay_of: str | None = None  # (ext) the task this one replays (POST /task/{id}/replay)
 
 
 class TaskSummary(BaseModel):

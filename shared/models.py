@@ -98,6 +98,8 @@ class Task(SQLModel, table=True):
     files_expired_at: datetime | None = _ts(nullable=True)
     # With enable_public_share: the random token that opens the read-only share page.
     public_share_token: str | None = Field(default=None, index=True, unique=True)
+    # A replay (POST /task/{id}/replay): the task whose recorded steps this one repeats.
+    replay_of: str | None = None
 
 
 class Step(SQLModel, table=True):
@@ -119,6 +121,8 @@ class Step(SQLModel, table=True):
     output_tokens: int = 0
     created_at: datetime = _ts(nullable=False, default=utcnow)
     screenshot_key: str | None = None  # where the step's screenshot is in storage
+    # Per action, the element line its index named (null: none); what a replay matches on.
+    elements: list[str | None] | None = Field(default=None, sa_column=Column(JSON))
 
 
 class BrowserProfile(SQLModel, table=True):

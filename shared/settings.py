@@ -131,6 +131,11 @@ class Settings(BaseSettings):
     record_video: bool = True
     screenshot_quality: int = Field(default=70, ge=10, le=95)
 
+    # Search (POST /simple-search, /search-url): the results page the agent starts from
+    # ({query} is replaced by the URL-encoded query), and how long the caller waits.
+    search_url_template: str = Field(default="https://duckduckgo.com/html/?q={query}", pattern=r"\{query\}")
+    search_timeout_seconds: float = 120.0
+
     @field_validator("proxies")
     @classmethod
     def _proxy_urls(cls, value: dict[str, str]) -> dict[str, str]:

@@ -26,7 +26,7 @@ from worker.agent.prompt import RunState
 from worker.browser.pool import BrowserPool
 from worker.browser.session import BrowserSession
 from worker.live_view import LiveView
-from worker.llm.registry import resolve_model
+from worker.replay import model_for_task
 from worker.media.task_files import TaskFiles
 
 log = logging.getLogger("browserq.worker")
@@ -91,7 +91,7 @@ async def _run(
         agent = Agent(
             run=_run_state(task, first_step, browser.notices),
             session=session,
-            model=resolve_model(task.llm_model, settings),
+            model=await model_for_task(task, settings),
             control=control,
             record=lambda record: _record(lease, task_browser.with_notices(record, browser.notices)),
             settings=settings,
@@ -151,6 +151,7 @@ async def _record(lease: Lease, record: StepRecord) -> None:
         results=record.results,
         duration_ms=record.duration_ms,
         screenshot_key=record.screenshot_key,
+        elements=record.elements or None,
         input_tokens=record.usage.input_tokens,
         output_tokens=record.usage.output_tokens,
     )

@@ -60,6 +60,13 @@ def _check_request(body: RunTaskRequest) -> None:
 @router.post("/run-task", response_model=TaskCreatedResponse)
 async def run_task(body: RunTaskRequest, session: SessionDep, owner_id: OwnerId) -> TaskCreatedResponse:
     """Store the task, then queue it. Once this answers, the task is never lost."""
+    task = await create_task(body, session, owner_id)
+    return TaskCreatedResponse(id=task.id)
+
+
+async def create_task(body: RunTaskRequest, session: Session, owner_id: str, **columns: Any) -> Task:
+    """Check, store and queue one task. Every way of starting a task (v1, v2,
+    search, replay) comes through here; `columns` sets extra Task columns."""
     _check_request(body)
     if body.included_file_names:
         await run_in_threadpool(check_included_files, get_storage(), owner_id, body.included_file_names)
@@ -73,10 +80,11 @@ async def run_task(body: RunTaskRequest, session: SessionDep, owner_id: OwnerId)
         structured_output_json=body.structured_output_json,  # type: ignore[arg-type]
         task_metadata=body.metadata,
         public_share_token=new_share_token() if body.enable_public_share else None,
+        **columns,
     )
     await run_in_threadpool(_store, session, task)
     await run_in_threadpool(dispatch, task.id)
-    return TaskCreatedResponse(id=task.id)
+    return task
 
 
 def _profile_settings(session: Session, owner_id: str, profile_id: str | None) -> dict[str, Any]:
@@ -129,6 +137,7 @@ def to_view(task: Task, steps: list[Step]) -> TaskView:
         user_uploaded_files=task.included_file_names,
         output_files=task.output_files,
         metadata=task.task_metadata,
+        replay_of=task.replay_of,
         live_url=live_url(task, get_settings()),
         public_share_url=share_url(task, get_settings()),
     )

@@ -43,6 +43,14 @@ class StepRecord:
     duration_ms: int
     usage: TokenUsage
     screenshot_key: str | None = None  # set by the worker once the screenshot is stored
+    # Per action, the element line its index named (None: no index); a replay finds it again by it.
+    elements: list[str | None] = field(default_factory=list)
+
+
+def targeted_elements(state: PageState, actions: list[p.Action]) -> list[str | None]:
+    """Per action, the description of the element its index named in this step's state."""
+    refs = [state.elements.get(getattr(a.params, "index", None)) for a in actions]  # type: ignore[arg-type]
+    return [ref.description if ref else None for ref in refs]
 
 
 @dataclass
@@ -133,6 +141,7 @@ class Agent:
                 next_goal=self.redactor(answer.next_goal),
                 url=state.url,
                 actions=[self.redactor.scrub(a.as_wire()) for a in answer.action],
+                elements=[self.redactor(d) if d else None for d in targeted_elements(state, answer.action)],
                 results=[self.redactor.scrub(r.as_record()) for r in results],
                 duration_ms=int((time.perf_counter() - started) * 1000),
                 usage=usage,

@@ -88,6 +88,7 @@ def upgrade() -> None:
     sa.Column('paused_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('files_expired_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('public_share_token', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('replay_of', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.ForeignKeyConstraint(['owner_id'], ['api_keys.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
@@ -112,6 +113,7 @@ def upgrade() -> None:
     sa.Column('output_tokens', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('screenshot_key', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('elements', sa.JSON(), nullable=True),
     sa.ForeignKeyConstraint(['task_id'], ['tasks.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('task_id', 'step', name='uq_steps_task_step')

@@ -1,0 +1,143 @@
+"""The v2 task API (`/api/v2/tasks`), the one the official SDKs and the n8n
+node speak, over the same tasks as v1: a task created here is an ordinary
+task (same table, same worker) that v1 reads too, and the other way round.
+Auth is the `X-Browser-Use-API-Key` header with a browserq key."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Security, status
+from fastapi.security import APIKeyHeader
+from sqlalchemy import and_, func
+from sqlmodel import Session, col, select
+
+from api.deps import SessionDep, owner_of_key
+from api.routes import control
+from api.routes.tasks import NOT_FOUND, create_task, get_owned_task
+from api.v2_mapping import V1_STATUSES, item_view, run_request, status_view, task_view
+from api.v2_schemas import (
+    CreateTaskRequestV2,
+    TaskCreatedResponseV2,
+    TaskListResponseV2,
+    TaskStatusViewV2,
+    TaskViewV2,
+    UpdateTaskRequestV2,
+)
+from shared.models import Step, Task, TaskStatus
+from shared.settings import get_settings
+
+_api_key = APIKeyHeader(name="X-Browser-Use-API-Key", auto_error=False,
+                        description="Your browserq API key (`browserq keys create NAME`).")
+
+
+def current_owner_v2(session: SessionDep, key: Annotated[str | None, Security(_api_key)]) -> str:
+    if not key:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Missing API key: send 'X-Browser-Use-API-Key: <key>'")
+    return owner_of_key(session, key)
+
+
+OwnerV2 = Annotated[str, Depends(current_owner_v2)]
+router = APIRouter(prefix="/api/v2", tags=["v2"])
+
+_CONTROL = {
+    "stop": control._stop,
+    "stop_task_and_session": control._stop,
+    "pause": control._pause,
+    "resume": control._resume,
+}
+
+
+@router.post("/tasks", response_model=TaskCreatedResponseV2)
+async def create_task_v2(body: CreateTaskRequestV2, session: SessionDep, owner_id: OwnerV2) -> TaskCreatedResponseV2:
+    task = await create_task(run_request(body), session, owner_id)
+    return TaskCreatedResponseV2(id=task.id, session_id=task.id)
+
+
+@router.get("/tasks", response_model=TaskListResponseV2)
+def list_tasks_v2(
+    session: SessionDep,
+    owner_id: OwnerV2,
+    page_size: Annotated[int, Query(alias="pageSize", ge=1, le=100)] = 10,
+    page_number: Annotated[int, Query(alias="pageNumber", ge=1, le=1_000_000)] = 1,
+    session_id: Annotated[str | None, Query(alias="sessionId")] = None,
+    filter_by: Annotated[str | None, Query(alias="filterBy", description=", ".join(V1_STATUSES))] = None,
+    after: datetime | None = None,
+    before: datetime | None = None,
+) -> TaskListResponseV2:
+    """Newest first."""
+    where = [col(Task.owner_id) == owner_id]
+    if filter_by is not None:
+        if filter_by not in V1_STATUSES:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                                f"filterBy must be one of {', '.join(V1_STATUSES)}")
+        where.append(col(Task.status).in_(V1_STATUSES[filter_by]))
+    if session_id:
+        where.append(col(Task.id) == session_id)
+    if after is not None:
+        where.append(col(Task.created_at) >= after)
+    if before is not None:
+        where.append(col(Task.created_at) < before)
+    total = session.exec(select(func.count()).select_from(Task).where(*where)).one()
+    rows = list(session.exec(
+        select(Task).where(*where).order_by(col(Task.created_at).desc(), col(Task.id).desc())
+        .offset((page_number - 1) * page_size).limit(page_size)
+    ).all())
+    last = _last_steps(session, [t.id for t in rows if t.status == TaskStatus.finished])
+    settings = get_settings()
+    return TaskListResponseV2(
+        items=[item_view(t, last.get(t.id), settings) for t in rows],
+        total_items=total,
+        page_number=page_number,
+        page_size=page_size,
+    )
+
+
+@router.get("/tasks/{task_id}", response_model=TaskViewV2, responses=NOT_FOUND)
+def get_task_v2(task_id: str, session: SessionDep, owner_id: OwnerV2) -> TaskViewV2:
+    return _view(session, get_owned_task(session, owner_id, task_id))
+
+
+@router.patch("/tasks/{task_id}", response_model=TaskViewV2, responses=control.RESPONSES)
+def update_task_v2(task_id: str, body: UpdateTaskRequestV2, session: SessionDep, owner_id: OwnerV2) -> TaskViewV2:
+    """stop (or stop_task_and_session: a task's session ends with it), pause, resume."""
+    action = _CONTROL.get(body.action)
+    if action is None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            [{"loc": ["body", "action"], "msg": f"action must be one of {', '.join(_CONTROL)}",
+                              "type": "value_error"}])
+    action(session, owner_id, task_id)
+    task = get_owned_task(session, owner_id, task_id)
+    session.refresh(task)
+    return _view(session, task)
+
+
+@router.get("/tasks/{task_id}/status", response_model=TaskStatusViewV2, responses=NOT_FOUND)
+def get_task_status_v2(task_id: str, session: SessionDep, owner_id: OwnerV2) -> TaskStatusViewV2:
+    task = get_owned_task(session, owner_id, task_id)
+    return status_view(task, _last_steps(session, [task.id]).get(task.id), get_settings())
+
+
+@router.get("/tasks/{task_id}/logs", responses=NOT_FOUND)
+def get_task_logs_v2(task_id: str, session: SessionDep, owner_id: OwnerV2) -> None:
+    get_owned_task(session, owner_id, task_id)
+    raise HTTPException(status.HTTP_404_NOT_FOUND,
+                        "browserq keeps no agent log file: every step is in GET /api/v2/tasks/{task_id}")
+
+
+def _view(session: Session, task: Task) -> TaskViewV2:
+    steps = session.exec(select(Step).where(Step.task_id == task.id).order_by(col(Step.step))).all()
+    return task_view(task, list(steps), get_settings())
+
+
+def _last_steps(session: Session, task_ids: list[str]) -> dict[str, Step]:
+    """The last step of each task, in one query (isSuccess is read from it)."""
+    if not task_ids:
+        return {}
+    last = (
+        select(Step.task_id, func.max(Step.step).label("step"))
+        .where(col(Step.task_id).in_(task_ids)).group_by(col(Step.task_id)).subquery()
+    )
+    rows = session.exec(select(Step).join(last, and_(Step.task_id == last.c.task_id, Step.step == last.c.step)))
+    return {s.task_id: s for s in rows}

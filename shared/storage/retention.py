@@ -24,7 +24,7 @@ from shared.storage.names import task_prefix
 log = logging.getLogger("browserq.retention")
 
 BATCH = 500
-_last_run = 0.0
+_last_run: float | None = None  # monotonic time of the last round in this process
 _lock = threading.Lock()
 
 
@@ -33,7 +33,7 @@ def maybe_run(settings: Settings | None = None) -> None:
     global _last_run
     settings = settings or get_settings()
     with _lock:
-        if time.monotonic() - _last_run < settings.retention_interval_seconds:
+        if _last_run is not None and time.monotonic() - _last_run < settings.retention_interval_seconds:
             return
         _last_run = time.monotonic()
     try:

@@ -55,7 +55,7 @@ class ScreencastRecorder:
         self._ffmpeg = await asyncio.create_subprocess_exec(
             exe, "-loglevel", "error", "-y", "-f", "image2pipe", "-c:v", "mjpeg", "-framerate", str(FPS),
             "-i", "pipe:0", "-an", "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8",
-            "-b:v", "1M", "-crf", "10", "-threads", "1",
+            "-b:v", "1M", "-crf", "10", "-threads", "1", "-lag-in-frames", "0", "-auto-alt-ref", "0",
             "-vf", f"scale={self.width}:{self.height},format=yuv420p", str(self.target),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
         )

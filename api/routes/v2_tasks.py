@@ -5,7 +5,7 @@ Auth is the `X-Browser-Use-API-Key` header with a browserq key."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Security, status
@@ -76,9 +76,9 @@ def list_tasks_v2(
     if session_id:
         where.append(col(Task.id) == session_id)
     if after is not None:
-        where.append(col(Task.created_at) >= after)
+        where.append(col(Task.created_at) >= _utc(after))
     if before is not None:
-        where.append(col(Task.created_at) < before)
+        where.append(col(Task.created_at) < _utc(before))
     total = session.exec(select(func.count()).select_from(Task).where(*where)).one()
     rows = list(session.exec(
         select(Task).where(*where).order_by(col(Task.created_at).desc(), col(Task.id).desc())
@@ -124,6 +124,11 @@ def get_task_logs_v2(task_id: str, session: SessionDep, owner_id: OwnerV2) -> No
     get_owned_task(session, owner_id, task_id)
     raise HTTPException(status.HTTP_404_NOT_FOUND,
                         "browserq keeps no agent log file: every step is in GET /api/v2/tasks/{task_id}")
+
+
+def _utc(value: datetime) -> datetime:
+    """Naive means UTC (the SDK sends naive UTC); SQLite compares the digits, so convert first."""
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
 def _view(session: Session, task: Task) -> TaskViewV2:

@@ -75,6 +75,9 @@ def test_sdk_structured_output_and_listing(pg_stack: Stack, model: ScriptedModel
     assert item.status == "finished" and item.is_success is True and listed.page_number == 1
     assert listed.total_items >= 1 and listed.page_size == 100
     assert created.id not in [t.id for t in client.tasks.list_tasks(filter_by="stopped").items]
+    made = task.created_at.replace(tzinfo=None)  # the SDK sends naive datetimes, meant as UTC
+    assert [t.id for t in client.tasks.list_tasks(after=made, page_size=100).items] == [created.id]
+    assert created.id not in [t.id for t in client.tasks.list_tasks(before=made, page_size=100).items]
 
 
 def test_sdk_failed_task_ends_finished_unsuccessful(pg_stack: Stack, model: ScriptedModelServer) -> None:

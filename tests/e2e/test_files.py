@@ -34,7 +34,8 @@ UPLOAD_PAGE = """<!doctype html><html><head><title>Upload form</title></head><bo
 <h1>Send a file</h1>
 <form method="post" action="/echo-upload" enctype="multipart/form-data">
   <input type="file" name="attachment" aria-label="Attachment">
-  <input type="password" name="pin" placeholder="PIN" value="1234">
+  <input type="password" name="pin" placeholder="PIN" value="1234"
+         style="position:fixed; left:400px; top:300px; width:200px; height:40px">
   <button type="submit">Send file</button>
 </form>
 <a download="report.csv" href="data:text/csv;base64,{csv}">Download report</a>
@@ -198,6 +199,8 @@ def test_upload_use_output_screenshots_recording_gif(files_stack: Stack, model: 
         images = [Image.open(io.BytesIO(fetch(url))) for url in shots]
         assert all(img.format == "JPEG" and img.size == (800, 600) for img in images)
         assert saturated_pixels(images[1]) > 200  # the form's elements are labelled
+        masked = images[1].convert("L").crop((410, 310, 590, 330))  # inside the password field
+        assert max(masked.tobytes()) < 40  # blacked out
 
         recordings = client.get(f"/task/{task['id']}/media").json()["recordings"]
         assert len(recordings) == 1

@@ -118,6 +118,9 @@ class TaskFiles:
     async def _finish(self) -> None:
         for step in list(self._shots):
             await self.screenshot_key(step)
+        if self.screenshot_ms:
+            ms = sorted(self.screenshot_ms)
+            log.info("task %s: %d screenshots, p50 %.0f ms, max %.0f ms", self.task_id, len(ms), ms[len(ms) // 2], ms[-1])
         await self.sync_outputs()
         if self._recorder is None:
             return

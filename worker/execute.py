@@ -23,6 +23,7 @@ from worker import task_browser
 from worker.agent.control import Interrupted, PauseTooLong, TaskControl
 from worker.agent.loop import Agent, Outcome, StepRecord
 from worker.agent.prompt import RunState
+from worker.browser import guard
 from worker.browser.pool import BrowserPool
 from worker.browser.session import BrowserSession
 from worker.live_view import LiveView
@@ -80,10 +81,14 @@ async def _run(
     assert isinstance(secrets, dict)
     files_dir = Path(settings.data_dir).resolve() / "files" / task.id
     browser = await asyncio.to_thread(task_browser.prepare, task, settings)
-    context = await pool.new_context(**browser.options)
+    context = await pool.new_context(**{**browser.options, **guard.CONTEXT_OPTIONS})
     session = BrowserSession(context, files_dir / "downloads")
+    session.guard = guard.NetworkGuard(
+        guard.DomainGuard(task.allowed_domains, settings.allow_private_hosts), session.events.add
+    )
     task_files = TaskFiles(get_storage(), settings, task.id, lease.attempt, files_dir, task.highlight_elements)
     try:
+        await session.guard.install(context)  # before any page exists, and before the ad blocker's route
         await session.start()
         readable = await task_files.fetch_inputs(task.owner_id, task.included_file_names or [])
         await task_files.start_recording(session, task.browser_viewport_width, task.browser_viewport_height)

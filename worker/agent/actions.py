@@ -17,6 +17,8 @@ from worker.browser.session import BrowserSession
 
 SECRET = re.compile(r"<secret>([^<]+)</secret>")
 ACTION_TIMEOUT_MS = 10_000
+NAVIGATION_TIMEOUT_MS = 30_000
+BLOCKED = "ERR_BLOCKED_BY_CLIENT"  # how Chromium reports a request the network guard aborted
 SAFE_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,127}$")
 
 
@@ -84,19 +86,32 @@ def reveal_secrets(text: str, secrets: dict[str, str]) -> str:
 
 
 async def navigate(ctx: ActionContext, params: p.Navigate) -> ActionResult:
-    url = params.url if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", params.url) else "https://" + params.url
+    url = params.url.strip()
+    if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", url):
+        url = "https://" + url
+    if ctx.session.guard is not None:
+        reason = await ctx.session.guard.check_navigation(url)
+        if reason is not None:
+            raise ActionError(f"cannot open {url}: {reason}")
     if params.new_tab:
-        page = await ctx.session.context.new_page()
-        ctx.session.current = page
+        page = await ctx.session.open_tab()
     else:
         page = await ctx.session.page()
-    await page.goto(url, wait_until="domcontentloaded", timeout=30_000)
+    try:
+        await page.goto(url, wait_until="domcontentloaded", timeout=NAVIGATION_TIMEOUT_MS)
+    except PlaywrightError as exc:
+        if BLOCKED in str(exc):
+            raise ActionError(f"cannot open {url}: the browser's network rules blocked it") from None
+        raise
     return ActionResult(f"Opened {page.url}")
 
 
 async def go_back(ctx: ActionContext, _params: p.GoBack) -> ActionResult:
     page = await ctx.session.page()
-    await page.go_back(wait_until="domcontentloaded", timeout=15_000)
+    before = page.url
+    response = await page.go_back(wait_until="domcontentloaded", timeout=15_000)
+    if response is None and page.url == before:
+        raise ActionError("there is no previous page in this tab")
     return ActionResult(f"Went back to {page.url}")
 
 

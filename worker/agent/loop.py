@@ -20,13 +20,16 @@ from worker.agent import protocol as p
 from worker.agent.actions import ActionContext, ActionResult, run_action
 from worker.agent.control import TaskControl
 from worker.agent.prompt import SYSTEM, HistoryItem, RunState, render_user_message
-from worker.agent.redact import Redactor
+from worker.agent.redact import Redactor, redacting_logs
 from worker.browser.page_state import PageState, capture_page_state
 from worker.browser.session import BrowserSession
 from worker.llm.ask import ask_model
 from worker.llm.base import ChatModel, ModelError, ModelRequest, TokenUsage
 
 log = logging.getLogger("browserq.agent")
+# Actions that may make the page open a tab; when more actions follow one, the
+# loop asks the page whether it did (see BrowserSession.tabs_requested).
+MAY_CHANGE_PAGE = {"click", "send_keys", "select_dropdown"}
 
 
 @dataclass
@@ -94,14 +97,16 @@ class Agent:
     async def run_to_end(self) -> Outcome:
         """Runs steps until done or a limit; every limit ends in `failed` with a reason."""
         last = self.run.max_steps
-        try:
-            async with asyncio.timeout(self.settings.task_timeout_seconds):
-                for step in range(self.first_step, last + 1):
-                    outcome = await self._timed_step(step)
-                    if outcome is not None:
-                        return outcome
-        except TimeoutError:
-            return self._failed(f"the task took longer than the limit of {self.settings.task_timeout_seconds:.0f} s")
+        limit = self.settings.task_timeout_seconds
+        with redacting_logs(self.redactor):
+            try:
+                async with asyncio.timeout(limit):
+                    for step in range(self.first_step, last + 1):
+                        outcome = await self._timed_step(step)
+                        if outcome is not None:
+                            return outcome
+            except TimeoutError:
+                return self._failed(f"the task took longer than its time limit of {limit:g} s")
         return self._failed(f"reached the step limit of {last} steps without finishing")
 
     async def _timed_step(self, step: int) -> Outcome | None:
@@ -109,11 +114,11 @@ class Agent:
             async with asyncio.timeout(self.settings.step_timeout_seconds):
                 return await self._step(step)
         except TimeoutError:
-            return self._failed(f"step {step} took longer than the limit of {self.settings.step_timeout_seconds:.0f} s")
+            return self._failed(f"step {step} took longer than the step time limit of {self.settings.step_timeout_seconds:g} s")
 
     def _failed(self, reason: str) -> Outcome:
-        found = self.run.history[-1].memory if self.run.history else ""
-        text = f"Failed: {reason}."
+        found = next((h.memory for h in reversed(self.run.history) if h.memory), "")  # the latest it wrote
+        text = f"Failed: {reason.rstrip('.')}."
         if found:
             text += f" What the agent had found so far: {found}"
         return Outcome(TaskStatus.failed, self.redactor(text))
@@ -121,7 +126,7 @@ class Agent:
     async def _step(self, step: int) -> Outcome | None:
         await self.control.checkpoint()
         started = time.perf_counter()
-        page = await self.session.page()
+        page = await self.session.ready()
         state = await capture_page_state(page, self._seen, self.settings.page_text_budget_chars)
         if self.observer is not None:
             await self.observer.observed(step, page, state)
@@ -139,7 +144,7 @@ class Agent:
                 evaluation_previous_goal=self.redactor(answer.evaluation_previous_goal),
                 memory=self.redactor(answer.memory),
                 next_goal=self.redactor(answer.next_goal),
-                url=state.url,
+                url=self.redactor(state.url),
                 actions=[self.redactor.scrub(a.as_wire()) for a in answer.action],
                 elements=[self.redactor(d) if d else None for d in targeted_elements(state, answer.action)],
                 results=[self.redactor.scrub(r.as_record()) for r in results],
@@ -153,7 +158,8 @@ class Agent:
                 evaluation=self.redactor(answer.evaluation_previous_goal),
                 memory=self.redactor(answer.memory),
                 next_goal=self.redactor(answer.next_goal),
-                results=[self.redactor(r.error and f"error: {r.error}" or r.text) for r in results],
+                results=[self.redactor(r.error and f"error: {r.error}" or r.text) for r in results]
+                + _skipped_note(len(answer.action) - len(results)),
             )
         )
         if outcome is None and self._failures >= self.settings.max_consecutive_failures:
@@ -180,7 +186,9 @@ class Agent:
         results: list[ActionResult] = []
         for action in answer.action:
             await self.control.checkpoint()
-            before_url, before_tabs = (await self.session.page()).url, len(await self.session.tabs())
+            before = self._page_mark()
+            watch = action is not answer.action[-1] and action.name in MAY_CHANGE_PAGE
+            asked = await self.session.tabs_requested() if watch else None
             result = await run_action(ctx, action)
             results.append(result)
             if result.error:
@@ -192,11 +200,16 @@ class Agent:
                 if outcome is not None:
                     return results, outcome
                 continue
-            page = await self.session.page()
-            if page.url != before_url or len(await self.session.tabs()) != before_tabs:
-                break  # the page changed under the rest of the list
+            if asked is not None and (await self.session.tabs_requested() or 0) > asked:
+                await self.session.wait_for_new_tab(before[0])
+            if self._page_mark() != before:
+                break  # the page changed under the rest of the list; the model sees the new one next
         await self.session.settle()
         return results, None
+
+    def _page_mark(self) -> tuple[int, int]:
+        """Changes when a tab starts a navigation, a tab opens, or the current tab is another."""
+        return self.session.changes, id(self.session.current)
 
     def _context(self, state: PageState) -> ActionContext:
         if self._ctx is None:
@@ -226,3 +239,9 @@ class Agent:
     @property
     def written_files(self) -> list[str]:
         return self._ctx.written_files if self._ctx else []
+
+
+def _skipped_note(skipped: int) -> list[str]:
+    if skipped <= 0:
+        return []
+    return [f"skipped the remaining {skipped} action(s): the page changed (see the new page below)"]

@@ -3,14 +3,25 @@ logged or sent to the model passes through a Redactor first."""
 
 from __future__ import annotations
 
+import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+from urllib.parse import quote, quote_plus
+
+
+def _forms(value: str) -> set[str]:
+    """The ways a typed value shows up again: as is, in a URL (a GET form puts
+    it in the query string) and inside JSON text."""
+    return {value, quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1]}
 
 
 class Redactor:
     def __init__(self, secrets: dict[str, str]) -> None:
         # Longest first, so a secret that contains another is replaced whole.
         self._pairs = sorted(
-            ((value, f"<secret>{name}</secret>") for name, value in secrets.items() if value),
+            ((form, f"<secret>{name}</secret>") for name, value in secrets.items() if value for form in _forms(value)),
             key=lambda pair: -len(pair[0]),
         )
 
@@ -29,3 +40,34 @@ class Redactor:
         if isinstance(value, list):
             return [self.scrub(v) for v in value]
         return value
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites each log record's message through a Redactor: a library that
+    logs a URL, an error or a request body cannot leak a secret into the log."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = self.redactor(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+@contextmanager
+def redacting_logs(redactor: Redactor) -> Iterator[None]:
+    """While a task runs, every handler of the root logger redacts its secrets.
+    A worker process runs one task at a time, so the filter is the task's own."""
+    handlers = list(logging.getLogger().handlers)
+    log_filter = RedactingFilter(redactor)
+    for handler in handlers:
+        handler.addFilter(log_filter)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.removeFilter(log_filter)

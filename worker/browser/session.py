@@ -1,5 +1,6 @@
 """One task's view of the browser: its context, its tabs, and what the pages
-did on their own (dialogs answered, downloads saved, tabs opened)."""
+did on their own (dialogs answered, downloads saved, tabs opened, requests
+blocked), told to the model in its next step through `events`."""
 
 from __future__ import annotations
 
@@ -8,9 +9,27 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from playwright.async_api import BrowserContext, Dialog, Download, Page
+from playwright.async_api import BrowserContext, Dialog, Download, Page, Request
+
+from worker.browser.guard import NetworkGuard
 
 log = logging.getLogger("browserq.browser")
+READY_TIMEOUT_MS = 5_000  # how long a step waits for a loading page before reading it anyway
+POPUP_WAIT_SECONDS = 2.0  # a page said it opened a tab; Playwright announces it this much later at most
+# Counts, in each page, the tabs it asked to open (window.open, links and forms with a
+# target), so the agent knows at once that a click opened one; Playwright reports the
+# new page only some hundred milliseconds later.
+OPENER_JS = """(() => {
+  if (window.__bqOpened !== undefined) return;
+  let opened = 0;
+  const open = window.open;
+  window.open = function (...args) { opened++; return open.apply(this, args); };
+  document.addEventListener('click', (e) => {
+    const el = e.target && e.target.closest && e.target.closest('a[target], area[target], form[target]');
+    if (el && el.target && !['_self', '_parent', '_top'].includes(el.target)) opened++;
+  }, true);
+  Object.defineProperty(window, '__bqOpened', { get: () => opened });
+})();"""
 
 
 @dataclass
@@ -26,6 +45,10 @@ class PageEvents:
 
     notes: list[str] = field(default_factory=list)
 
+    def add(self, note: str) -> None:
+        """Pass this (not `notes.append`, which `drain` leaves behind) as a callback."""
+        self.notes.append(note)
+
     def drain(self) -> list[str]:
         notes, self.notes = self.notes, []
         return notes
@@ -40,11 +63,27 @@ class BrowserSession:
         self._tabs: dict[int, Page] = {}
         self._next_tab = 0
         self.current: Page | None = None
+        self.guard: NetworkGuard | None = None  # set by the worker; actions consult it before navigating
+        # Bumped when any tab starts a top-level navigation or a tab opens: the
+        # agent loop skips the rest of an action list when it moved.
+        self.changes = 0
+        self._changed = asyncio.Event()
+        self._opening = 0  # > 0 while open_tab waits for its page
+        self._reserved: set[str] = set()
         self._pending: set[asyncio.Task] = set()
         context.on("page", self._on_page)
 
     async def start(self) -> Page:
-        page = await self.context.new_page()
+        await self.context.add_init_script(OPENER_JS)
+        return await self.open_tab()
+
+    async def open_tab(self) -> Page:
+        """A new blank tab, made current. Not reported as an event: the agent asked for it."""
+        self._opening += 1
+        try:
+            page = await self.context.new_page()
+        finally:
+            self._opening -= 1
         self._adopt(page)
         self.current = page
         return page
@@ -60,15 +99,17 @@ class BrowserSession:
         self._tabs[tab_id] = page
         page.on("dialog", self._on_dialog)
         page.on("download", self._on_download)
+        page.on("request", self._on_request)
         page.on("close", lambda p: self._forget(p))
         return tab_id
 
     def _on_page(self, page: Page) -> None:
-        if any(p is page for p in self._tabs.values()):
-            return
+        if any(p is page for p in self._tabs.values()) or self._opening:
+            return  # ours: open_tab adopts it
         tab_id = self._adopt(page)
         self.current = page
-        self.events.notes.append(f"A new tab opened (tab_id {tab_id}) and is now the current tab.")
+        self._bump()
+        self.events.add(f"A new tab opened (tab_id {tab_id}) and is now the current tab.")
 
     def _forget(self, page: Page) -> None:
         for tab_id, known in list(self._tabs.items()):
@@ -100,33 +141,79 @@ class BrowserSession:
         """The current tab, opening a blank one if every tab was closed."""
         if self.current is None or self.current.is_closed():
             self.current = None
-            page = await self.context.new_page()
-            self._adopt(page)
-            self.current = page
+            return await self.open_tab()
         return self.current
+
+    async def ready(self) -> Page:
+        """The current tab once its document is parsed (or after READY_TIMEOUT_MS:
+        a page that never finishes loading is still read as it is)."""
+        page = await self.page()
+        try:
+            await page.wait_for_load_state("domcontentloaded", timeout=READY_TIMEOUT_MS)
+        except Exception as exc:
+            log.debug("page not ready in time: %s", exc)
+        return page
 
     # -- things pages do on their own --------------------------------------
 
+    def _on_request(self, request: Request) -> None:
+        if request.is_navigation_request() and request.frame.parent_frame is None:
+            self._bump()
+
+    def _bump(self) -> None:
+        self.changes += 1
+        self._changed.set()
+
+    async def tabs_requested(self) -> int | None:
+        """How many tabs the current page has asked to open (OPENER_JS); None when it cannot tell."""
+        try:
+            return int(await (await self.page()).evaluate("window.__bqOpened || 0"))
+        except Exception:  # navigating, or closed
+            return None
+
+    async def wait_for_new_tab(self, since: int) -> None:
+        """Wait until the tab a page asked for is adopted (the `changes` counter moves)."""
+        if self.changes == since:
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), POPUP_WAIT_SECONDS)
+            except TimeoutError:
+                log.debug("a page asked for a tab that did not open")
+
     def _on_dialog(self, dialog: Dialog) -> None:
-        """Answer every native dialog at once so it never hangs the page."""
+        """Answer every native dialog at once so it never hangs the page: alerts and
+        confirms are accepted, prompts get their default text."""
         kind, message = dialog.type, dialog.message
-        self.events.notes.append(f"The page showed a {kind} dialog: {message!r}; it was accepted.")
-        self._spawn(dialog.accept() if kind != "beforeunload" else dialog.accept())
+        answer = f" with {dialog.default_value!r}" if kind == "prompt" else ""
+        self.events.add(f"The page showed a {kind} dialog: {message!r}; it was accepted{answer}.")
+        self._spawn(dialog.accept(dialog.default_value) if kind == "prompt" else dialog.accept())
 
     def _on_download(self, download: Download) -> None:
         self._spawn(self._save_download(download))
 
+    def _free_name(self, suggested: str) -> str:
+        """A name no other output file has (downloads and written files share a namespace)."""
+        name = Path(suggested).name.strip() or "download"
+        stem, suffix = Path(name).stem, Path(name).suffix
+        taken = lambda n: (self.downloads_dir / n).exists() or (self.downloads_dir.parent / n).exists()  # noqa: E731
+        n = 1
+        while taken(name) or name in self._reserved:
+            name = f"{stem} ({n}){suffix}"
+            n += 1
+        self._reserved.add(name)  # two downloads of one name at once get two names
+        return name
+
     async def _save_download(self, download: Download) -> None:
-        name = Path(download.suggested_filename).name or "download"
+        name = self._free_name(download.suggested_filename)
         target = self.downloads_dir / name
         self.downloads_dir.mkdir(parents=True, exist_ok=True)
         try:
             await download.save_as(target)
         except Exception as exc:
-            self.events.notes.append(f"A download of {name!r} failed: {exc}")
+            self.events.add(f"A download of {name!r} failed: {exc}")
             return
         self.downloaded.append(name)
-        self.events.notes.append(f"The page downloaded a file, saved as {name!r}.")
+        self.events.add(f"The page downloaded a file, saved as {name!r}.")
 
     def _spawn(self, coro) -> None:  # type: ignore[no-untyped-def]
         task = asyncio.ensure_future(coro)

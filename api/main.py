@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.routes import account, control, files, live, profiles, replay, search, share, tasks, v2_tasks
@@ -65,6 +65,16 @@ async def _too_large(send: Send, max_bytes: int) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def _value_refused(_request: Request, exc: Exception) -> JSONResponse:
+    """The database refused a value it cannot store (e.g. a NUL character in a text
+    field on PostgreSQL): the request's fault, so 422 rather than 503."""
+    log.info("value refused by the database: %s", exc)
+    return JSONResponse(
+        {"detail": "A value in the request cannot be stored (text fields may not contain NUL characters)."},
+        status_code=422,
+    )
+
+
 def _database_down(_request: Request, exc: Exception) -> JSONResponse:
     log.warning("database unavailable: %s", exc)
     return JSONResponse(
@@ -108,6 +118,7 @@ def create_app(*, maintenance: bool = True) -> FastAPI:
         app.include_router(page_router)
     app.add_exception_handler(OperationalError, _database_down)
     app.add_exception_handler(DBAPIError, _database_down)
+    app.add_exception_handler(DataError, _value_refused)
     app.add_exception_handler(SecretKeyMissing, _secret_key_missing)
     app.add_exception_handler(StorageError, _storage_down)
     app.add_middleware(BodyLimit)

@@ -64,6 +64,10 @@ def worker(
     concurrency: Annotated[int | None, typer.Option("--concurrency", "-c", help="Browser slots")] = None,
 ) -> None:
     """Run a Celery worker: one warm Chromium per pool process."""
+    # SIGTERM (docker stop, systemd) then starts Celery's soft shutdown: running tasks
+    # get worker_soft_shutdown_timeout, then are handed back, instead of a warm shutdown
+    # that waits on a long task until it is SIGKILLed. billiard reads this at import.
+    os.environ.setdefault("REMAP_SIGTERM", "SIGQUIT")
     import worker.tasks  # noqa: F401  (registers the task bodies)
     from shared.celery_app import QUEUE, celery_app
 

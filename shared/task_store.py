@@ -113,6 +113,29 @@ def finish(session: Session, lease: Lease, status: TaskStatus, output: str | Non
     return result.rowcount == 1
 
 
+def release(session: Session, lease: Lease) -> bool:
+    """Hand a task back for another attempt now, rather than after its lease runs
+    out: the worker is shutting down or its browser crashed. running -> created
+    (the dispatcher sends it again); a paused task stays paused, unowned."""
+    result = session.execute(
+        update(Task)
+        .where(*_held(lease), col(Task.status) == TaskStatus.running)
+        .values(status=TaskStatus.created, worker_id=None, enqueued_at=None)
+    )
+    released_to_queue = result.rowcount == 1
+    if not released_to_queue:
+        result = session.execute(
+            update(Task).where(*_held(lease), col(Task.status) == TaskStatus.paused).values(worker_id=None)
+        )
+    session.commit()
+    return result.rowcount == 1
+
+
+def recorded_steps(session: Session, task_id: str) -> list[Step]:
+    """The steps earlier attempts recorded, in order: a new attempt continues from them."""
+    return list(session.exec(select(Step).where(Step.task_id == task_id).order_by(col(Step.step))).all())
+
+
 # ---- API side --------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ from shared.celery_app import RUN_TASK, celery_app
 from shared.settings import get_settings
 from worker import runtime
 from worker.execute import execute_task
+from worker.recovery import release_held
 
 log = logging.getLogger("browserq.worker")
 
@@ -30,4 +31,7 @@ def run_task(self: CeleryTask, task_id: str) -> str | None:
 
 @worker_process_shutdown.connect
 def _close_browser(**_kwargs: object) -> None:
+    """The pool child is exiting (recycled, cancelled by a soft shutdown or a lost
+    broker connection): hand back what it runs, then close its Chromium."""
+    release_held()
     runtime.shutdown()

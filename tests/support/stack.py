@@ -111,6 +111,30 @@ class Stack:
         self.procs.append(proc)
         return proc
 
+    def kill_worker(self, i: int, sig: int = signal.SIGKILL, whole_group: bool = True) -> None:
+        """Kill worker `i`: SIGKILL to its whole process group is a container or VM
+        dying; SIGTERM to the main process alone is `docker stop`."""
+        proc = self.worker_procs[i]
+        if whole_group:
+            os.killpg(proc.pid, sig)
+        else:
+            proc.send_signal(sig)
+
+    def restart_worker(self, i: int) -> subprocess.Popen:
+        """Start worker `i` again (after a kill), logging to the same file."""
+        proc = self._spawn("worker", "--concurrency", str(self.concurrency), log=f"worker{i}")
+        self.worker_procs[i] = proc
+        self.procs.append(proc)
+        return proc
+
+    def worker_running(self, task_id: str, attempt: int = 1) -> int | None:
+        """Which worker's log says it started this attempt of the task, if any."""
+        needle = f"task {task_id}: attempt {attempt} started"
+        for i in range(len(self.worker_procs)):
+            if needle in self.log(f"worker{i}"):
+                return i
+        return None
+
     def _spawn(self, *args: str, log: str) -> subprocess.Popen:
         out = open(self.data_dir / f"{log}.log", "ab")
         return subprocess.Popen(

@@ -1,0 +1,26 @@
+# One image for every browserq service (api, worker, flower): Debian's Chromium
+# and the package. Build: docker compose build; run: see docker-compose.yml.
+FROM python:3.11-slim-bookworm
+
+# Debian's Chromium (Playwright drives it through BROWSERQ_CHROMIUM_PATH), and fonts
+# so pages render text. Chromium's crashpad helpers are reaped by the `init: true`
+# process (tini) that compose runs as PID 1.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends chromium fonts-liberation fonts-noto-color-emoji curl \
+    && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY api ./api
+COPY shared ./shared
+COPY worker ./worker
+RUN pip install --no-cache-dir . "flower>=2.0,<3"
+
+RUN useradd --create-home browserq && mkdir -p /data && chown browserq /data
+USER browserq
+ENV BROWSERQ_CHROMIUM_PATH=/usr/bin/chromium \
+    BROWSERQ_DATA_DIR=/data \
+    PYTHONUNBUFFERED=1 \
+    REMAP_SIGTERM=SIGQUIT
+EXPOSE 8000
+CMD ["browserq", "api", "--host", "0.0.0.0", "--port", "8000"]

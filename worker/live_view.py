@@ -165,16 +165,20 @@ class LiveView:
             log.debug("closing the live view of %s: %s", self.task_id, exc)
 
     async def _run(self) -> None:
+        failing = False
         while True:
             try:
                 if await self.bus.watched(self.task_id):
                     await self._stream()
                 else:
                     await self._stop()
+                failing = False
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # Redis blinked, the page died: the task goes on regardless
-                log.warning("live view of task %s: %s", self.task_id, exc)
+                if not failing:
+                    log.warning("live view of task %s is unavailable: %s", self.task_id, exc)
+                failing = True
                 await self._stop()
             await asyncio.sleep(STREAM_CHECK if self.cast else IDLE_CHECK)
 
@@ -189,9 +193,14 @@ class LiveView:
             return
         if self.cast is not None:
             await self.cast.stop()
-        self.cast = Screencast(page, lambda frame: self.bus.publish_frame(self.task_id, frame),
-                               self.settings.live_view_fps, lambda: {"handled": self.handled})
-        await self.cast.start()
+        cast = Screencast(page, lambda frame: self.bus.publish_frame(self.task_id, frame),
+                          self.settings.live_view_fps, lambda: {"handled": self.handled})
+        try:
+            await cast.start()
+        except Exception:
+            await cast.stop()  # the tab closed under us: try again on the next look
+            raise
+        self.cast = cast
         log.info("task %s: a viewer is watching; streaming %s", self.task_id, page.url)
 
     async def _stop(self) -> None:

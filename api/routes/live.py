@@ -162,13 +162,14 @@ class _Viewer:
             await self.ws.send_text(frame)
 
     async def _messages(self) -> None:
-        try:
-            while True:
-                reply = await self._handle(await self.ws.receive_text())
-                if reply:
-                    await self.ws.send_text(json.dumps(reply))
-        except WebSocketDisconnect:
-            return
+        while True:
+            message = await self.ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            text = message.get("text") or (message.get("bytes") or b"").decode(errors="replace")
+            reply = await self._handle(text)
+            if reply:
+                await self.ws.send_text(json.dumps(reply))
 
     async def _handle(self, text: str) -> dict[str, Any] | None:
         if len(text) > MAX_MESSAGE_BYTES:

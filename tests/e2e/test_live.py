@@ -135,6 +135,7 @@ def test_live_view_in_an_iframe_streams_and_hands_over_control(
             first = poll("a first frame", lambda: frame.evaluate("liveView.frames >= 1 && document.getElementById('screen').src"))
             poll("a different frame", lambda: frame.evaluate("document.getElementById('screen').src") != first)
             assert frame.evaluate("liveView.width") == VIEWPORT[0]
+            second_viewer_sees_frames(live_url)
             poll("step 2 on the page", lambda: "Watch the counter" in frame.inner_text("#steps"))
 
             # Take control: the task pauses, the person types into the real page.
@@ -157,7 +158,18 @@ def test_live_view_in_an_iframe_streams_and_hands_over_control(
             assert re.search(r'value=["\']?' + TYPED, user_text(next_request)), user_text(next_request)[-2000:]
         finally:
             page.close()
+        # The last viewer left: the worker stops the screencast (the task runs on).
+        poll("the screencast to stop", lambda: f"task {task_id}: nobody watches any more" in stack.log("worker0"),
+             timeout=15, every=0.3)
         assert client.put("/stop-task", params={"task_id": task_id}).status_code == 200
+
+
+def second_viewer_sees_frames(live_url: str) -> None:
+    """Another viewer of the same task, at the same time, gets its own stream."""
+    with connect(live_url.replace("http://", "ws://").replace("?token=", "/ws?token="), open_timeout=10) as ws:
+        assert json.loads(ws.recv(timeout=10))["type"] == "hello"
+        message = json.loads(ws.recv(timeout=10))
+        assert message["type"] == "frame" and message["width"] == VIEWPORT[0] and message["data"]
 
 
 def test_public_share_page_follows_the_run(

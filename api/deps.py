@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator
 from typing import Annotated
@@ -13,6 +14,8 @@ from sqlmodel import Session, col, select
 from shared.db import get_engine
 from shared.keys import hash_key
 from shared.models import ApiKey
+from shared.ratelimit import retry_after
+from shared.settings import get_settings
 
 _bearer = HTTPBearer(auto_error=False, description="Your browserq API key (`browserq keys create NAME`).")
 _KEY_TTL = 30.0
@@ -46,14 +49,27 @@ def owner_of_key(session: Session, key: str) -> str:
     digest = hash_key(key)
     cached = _key_cache.get(digest)
     if cached and cached[1] > time.monotonic():
-        return cached[0]
+        return _within_rate_limit(cached[0])
     owner = session.exec(
         select(ApiKey.id).where(col(ApiKey.key_hash) == digest, col(ApiKey.revoked_at).is_(None))
     ).one_or_none()
     if owner is None:
         raise _unauthorized("Invalid API key")
     _key_cache[digest] = (owner, time.monotonic() + _KEY_TTL)
-    return owner
+    return _within_rate_limit(owner)
+
+
+def _within_rate_limit(owner: str) -> str:
+    """429 with Retry-After once the key is past `rate_limit_per_minute`."""
+    wait = retry_after(owner)
+    if wait is None:
+        return owner
+    raise HTTPException(
+        status.HTTP_429_TOO_MANY_REQUESTS,
+        f"Rate limit of {get_settings().rate_limit_per_minute} requests a minute reached for this key; "
+        f"retry in {math.ceil(wait)} s",
+        headers={"Retry-After": str(math.ceil(wait))},
+    )
 
 
 OwnerId = Annotated[str, Depends(current_owner)]

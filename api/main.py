@@ -13,6 +13,8 @@ from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.routes import account, control, files, live, profiles, replay, search, share, tasks, v2_tasks
+from api import scheduler
+from api.routes import billing, schedules, webhooks
 from shared.crypto import SecretKeyMissing
 from shared.maintenance import MaintenanceThread
 from shared.storage import UPLOAD_MAX_BYTES, StorageError, StorageNotConfigured
@@ -97,7 +99,7 @@ def _secret_key_missing(_request: Request, exc: Exception) -> JSONResponse:
 def create_app(*, maintenance: bool = True) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        loop = MaintenanceThread() if maintenance else None
+        loop = MaintenanceThread(jobs=[scheduler.run_due]) if maintenance else None
         if loop:
             loop.start()
         yield
@@ -111,7 +113,7 @@ def create_app(*, maintenance: bool = True) -> FastAPI:
         lifespan=lifespan,
     )
     for router in (account.router, tasks.router, control.router, profiles.router, files.router,
-                   search.router, replay.router):
+                   search.router, replay.router, webhooks.router, schedules.router, billing.router):
         app.include_router(router, prefix="/api/v1")
     app.include_router(v2_tasks.router)  # /api/v2: the official SDKs' and n8n node's task API
     for page_router in (live.router, share.router):  # keyless pages, outside the API prefix

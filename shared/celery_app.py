@@ -9,6 +9,9 @@ from shared.settings import Settings, get_settings
 
 RUN_TASK = "browserq.run_task"
 QUEUE = "browserq"
+# Webhook deliveries have their own queue, so a deliverer can run apart from the browsers.
+DELIVER_WEBHOOK = "browserq.deliver_webhook"
+WEBHOOK_QUEUE = "browserq.webhooks"
 
 
 def broker_options(settings: Settings) -> dict:
@@ -42,7 +45,8 @@ PUBLISH_TRANSPORT_OPTIONS = {"socket_timeout": 0.5, "socket_connect_timeout": 1}
 
 def make_celery(settings: Settings | None = None) -> Celery:
     settings = settings or get_settings()
-    app = Celery("browserq", broker=settings.resolved_broker_url, set_as_current=True)
+    app = Celery("browserq", broker=settings.resolved_broker_url, set_as_current=True,
+                 include=["shared.webhooks.delivery"])  # registered in every worker, no browser needed
     app.conf.update(
         broker_transport_options=broker_options(settings),
         broker_connection_retry_on_startup=True,

@@ -34,13 +34,20 @@ def migrate() -> None:
 
 
 @keys_app.command("create")
-def keys_create(name: str) -> None:
+def keys_create(
+    name: str,
+    budget: Annotated[str | None, typer.Option(help="USD the key may spend on model tokens (default: no limit)")] = None,
+) -> None:
     """Create an API key; the key is printed once, on the last line."""
     from shared.db import session_scope
+    from shared.integrations_cli import parse_usd
     from shared.keys import create_api_key
 
+    budget_usd = parse_usd(budget) if budget is not None else None
     with session_scope() as session:
         row, key = create_api_key(session, name)
+        row.budget_usd = budget_usd
+        session.add(row)
     typer.echo(f"created key {row.prefix}... named {name!r}; it is shown only once:")
     typer.echo(key)
 
@@ -69,11 +76,11 @@ def worker(
     # that waits on a long task until it is SIGKILLed. billiard reads this at import.
     os.environ.setdefault("REMAP_SIGTERM", "SIGQUIT")
     import worker.tasks  # noqa: F401  (registers the task bodies)
-    from shared.celery_app import QUEUE, celery_app
+    from shared.celery_app import QUEUE, WEBHOOK_QUEUE, celery_app
 
     slots = concurrency or get_settings().worker_concurrency
     celery_app.worker_main(
-        ["worker", "--loglevel=INFO", f"--concurrency={slots}", f"--queues={QUEUE}", "--pool=prefork",
+        ["worker", "--loglevel=INFO", f"--concurrency={slots}", f"--queues={QUEUE},{WEBHOOK_QUEUE}", "--pool=prefork",
          "--without-gossip", "--without-mingle"]
     )
 
@@ -149,6 +156,10 @@ def dev(
         except subprocess.TimeoutExpired:
             worker_proc.kill()
 
+
+from shared import integrations_cli  # noqa: E402
+
+integrations_cli.register(app, keys_app)  # keys budget, webhook set/show/remove
 
 if __name__ == "__main__":
     app()

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Sequence
 
-from shared import task_store
+from shared import integration_jobs, task_store
 from shared.db import session_scope
 from shared.dispatch import dispatch
 from shared.settings import get_settings
@@ -22,6 +23,7 @@ log = logging.getLogger("browserq.maintenance")
 def run_once() -> None:
     settings = get_settings()
     retention.maybe_run(settings)  # hourly by default; never raises
+    integration_jobs.run_once(settings)  # webhook events, tasks waiting under a key's cap; never raises
     with session_scope() as session:
         reaped = task_store.reap(session, settings.lease_seconds, settings.max_attempts)
         expired = task_store.expire_pauses(session, settings.max_pause_seconds)
@@ -40,17 +42,20 @@ def run_once() -> None:
 class MaintenanceThread(threading.Thread):
     """Runs `run_once` every few seconds until stopped; an error never kills it."""
 
-    def __init__(self) -> None:
+    def __init__(self, jobs: Sequence[Callable[[], object]] = ()) -> None:
+        """`jobs` run after each round (the API adds the scheduled-task dispatcher)."""
         super().__init__(name="browserq-maintenance", daemon=True)
         self._stop_event = threading.Event()
+        self._jobs = tuple(jobs)
 
     def run(self) -> None:
         interval = get_settings().maintenance_interval_seconds
         while not self._stop_event.wait(interval):
-            try:
-                run_once()
-            except Exception:
-                log.exception("maintenance round failed; retrying")
+            for job in (run_once, *self._jobs):
+                try:
+                    job()
+                except Exception:
+                    log.exception("maintenance job %s failed; retrying", getattr(job, "__name__", job))
 
     def stop(self) -> None:
         self._stop_event.set()

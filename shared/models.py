@@ -45,6 +45,8 @@ class ApiKey(SQLModel, table=True):
     prefix: str  # the first characters, to tell keys apart in listings
     created_at: datetime = _ts(nullable=False, default=utcnow)
     revoked_at: datetime | None = _ts(nullable=True)
+    # USD this key may spend on model tokens (None: no limit); see shared/billing.py.
+    budget_usd: float | None = None
 
 
 class Task(SQLModel, table=True):
@@ -100,6 +102,9 @@ class Task(SQLModel, table=True):
     public_share_token: str | None = Field(default=None, index=True, unique=True)
     # A replay (POST /task/{id}/replay): the task whose recorded steps this one repeats.
     replay_of: str | None = None
+    # Set when a worker could not claim the task because its key was at its cap of
+    # running tasks; the maintenance loop sends it again once a slot is free.
+    capped_at: datetime | None = _ts(nullable=True)
 
 
 class Step(SQLModel, table=True):
@@ -148,3 +153,73 @@ class BrowserProfile(SQLModel, table=True):
     storage_state_encrypted: str | None = Field(default=None, sa_column=Column(Text))
     storage_saved_at: datetime | None = _ts(nullable=True)
     storage_saved_by: str | None = None  # the task whose state this is
+
+
+class Webhook(SQLModel, table=True):
+    """Where a key's task events are POSTed, and the secret that signs them."""
+
+    __tablename__ = "webhooks"
+
+    owner_id: str = Field(foreign_key="api_keys.id", primary_key=True)
+    url: str = Field(sa_column=Column(Text, nullable=False))
+    secret_encrypted: str = Field(sa_column=Column(Text, nullable=False))  # Fernet
+    created_at: datetime = _ts(nullable=False, default=utcnow)
+    updated_at: datetime = _ts(nullable=False, default=utcnow)
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One event for one webhook: written in the same transaction as the change
+    it reports (an outbox), then sent and retried by `shared.webhooks`."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),
+        Index("ix_webhook_deliveries_owner_created", "owner_id", "created_at"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    owner_id: str = Field(foreign_key="api_keys.id")
+    event_type: str
+    task_id: str | None = None
+    task_status: str | None = None
+    body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    state: str = "pending"  # pending, delivered, failed
+    attempts: int = 0
+    status_code: int | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    url: str | None = Field(default=None, sa_column=Column(Text))  # where the last attempt went
+    created_at: datetime = _ts(nullable=False, default=utcnow)
+    next_attempt_at: datetime = _ts(nullable=False, default=utcnow)
+    finished_at: datetime | None = _ts(nullable=True)
+
+
+class ScheduledTask(SQLModel, table=True):
+    """A run-task request that runs by itself on an interval or a cron expression."""
+
+    __tablename__ = "scheduled_tasks"
+    __table_args__ = (
+        Index("ix_scheduled_tasks_due", "is_active", "next_run_at"),
+        Index("ix_scheduled_tasks_owner_created", "owner_id", "created_at"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    owner_id: str = Field(foreign_key="api_keys.id")
+    # The validated run-task fields, secrets left out (they are in secrets_encrypted).
+    request: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    secrets_encrypted: str | None = Field(default=None, sa_column=Column(Text))
+    schedule_type: str  # interval or cron
+    interval_minutes: int | None = None
+    cron_expression: str | None = None
+    start_at: datetime = _ts(nullable=False)
+    end_at: datetime = _ts(nullable=False)
+    next_run_at: datetime | None = _ts(nullable=True)  # None once the schedule has ended
+    is_active: bool = True
+    created_at: datetime = _ts(nullable=False, default=utcnow)
+    updated_at: datetime = _ts(nullable=False, default=utcnow)
+    last_run_at: datetime | None = _ts(nullable=True)
+    last_task_id: str | None = None
+    run_count: int = 0
+    # Runs that fell due while the previous run was still going (or could not start).
+    skipped_count: int = 0
+    last_skipped_at: datetime | None = _ts(nullable=True)
+    last_skip_reason: str | None = Field(default=None, sa_column=Column(Text))

@@ -136,6 +136,16 @@ class Settings(BaseSettings):
     search_url_template: str = Field(default="https://duckduckgo.com/html/?q={query}", pattern=r"\{query\}")
     search_timeout_seconds: float = 120.0
 
+    # Integrations (see docs/integrations.md). Webhooks: each failed delivery is retried
+    # up to webhook_max_retries times, waiting webhook_retry_base_seconds, then twice as long...
+    webhook_timeout_seconds: float = 10.0
+    webhook_max_retries: int = 5
+    webhook_retry_base_seconds: float = 10.0
+    # Requests a minute per API key (0: no limit), in Redis when the broker is Redis.
+    rate_limit_per_minute: int = Field(default=0, ge=0)
+    # Tasks one key may have running (or paused) at once (0: no cap); the rest wait in `created`.
+    max_running_tasks_per_key: int = Field(default=0, ge=0)
+
     @field_validator("proxies")
     @classmethod
     def _proxy_urls(cls, value: dict[str, str]) -> dict[str, str]:

@@ -11,7 +11,13 @@ from datetime import timedelta
 from sqlalchemy import and_, func, or_, update
 from sqlmodel import Session, col, select
 
+from shared import running_cap
 from shared.models import FINAL_STATUSES, Step, Task, TaskStatus, utcnow
+from shared.settings import get_settings
+from shared.webhooks.outbox import record_status
+
+# Every status change below calls record_status before its commit: the webhook
+# event is written in the same transaction as the change (exactly one per change).
 
 ACTIVE = (TaskStatus.running, TaskStatus.paused)
 
@@ -28,9 +34,15 @@ class Lease:
 # ---- worker side -----------------------------------------------------------
 
 
-def claim(session: Session, task_id: str, worker_id: str) -> Lease | None:
-    """created -> running, in one UPDATE; None if someone else has it or it was stopped."""
+def claim(session: Session, task_id: str, worker_id: str, max_running: int | None = None) -> Lease | None:
+    """created -> running, in one UPDATE; None if someone else has it, it was stopped,
+    or its key is at its cap of running tasks (then it waits, see shared/running_cap.py)."""
     now = utcnow()
+    cap = get_settings().max_running_tasks_per_key if max_running is None else max_running
+    if running_cap.at_cap(session, task_id, cap):
+        running_cap.mark_capped(session, task_id)
+        session.commit()
+        return None
     result = session.execute(
         update(Task)
         .where(col(Task.id) == task_id, col(Task.status) == TaskStatus.created)
@@ -42,6 +54,8 @@ def claim(session: Session, task_id: str, worker_id: str) -> Lease | None:
             started_at=func.coalesce(Task.started_at, now),
         )
     )
+    if result.rowcount == 1:
+        record_status(session, task_id, TaskStatus.running)
     session.commit()
     if result.rowcount != 1:
         return None
@@ -109,6 +123,8 @@ def finish(session: Session, lease: Lease, status: TaskStatus, output: str | Non
         .where(*_held(lease))
         .values(status=status, output=output, finished_at=utcnow(), **extra)
     )
+    if result.rowcount == 1:
+        record_status(session, lease.task_id, status)
     session.commit()
     return result.rowcount == 1
 
@@ -145,6 +161,8 @@ def request_stop(session: Session, task: Task, output: str = "Stopped by the use
         .where(col(Task.id) == task.id, col(Task.status).in_((TaskStatus.created, *ACTIVE)))
         .values(status=TaskStatus.stopped, finished_at=utcnow(), output=func.coalesce(Task.output, output))
     )
+    if result.rowcount == 1:
+        record_status(session, task.id, TaskStatus.stopped)
     session.commit()
     return result.rowcount == 1
 
@@ -155,6 +173,8 @@ def request_pause(session: Session, task: Task) -> bool:
         .where(col(Task.id) == task.id, col(Task.status).in_((TaskStatus.created, TaskStatus.running)))
         .values(status=TaskStatus.paused, paused_at=utcnow())
     )
+    if result.rowcount == 1:
+        record_status(session, task.id, TaskStatus.paused)
     session.commit()
     return result.rowcount == 1
 
@@ -173,10 +193,13 @@ def request_resume(session: Session, task: Task) -> TaskStatus | None:
             .where(col(Task.id) == task.id, col(Task.status) == TaskStatus.paused, col(Task.worker_id).is_(None))
             .values(status=TaskStatus.created, paused_at=None, enqueued_at=None)
         )
-    session.commit()
     if result.rowcount != 1:
+        session.commit()
         return None
-    return session.exec(select(Task.status).where(Task.id == task.id)).one()
+    new_status = session.exec(select(Task.status).where(Task.id == task.id)).one()
+    record_status(session, task.id, new_status)
+    session.commit()
+    return new_status
 
 
 def mark_enqueued(session: Session, task_id: str) -> None:
@@ -226,6 +249,8 @@ def reap(session: Session, lease_seconds: float, max_attempts: int) -> ReapResul
             bucket = out.failed
         if session.execute(update(Task).where(*guard).values(**values)).rowcount == 1:
             bucket.append(task_id)
+            if "status" in values:
+                record_status(session, task_id, values["status"])
     session.commit()
     return out
 
@@ -249,6 +274,7 @@ def expire_pauses(session: Session, max_pause_seconds: float) -> list[str]:
         )
         if result.rowcount == 1:
             done.append(task_id)
+            record_status(session, task_id, TaskStatus.stopped)
     session.commit()
     return done
 

@@ -24,12 +24,14 @@ from api.schemas import (
     TaskSummary,
     TaskView,
 )
+from shared import billing
 from shared.crypto import decrypt_json, encrypt_json
 from shared.dispatch import dispatch
 from shared.models import Step, Task, TaskStatus
 from shared.public_links import live_url, new_share_token, share_url
 from shared.settings import get_settings
 from shared.storage import get_storage
+from shared.webhooks.outbox import record_new_task
 from shared.model_routes import model_unavailable_reason
 
 router = APIRouter(tags=["tasks"])
@@ -67,11 +69,23 @@ async def run_task(body: RunTaskRequest, session: SessionDep, owner_id: OwnerId)
 async def create_task(body: RunTaskRequest, session: Session, owner_id: str, **columns: Any) -> Task:
     """Check, store and queue one task. Every way of starting a task (v1, v2,
     search, replay) comes through here; `columns` sets extra Task columns."""
+    task = await run_in_threadpool(new_task, body, session, owner_id, **columns)
+    await run_in_threadpool(_store, session, task)
+    await run_in_threadpool(dispatch, task.id)
+    return task
+
+
+def new_task(body: RunTaskRequest, session: Session, owner_id: str, **columns: Any) -> Task:
+    """Check a request and build its task, not yet stored: what create_task and
+    each run of a scheduled task share. Raises HTTPException (422, 402)."""
     _check_request(body)
+    reason = billing.over_budget_reason(session, owner_id)
+    if reason:
+        raise HTTPException(status.HTTP_402_PAYMENT_REQUIRED, reason)
     if body.included_file_names:
-        await run_in_threadpool(check_included_files, get_storage(), owner_id, body.included_file_names)
-    from_profile = await run_in_threadpool(_profile_settings, session, owner_id, body.browser_profile_id)
-    task = Task(
+        check_included_files(get_storage(), owner_id, body.included_file_names)
+    from_profile = _profile_settings(session, owner_id, body.browser_profile_id)
+    return Task(
         owner_id=owner_id,
         task=body.task,
         secrets_encrypted=encrypt_json(body.secrets) if body.secrets else None,
@@ -82,9 +96,6 @@ async def create_task(body: RunTaskRequest, session: Session, owner_id: str, **c
         public_share_token=new_share_token() if body.enable_public_share else None,
         **columns,
     )
-    await run_in_threadpool(_store, session, task)
-    await run_in_threadpool(dispatch, task.id)
-    return task
 
 
 def _profile_settings(session: Session, owner_id: str, profile_id: str | None) -> dict[str, Any]:
@@ -101,6 +112,7 @@ def _profile_settings(session: Session, owner_id: str, profile_id: str | None) -
 
 def _store(session: Session, task: Task) -> None:
     session.add(task)
+    record_new_task(session, task)  # its webhook event commits with it
     session.commit()
 
 

@@ -313,3 +313,25 @@ def test_urls_expire_and_files_are_deleted_after_retention(short_stack: Stack, m
         assert kept["output"] == "ok" and kept["steps"][0]["screenshot_url"] is None
         r = client.post("/run-task", json={"task": "x", "included_file_names": ["old.txt"]})
         assert r.status_code == 422, r.text  # the upload was deleted too
+
+
+def test_a_stopped_task_keeps_its_screenshots_and_recording(s3_stack: Stack, model: ScriptedModelServer,
+                                                            site: SiteServer) -> None:
+    key = model.script([
+        answer("Open the site", {"navigate": {"url": site.url}}),
+        {"_delay": 60.0, "reply": answer("Finish", {"done": {"text": "late"}})},
+    ])
+    with s3_stack.client() as client:
+        task_id = client.post("/run-task", json={"task": f"Wait [script:{key}]", **VIEWPORT}).json()["id"]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(client.get(f"/task/{task_id}").json()["steps"]) < 1:
+            time.sleep(0.2)
+        time.sleep(1.0)  # step 2 is waiting for the model
+        assert client.put(f"/stop-task?task_id={task_id}").status_code == 200
+        recordings: list[str] = []
+        while time.monotonic() < deadline and not recordings:
+            recordings = client.get(f"/task/{task_id}/media").json()["recordings"]
+            time.sleep(0.3)
+        assert len(recordings) == 1 and fetch(recordings[0])[:4] == b"\x1a\x45\xdf\xa3"
+        shots = client.get(f"/task/{task_id}/screenshots").json()["screenshots"]
+        assert len(shots) >= 1 and Image.open(io.BytesIO(fetch(shots[0]))).format == "JPEG"

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 03:31:27.642438
+Create Date: 2026-11-29 03:46:19.324128
 """
 from alembic import op
 import sqlalchemy as sa
@@ -24,6 +24,7 @@ def upgrade() -> None:
     sa.Column('prefix', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('budget_usd', sa.Float(), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('api_keys', schema=None) as batch_op:
@@ -50,6 +51,33 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('browser_profiles', schema=None) as batch_op:
         batch_op.create_index('ix_browser_profiles_owner_created', ['owner_id', 'created_at'], unique=False)
+
+    op.create_table('scheduled_tasks',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('owner_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('request', sa.JSON(), nullable=False),
+    sa.Column('secrets_encrypted', sa.Text(), nullable=True),
+    sa.Column('schedule_type', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('interval_minutes', sa.Integer(), nullable=True),
+    sa.Column('cron_expression', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('start_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('end_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('next_run_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('is_active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_run_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_task_id', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('run_count', sa.Integer(), nullable=False),
+    sa.Column('skipped_count', sa.Integer(), nullable=False),
+    sa.Column('last_skipped_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_skip_reason', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['owner_id'], ['api_keys.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('scheduled_tasks', schema=None) as batch_op:
+        batch_op.create_index('ix_scheduled_tasks_due', ['is_active', 'next_run_at'], unique=False)
+        batch_op.create_index('ix_scheduled_tasks_owner_created', ['owner_id', 'created_at'], unique=False)
 
     op.create_table('tasks',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -89,6 +117,7 @@ def upgrade() -> None:
     sa.Column('files_expired_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('public_share_token', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('replay_of', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('capped_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['owner_id'], ['api_keys.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
@@ -97,6 +126,37 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_tasks_public_share_token'), ['public_share_token'], unique=True)
         batch_op.create_index('ix_tasks_status_heartbeat', ['status', 'heartbeat_at'], unique=False)
 
+    op.create_table('webhook_deliveries',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('owner_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('event_type', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('task_id', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('task_status', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('body', sa.JSON(), nullable=False),
+    sa.Column('state', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('status_code', sa.Integer(), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('url', sa.Text(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['owner_id'], ['api_keys.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
+        batch_op.create_index('ix_webhook_deliveries_due', ['state', 'next_attempt_at'], unique=False)
+        batch_op.create_index('ix_webhook_deliveries_owner_created', ['owner_id', 'created_at'], unique=False)
+
+    op.create_table('webhooks',
+    sa.Column('owner_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('url', sa.Text(), nullable=False),
+    sa.Column('secret_encrypted', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['owner_id'], ['api_keys.id'], ),
+    sa.PrimaryKeyConstraint('owner_id')
+    )
     op.create_table('steps',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('task_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -130,12 +190,23 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_steps_task_id'))
 
     op.drop_table('steps')
+    op.drop_table('webhooks')
+    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
+        batch_op.drop_index('ix_webhook_deliveries_owner_created')
+        batch_op.drop_index('ix_webhook_deliveries_due')
+
+    op.drop_table('webhook_deliveries')
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.drop_index('ix_tasks_status_heartbeat')
         batch_op.drop_index(batch_op.f('ix_tasks_public_share_token'))
         batch_op.drop_index('ix_tasks_owner_created')
 
     op.drop_table('tasks')
+    with op.batch_alter_table('scheduled_tasks', schema=None) as batch_op:
+        batch_op.drop_index('ix_scheduled_tasks_owner_created')
+        batch_op.drop_index('ix_scheduled_tasks_due')
+
+    op.drop_table('scheduled_tasks')
     with op.batch_alter_table('browser_profiles', schema=None) as batch_op:
         batch_op.drop_index('ix_browser_profiles_owner_created')
 

@@ -1,0 +1,21 @@
+"""The caller's balance: its budget minus what its tasks have cost."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from api.deps import OwnerId, SessionDep
+from shared import billing
+
+router = APIRouter(tags=["account"])
+
+
+class Balance(BaseModel):
+    balance: str = Field(description="credits (1 credit = 0.01 USD): the key's budget minus its spend")
+
+
+@router.get("/balance", response_model=Balance)
+def balance(session: SessionDep, owner_id: OwnerId) -> Balance:
+    """In credits (1 credit = 0.01 USD). A key with no budget shows its spend as a negative balance."""
+    return Balance(balance=billing.balance_credits(session, owner_id))

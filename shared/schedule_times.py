@@ -1,0 +1,55 @@
+"""When a scheduled task runs: every `interval_minutes` from `start_at`, or at
+the times a cron expression names (in UTC), from `start_at` until `end_at`."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from croniter import croniter
+
+TICK = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class Timing:
+    schedule_type: str  # interval or cron
+    interval_minutes: int | None
+    cron_expression: str | None
+    start_at: datetime
+    end_at: datetime
+
+
+def utc(value: datetime) -> datetime:
+    """Naive datetimes (SQLite, or a client that sent no offset) are taken as UTC."""
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def cron_error(expression: str) -> str | None:
+    """Why the expression is not a usable cron expression, or None."""
+    if len(expression.split()) != 5:
+        return "cron_expression must have 5 fields (minute hour day month weekday), e.g. '0 9 * * 1-5'"
+    if not croniter.is_valid(expression):
+        return f"{expression!r} is not a valid cron expression, e.g. '*/15 * * * *' or '0 9 * * 1-5'"
+    return None
+
+
+def first_at_or_after(timing: Timing, moment: datetime) -> datetime | None:
+    """The first run at or after `moment` (never before start_at); None past end_at."""
+    start, moment = utc(timing.start_at), max(utc(moment), utc(timing.start_at))
+    if timing.schedule_type == "interval":
+        step = timedelta(minutes=timing.interval_minutes or 1)
+        at = start + step * math.ceil((moment - start) / step)
+    else:
+        it = croniter(timing.cron_expression, moment - timedelta(seconds=1))
+        at = utc(it.get_next(datetime))
+        while at < moment:
+            at = utc(it.get_next(datetime))
+    return at if at <= utc(timing.end_at) else None
+
+
+def next_after(timing: Timing, moment: datetime) -> datetime | None:
+    """The first run strictly after `moment`: runs missed while nothing was
+    dispatching are not made up, the schedule carries on from now."""
+    return first_at_or_after(timing, utc(moment) + TICK)

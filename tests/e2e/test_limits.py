@@ -1,0 +1,116 @@
+"""Budgets, rate limits and the cap on running tasks, through HTTP against a
+real PostgreSQL + Redis stack: 402 past the budget, 429 with Retry-After past
+the rate, and tasks over the cap waiting in `created` (never refused)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from tests.support.scripted_model import ScriptedModelServer
+from tests.support.stack import Stack
+
+pytestmark = pytest.mark.e2e
+FINAL = {"finished", "failed", "stopped"}
+RATE = 120
+
+
+def answer(goal: str, *actions: dict) -> dict:
+    return {"evaluation_previous_goal": "Success", "memory": "", "next_goal": goal, "action": list(actions)}
+
+
+@pytest.fixture(scope="module")
+def limits_stack(model: ScriptedModelServer) -> Iterator[Stack]:
+    stack = Stack(kind="postgres", model_base_url=model.base_url, env_extra={
+        "BROWSERQ_RATE_LIMIT_PER_MINUTE": str(RATE),
+        "BROWSERQ_MAX_RUNNING_TASKS_PER_KEY": "1",
+    })
+    try:
+        yield stack.start()
+    finally:
+        stack.stop()
+
+
+def new_key(stack: Stack, *args: str) -> str:
+    return stack.cli("keys", "create", *args).strip().splitlines()[-1]
+
+
+def status_of(client: httpx.Client, task_id: str) -> str:
+    """The task's status, waiting out a 429 as a polite client would."""
+    while True:
+        response = client.get(f"/task/{task_id}/status")
+        if response.status_code != 429:
+            return response.json()
+        time.sleep(float(response.headers["Retry-After"]))
+
+
+def wait_status(client: httpx.Client, task_id: str, statuses: set[str], timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (status := status_of(client, task_id)) in statuses:
+            return status
+        time.sleep(0.3)
+    raise AssertionError(f"task {task_id} did not reach {statuses}")
+
+
+def test_budget_balance_and_402(limits_stack: Stack, model: ScriptedModelServer) -> None:
+    key = new_key(limits_stack, "budgeted", "--budget", "0.01")
+    # gpt-4.1 costs $2 per million input tokens and $8 per million output tokens.
+    script = model.script([{"_usage": {"input_tokens": 1_000_000, "output_tokens": 1000},
+                            "reply": answer("Finish", {"done": {"text": "ok"}})}])
+    with limits_stack.client(key) as client:
+        assert client.get("/balance").json() == {"balance": "1.00"}  # $0.01
+        task_id = client.post("/run-task", json={"task": f"Spend [script:{script}]"}).json()["id"]
+        assert wait_status(client, task_id, FINAL) == "finished"
+        # 1 - 200.8 credits, less any further calls the agent made at the default 100 + 20 tokens.
+        extra_calls = len(model.calls(script)["requests"]) - 1
+        expected = Decimal("1") - Decimal("200.8") - extra_calls * Decimal("0.036")
+        assert client.get("/balance").json() == {"balance": str(expected.quantize(Decimal("0.01")))}
+        refused = client.post("/run-task", json={"task": "one more"})
+        assert refused.status_code == 402 and "budget" in refused.json()["detail"]
+        assert client.post("/scheduled-task", json={"task": "later", "schedule_type": "interval",
+                                                    "interval_minutes": 5}).status_code == 402
+        limits_stack.cli("keys", "budget", key[:10], "10")
+        assert client.get("/balance").json() == {"balance": str((expected + 999).quantize(Decimal("0.01")))}
+        again = model.script([answer("Finish", {"done": {"text": "ok"}})])
+        assert client.post("/run-task", json={"task": f"Again [script:{again}]"}).status_code == 200
+    with limits_stack.client(new_key(limits_stack, "no-budget")) as client:
+        assert client.get("/balance").json() == {"balance": "0.00"}  # no budget: minus the spend, so far none
+
+
+def test_rate_limit_answers_429_with_retry_after(limits_stack: Stack) -> None:
+    with limits_stack.client(new_key(limits_stack, "chatty")) as client:
+        codes = [client.get("/me") for _ in range(RATE + 10)]
+        assert all(r.status_code == 200 for r in codes[:RATE])
+        limited = [r for r in codes if r.status_code == 429]
+        assert limited, "no request was limited"
+        retry_after = int(limited[0].headers["Retry-After"])
+        assert 1 <= retry_after <= 60 and "retry in" in limited[0].json()["detail"]
+        time.sleep(retry_after)
+        assert client.get("/me").status_code == 200
+        with limits_stack.client() as other:  # the limit is per key
+            assert other.get("/me").status_code == 200
+
+
+def test_tasks_over_the_running_cap_wait_and_then_run(limits_stack: Stack, model: ScriptedModelServer) -> None:
+    slow = [{"_delay": 3.0, "reply": answer("Finish", {"done": {"text": "done"}})}]
+    with limits_stack.client(new_key(limits_stack, "capped")) as client:
+        first, second = (
+            client.post("/run-task", json={"task": f"Slow [script:{model.script(slow)}]"}).json()["id"] for _ in range(2)
+        )
+        wait_status(client, first, {"running"})
+        seen = set()
+        while (a := status_of(client, first)) not in FINAL:
+            b = status_of(client, second)
+            seen.add((a, b))
+            assert b == "created", (a, b)  # a worker slot is free, but the key's one slot is taken
+            time.sleep(0.3)
+        assert a == "finished" and ("running", "created") in seen
+        assert wait_status(client, second, FINAL, timeout=60) == "finished"
+    # The waiting task was not busy-looping through the queue meanwhile.
+    skipped = [line for line in limits_stack.log("worker0").splitlines() if second in line and "not claimable" in line]
+    assert 1 <= len(skipped) <= 2, skipped  # refused once at the cap, then sent again only when a slot freed

@@ -14,8 +14,9 @@ from tests.chaos.helpers import FINAL, answer, assert_nothing_pending, poll
 from tests.support.scripted_model import ScriptedModelServer
 
 TASKS = 300
-# A slow or shared machine may need longer: BROWSERQ_TEST_BURST_CAP=seconds.
-CAP_SECONDS = float(os.environ.get("BROWSERQ_TEST_BURST_CAP", "240"))
+# Bounded, with room for a shared 2-vCPU machine (measured there: 0.7 tasks/s at load 20-40;
+# about 4 min when idle). BROWSERQ_TEST_BURST_CAP=seconds to change it.
+CAP_SECONDS = float(os.environ.get("BROWSERQ_TEST_BURST_CAP", "420"))
 
 
 def test_burst_of_300_tasks(make_stack: StackFactory, model: ScriptedModelServer) -> None:

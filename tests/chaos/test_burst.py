@@ -14,8 +14,8 @@ from tests.chaos.helpers import FINAL, answer, assert_nothing_pending, poll
 from tests.support.scripted_model import ScriptedModelServer
 
 TASKS = 300
-# Bounded, with room for a shared 2-vCPU machine (measured there: 0.7 tasks/s at load 20-40;
-# about 4 min when idle). BROWSERQ_TEST_BURST_CAP=seconds to change it.
+# Bounded, with room for a shared 2-vCPU machine: measured there at a load average of
+# 20-40, 0.7 tasks/s, so 300 take about 7 min. BROWSERQ_TEST_BURST_CAP=seconds to change it.
 CAP_SECONDS = float(os.environ.get("BROWSERQ_TEST_BURST_CAP", "420"))
 
 

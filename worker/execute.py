@@ -118,9 +118,11 @@ async def _run(
             extra["browser_data_encrypted"] = encrypt_json({"cookies": await context.cookies()})
         return outcome, extra
     finally:
-        await session.settle()
-        await task_files.finish()
-        await session.close()
+        try:
+            await session.settle()
+            await task_files.finish()
+        finally:
+            await session.close()  # always: a context left open lives on in the warm Chromium
         shutil.rmtree(files_dir, ignore_errors=True)  # everything worth keeping is in storage now
 
 

@@ -124,6 +124,7 @@ def test_every_action_reports_its_result_or_error(stack: Stack, model: ScriptedM
     assert "Content of" in looked and "Footer marker FOOT-99" in looked
     assert "box at 0" not in p[3] and "Pages above: 1.0" in p[3]
 
+    assert "<files>\nnotes.txt\n</files>" in p[4]  # what it wrote is listed among its files
     uploaded = history_of(p[4])
     assert "Wrote 20 characters to notes.txt" in uploaded
     assert "Content of notes.txt:\nuploaded content 123" in uploaded or "uploaded content 123" in uploaded
@@ -157,6 +158,7 @@ def test_tabs_dialogs_and_downloads(stack: Stack, model: ScriptedModelServer, si
                 {"click": {"index": "@text:Prompt me"}},
                 {"click": {"index": "@text:Download report"}},
             ),
+            answer("Read the download", {"read_file": {"file_name": "report.csv"}}),
             answer(
                 "Open tabs",
                 {"click": {"index": "@text:Open blank tab"}},
@@ -178,12 +180,14 @@ def test_tabs_dialogs_and_downloads(stack: Stack, model: ScriptedModelServer, si
     assert "confirm dialog: 'Sure?'; it was accepted" in p[2]
     assert "prompt dialog: 'Name?'; it was accepted with 'Bob'" in p[2]
     assert "The page downloaded a file, saved as 'report.csv'" in p[2]
+    assert "<files>\nreport.csv\n</files>" in p[2]  # a download is one of the agent's files
+    assert "Content of report.csv:\nid,qty\n1,2" in history_of(p[3])
 
     # target=_blank became tab 1, the current one; the click after it did not run.
-    assert "A new tab opened (tab_id 1)" in p[3]
-    assert "* tab_id 1: Tab one" in p[3] and "First new tab" in p[3]
-    assert "skipped the remaining 1 action(s)" in history_of(p[3])
-    assert "* tab_id 0: Popups" in p[4]
+    assert "A new tab opened (tab_id 1)" in p[4]
+    assert "* tab_id 1: Tab one" in p[4] and "First new tab" in p[4]
+    assert "skipped the remaining 1 action(s)" in history_of(p[4])
+    assert "* tab_id 0: Popups" in p[5]
     # window.open became tab 2.
-    assert "A new tab opened (tab_id 2)" in p[5] and "* tab_id 2: Tab two" in p[5]
+    assert "A new tab opened (tab_id 2)" in p[6] and "* tab_id 2: Tab two" in p[6]
     assert site.hits.get(tab2) == 1

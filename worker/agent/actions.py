@@ -227,16 +227,28 @@ async def write_file(ctx: ActionContext, params: p.WriteFile) -> ActionResult:
     return ActionResult(f"Wrote {len(content)} characters to {params.file_name}")
 
 
+def _task_file(ctx: ActionContext, name: str) -> Path | None:
+    """One of the task's files: uploaded, written, or downloaded by a page."""
+    path = ctx.readable_files.get(name)
+    if path is None and name in ctx.session.downloaded:
+        path = ctx.session.downloads_dir / name
+    return path
+
+
+def task_file_names(ctx: ActionContext) -> list[str]:
+    return list(dict.fromkeys([*ctx.readable_files, *ctx.session.downloaded]))
+
+
 async def read_file(ctx: ActionContext, params: p.ReadFile) -> ActionResult:
-    path = ctx.readable_files.get(params.file_name)
+    path = _task_file(ctx, params.file_name)
     if path is None or not path.exists():
-        known = ", ".join(sorted(ctx.readable_files)) or "none"
+        known = ", ".join(sorted(task_file_names(ctx))) or "none"
         raise ActionError(f"there is no file {params.file_name!r}; files: {known}")
     return ActionResult(f"Content of {params.file_name}:\n{path.read_text(errors='replace')[:10000]}")
 
 
 async def upload_file(ctx: ActionContext, params: p.UploadFile) -> ActionResult:
-    path = ctx.readable_files.get(params.file_name)
+    path = _task_file(ctx, params.file_name)
     if path is None:
         raise ActionError(f"there is no file {params.file_name!r} to upload")
     handle = await _element(ctx, params.index)

@@ -17,7 +17,7 @@ from playwright.async_api import Page
 from shared.models import TaskStatus
 from shared.settings import Settings
 from worker.agent import protocol as p
-from worker.agent.actions import ActionContext, ActionResult, run_action
+from worker.agent.actions import ActionContext, ActionResult, run_action, task_file_names
 from worker.agent.control import TaskControl
 from worker.agent.prompt import SYSTEM, HistoryItem, RunState, render_user_message
 from worker.agent.redact import Redactor, redacting_logs
@@ -167,8 +167,10 @@ class Agent:
         return outcome
 
     async def _request(self, step: int, state: PageState) -> ModelRequest:
-        tabs = await self.session.tabs()
+        if self._ctx is not None:  # the files it wrote or a page downloaded are its files too
+            self.run.files = list(dict.fromkeys([*self.run.files, *task_file_names(self._ctx)]))
         current = self.session.tab_id_of(await self.session.page())
+        tabs = await self.session.tabs({current: state.title} if current is not None else None)
         user = render_user_message(self.run, step, state, tabs, current, self.session.events.drain())
         only_done = step >= self.run.max_steps
         screenshot = None

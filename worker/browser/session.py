@@ -127,13 +127,17 @@ class BrowserSession:
             raise ValueError(f"there is no tab {tab_id}; open tabs: {sorted(self._tabs)}")
         return page
 
-    async def tabs(self) -> list[TabInfo]:
+    async def tabs(self, known: dict[int, str] | None = None) -> list[TabInfo]:
+        """The open tabs; `known` titles by tab id (the current page's, just captured)
+        spare a round trip to the browser each."""
         infos = []
-        for tab_id, page in self._tabs.items():
-            try:
-                title = await page.title()
-            except Exception:
-                title = ""
+        for tab_id, page in list(self._tabs.items()):
+            title = (known or {}).get(tab_id)
+            if title is None:
+                try:
+                    title = await page.title()
+                except Exception:
+                    title = ""
             infos.append(TabInfo(tab_id, page.url, title))
         return infos
 

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.routes import account, control, files, live, profiles, replay, search, share, tasks, v2_tasks
+from api.routes import metrics as metrics_route
 from api import scheduler
 from api.routes import billing, schedules, webhooks
 from shared.crypto import SecretKeyMissing
@@ -116,6 +117,7 @@ def create_app(*, maintenance: bool = True) -> FastAPI:
                    search.router, replay.router, webhooks.router, schedules.router, billing.router):
         app.include_router(router, prefix="/api/v1")
     app.include_router(v2_tasks.router)  # /api/v2: the official SDKs' and n8n node's task API
+    app.include_router(metrics_route.router)  # /metrics, for Prometheus
     for page_router in (live.router, share.router):  # keyless pages, outside the API prefix
         app.include_router(page_router)
     app.add_exception_handler(OperationalError, _database_down)

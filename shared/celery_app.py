@@ -63,6 +63,9 @@ def make_celery(settings: Settings | None = None) -> Celery:
         worker_cancel_long_running_tasks_on_connection_loss=True,
         worker_soft_shutdown_timeout=10,
         worker_hijack_root_logger=False,
+        # Task events, so Flower sees what runs where (`browserq flower`); cheap when nobody listens.
+        worker_send_task_events=True,
+        task_send_sent_event=True,
         # The hard limit is only a backstop: deadlines live in the event loop.
         task_time_limit=int(settings.task_timeout_seconds + settings.max_pause_seconds + 300),
         accept_content=["json"],

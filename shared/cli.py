@@ -3,7 +3,6 @@ worker processes), apply migrations, make API keys."""
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import subprocess
@@ -13,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from shared.logs import LogFormat, configure_logging
 from shared.settings import get_settings, reset_settings_cache
 
 app = typer.Typer(help="browserq: self-hosted browser agents behind the Browser Use v1 API.", no_args_is_help=True)
@@ -20,8 +20,17 @@ keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 
 
-def _logging(level: str = "INFO") -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def _logging(default_format: LogFormat) -> None:
+    """JSON lines unless BROWSERQ_LOG_FORMAT says otherwise (`dev` defaults to text)."""
+    settings = get_settings()
+    configure_logging(settings.log_format or default_format, settings.log_level.upper())
+
+
+def _share_metrics(*, clear: bool = False) -> None:
+    """This machine's browserq processes count metrics in one folder (before any metric exists)."""
+    from shared.metrics_folder import share_metrics_folder
+
+    share_metrics_folder(get_settings().data_dir / "metrics", clear=clear)
 
 
 @app.command()
@@ -58,12 +67,13 @@ def api(
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
 ) -> None:
     """Run the HTTP API (with the maintenance loop)."""
+    _share_metrics()
+    _logging("json")
     import uvicorn
 
     from api.main import create_app
 
-    _logging()
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(), host=host, port=port, log_level="info", log_config=None)
 
 
 @app.command()
@@ -75,14 +85,60 @@ def worker(
     # get worker_soft_shutdown_timeout, then are handed back, instead of a warm shutdown
     # that waits on a long task until it is SIGKILLed. billiard reads this at import.
     os.environ.setdefault("REMAP_SIGTERM", "SIGQUIT")
+    _share_metrics()
+    _logging("json")
     import worker.tasks  # noqa: F401  (registers the task bodies)
     from shared.celery_app import QUEUE, WEBHOOK_QUEUE, celery_app
 
     slots = concurrency or get_settings().worker_concurrency
+    if get_settings().worker_metrics_port:
+        from shared.metrics import serve_worker_metrics
+
+        serve_worker_metrics(get_settings().worker_metrics_port)
     celery_app.worker_main(
-        ["worker", "--loglevel=INFO", f"--concurrency={slots}", f"--queues={QUEUE},{WEBHOOK_QUEUE}", "--pool=prefork",
+        ["worker", f"--loglevel={get_settings().log_level.upper()}", f"--concurrency={slots}", f"--queues={QUEUE},{WEBHOOK_QUEUE}", "--pool=prefork",
          "--without-gossip", "--without-mingle"]
     )
+
+
+@app.command()
+def flower(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 5555,
+    url_prefix: Annotated[str | None, typer.Option(help="Serve under this path, e.g. flower (behind a proxy)")] = None,
+) -> None:
+    """Run Flower, Celery's monitor, behind the login in BROWSERQ_FLOWER_BASIC_AUTH."""
+    from shared.flower import FLOWER_POOL_LIMIT, FlowerUnavailable, check_flower_settings, flower_argv, flower_env
+
+    try:
+        auth = check_flower_settings(get_settings())
+    except FlowerUnavailable as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2) from None
+    _logging("json")
+    os.environ.update(flower_env(auth))
+    from shared.celery_app import celery_app
+
+    # Flower inspects workers from several threads at once, each holding a pooled connection
+    # while its producer takes another: the API's small pool would deadlock it.
+    celery_app.conf.broker_pool_limit = FLOWER_POOL_LIMIT
+    celery_app.start(flower_argv(host, port, url_prefix))
+
+
+def _start_dev_flower(data_dir: Path, port: int) -> subprocess.Popen | None:
+    """`dev --flower`: Flower in its own process, with a login made for this data folder."""
+    from shared.flower import FlowerUnavailable, check_flower_settings, dev_login
+
+    os.environ.setdefault("BROWSERQ_FLOWER_BASIC_AUTH", dev_login(data_dir))
+    reset_settings_cache()
+    try:
+        login = check_flower_settings(get_settings())
+    except FlowerUnavailable as exc:
+        typer.secho(f"Flower not started: {exc}", fg="yellow")
+        return None
+    user, _, password = login.split(",")[0].partition(":")
+    typer.secho(f"Flower: http://127.0.0.1:{port}  (user {user}, password {password})", fg="green")
+    return subprocess.Popen([sys.executable, "-m", "shared.cli", "flower", "--port", str(port)], env=os.environ.copy())
 
 
 def _embedded_env(data_dir: Path) -> None:
@@ -124,41 +180,51 @@ def dev(
     port: Annotated[int, typer.Option(help="Port for the API")] = 8000,
     data_dir: Annotated[Path, typer.Option(help="Where the database, queue and files live")] = Path(".browserq"),
     concurrency: Annotated[int, typer.Option("--concurrency", "-c", help="Browser slots")] = 2,
+    with_flower: Annotated[bool, typer.Option("--flower", help="Also run Flower (Celery's monitor)")] = False,
+    flower_port: Annotated[int, typer.Option(help="Port for Flower")] = 5555,
 ) -> None:
     """Run everything on this machine: SQLite, a serverless broker, the API and a worker."""
     _embedded_env(data_dir)
     os.environ.setdefault("BROWSERQ_PUBLIC_URL", f"http://127.0.0.1:{port}")
+    os.environ.setdefault("BROWSERQ_LOG_FORMAT", "text")  # a person reads these; the worker inherits it
     reset_settings_cache()
-    _logging()
+    _share_metrics(clear=True)  # nothing of this machine's service runs yet: start the counts afresh
+    _logging("text")
     from shared.migrate import upgrade_database
 
     upgrade_database()
     key = _dev_key(data_dir)
-    worker_proc = subprocess.Popen(
+    children = [subprocess.Popen(
         [sys.executable, "-m", "shared.cli", "worker", "--concurrency", str(concurrency)], env=os.environ.copy()
-    )
+    )]
     settings = get_settings()
     if not any(settings.provider_configured(p) for p in ("openai", "anthropic", "gemini")):
         typer.secho("No model is configured: set OPENAI_API_KEY or OPENAI_BASE_URL (or ANTHROPIC_API_KEY).",
                     fg="yellow")
-    typer.secho(f"browserq is starting on http://127.0.0.1:{port}/api/v1  (docs: /docs)", fg="green")
+    typer.secho(f"browserq is starting on http://127.0.0.1:{port}/api/v1  (docs: /docs, metrics: /metrics)",
+                fg="green")
     typer.secho(f"API key: {key}", fg="green")
+    if with_flower and (flower_proc := _start_dev_flower(data_dir, flower_port)) is not None:
+        children.append(flower_proc)
     try:
         import uvicorn
 
         from api.main import create_app
 
-        uvicorn.run(create_app(), host="127.0.0.1", port=port, log_level="info")
+        uvicorn.run(create_app(), host="127.0.0.1", port=port, log_level="info", log_config=None)
     finally:
-        worker_proc.send_signal(signal.SIGTERM)
-        try:
-            worker_proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker_proc.kill()
+        for child in children:
+            child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                child.kill()
 
 
-from shared import integrations_cli  # noqa: E402
+from shared import client_cli, integrations_cli  # noqa: E402  (the client commands: run, tasks, follow, stop, pause, resume)
 
+client_cli.register(app)
 integrations_cli.register(app, keys_app)  # keys budget, webhook set/show/remove
 
 if __name__ == "__main__":

@@ -146,6 +146,18 @@ class Settings(BaseSettings):
     # Tasks one key may have running (or paused) at once (0: no cap); the rest wait in `created`.
     max_running_tasks_per_key: int = Field(default=0, ge=0)
 
+    # Operations (see docs/operations.md). Log lines as JSON or text; None: JSON for
+    # `browserq api` and `browserq worker`, text for `browserq dev`.
+    log_format: Literal["json", "text"] | None = None
+    log_level: str = "INFO"
+    # Flower's logins, "user:password" (several: comma-separated); `browserq flower` needs one.
+    flower_basic_auth: str | None = None
+    # When set, each worker serves its processes' metrics at http://<host>:<port>/metrics
+    # (for workers on other machines than the API; on one machine the API's /metrics has them).
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    # When set, GET /metrics needs `Authorization: Bearer <metrics_token>`.
+    metrics_token: str | None = None
+
     @field_validator("proxies")
     @classmethod
     def _proxy_urls(cls, value: dict[str, str]) -> dict[str, str]:

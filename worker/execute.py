@@ -12,9 +12,10 @@ import socket
 import uuid
 from pathlib import Path
 
-from shared import task_store
+from shared import metrics, task_store
 from shared.crypto import decrypt_json, encrypt_json
 from shared.db import session_scope
+from shared.logs import bind_task_id
 from shared.models import Step, Task, TaskStatus
 from shared.settings import Settings
 from shared.storage import get_storage
@@ -47,6 +48,7 @@ def _claim(task_id: str, worker_id: str) -> tuple[Lease, Task, int] | None:
         return lease, task, task_store.next_step_number(session, task_id)
 
 
+@bind_task_id
 async def execute_task(task_id: str, pool: BrowserPool, settings: Settings) -> TaskStatus | None:
     """Claims the task (a duplicate delivery does nothing) and runs it to its end.
     Returns the final status written, or None when nothing was run or written."""
@@ -169,3 +171,4 @@ async def _record(lease: Lease, record: StepRecord) -> None:
 
     if not await asyncio.to_thread(write):
         raise Interrupted("the lease was lost while recording a step", lease_lost=True)
+    metrics.step_recorded(record.duration_ms, record.usage.input_tokens, record.usage.output_tokens)

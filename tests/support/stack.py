@@ -40,10 +40,20 @@ def drop_postgres_db(url: str) -> None:
 
 
 def fresh_redis_db() -> str:
-    db = random.randint(1, 15)
-    url = f"{REDIS_URL}/{db}"
-    redis.Redis.from_url(url).flushdb()
-    return url
+    """A Redis database no other running stack uses: claimed with a key in db 0
+    (released by `release_redis_db`, or after an hour if a test run died), so
+    concurrent test runs never flush or consume each other's queues."""
+    claims = redis.Redis.from_url(f"{REDIS_URL}/0")
+    for db in random.sample(range(1, 16), 15):
+        if claims.set(f"browserq-test:redis-db:{db}", os.getpid(), nx=True, ex=3600):
+            url = f"{REDIS_URL}/{db}"
+            redis.Redis.from_url(url).flushdb()
+            return url
+    raise RuntimeError("all 15 Redis test databases are in use; wait for other test runs or FLUSHDB db 0")
+
+
+def release_redis_db(url: str) -> None:
+    redis.Redis.from_url(f"{REDIS_URL}/0").delete(f"browserq-test:redis-db:{url.rsplit('/', 1)[1]}")
 
 
 @dataclass
@@ -174,6 +184,8 @@ class Stack:
                 proc.wait()
         if self.db_url:
             drop_postgres_db(self.db_url)
+        if self.broker_url:
+            release_redis_db(self.broker_url)
 
 
 def wait_for(client: httpx.Client, task_id: str, statuses: set[str], timeout: float = 60) -> dict:

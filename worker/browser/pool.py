@@ -8,6 +8,7 @@ from typing import Any
 
 from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
 
+from shared import metrics
 from shared.settings import Settings
 from worker.browser.chromium import launch_chromium
 
@@ -32,6 +33,7 @@ class BrowserPool:
                     self._playwright = await async_playwright().start()
                 if self._browser is not None:
                     log.warning("Chromium is gone; relaunching it")
+                metrics.browser_launched(restart=self._browser is not None)
                 self._browser = await launch_chromium(self._playwright, self.settings)
                 self.launches += 1
             return self._browser

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
+from shared import metrics
 from shared.settings import Settings
 from worker.agent.protocol import AgentOutput
 from worker.llm.base import ChatModel, ModelError, ModelReply, ModelRequest, RetryableModelError, TokenUsage
@@ -52,7 +53,8 @@ async def complete_with_retries(
     attempts = max(1, settings.model_retries + 1)
     for attempt in range(attempts):
         try:
-            return await wait_watching(model.complete(request), on_wait, settings.control_poll_seconds)
+            call = metrics.time_model_call(model.complete(request), getattr(model, "name", "unknown"))
+            return await wait_watching(call, on_wait, settings.control_poll_seconds)
         except RetryableModelError as exc:
             if attempt == attempts - 1:
                 raise ModelError(f"the model could not be reached after {attempts} attempts: {exc}") from exc

@@ -1,0 +1,89 @@
+"""Logging for every browserq process: JSON lines for machines (production),
+readable lines for people (`browserq dev`), and each line written while a task
+runs carries that task's id, so one task's story can be pulled out of a
+worker's log with one filter (`jq 'select(.task_id == "...")'`).
+
+The task id travels in a context variable: set once around a task's work
+(`bind_task_id`), it follows every coroutine and `asyncio.to_thread` call the
+task makes, and a logging.Filter copies it onto each record."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from datetime import datetime, timezone
+from typing import Literal, ParamSpec, TypeVar
+
+LogFormat = Literal["json", "text"]
+P = ParamSpec("P")
+R = TypeVar("R")
+
+current_task_id: ContextVar[str | None] = ContextVar("browserq_task_id", default=None)
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s%(task_label)s: %(message)s"
+# Attributes every LogRecord has; anything else on a record came from `extra=` and is kept.
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message", "asctime", "task_id", "task_label", "color_message"  # uvicorn's ANSI copy of the message
+}
+
+
+class TaskIdFilter(logging.Filter):
+    """Copies the current task id onto the record (`record.task_id`, None outside a task)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        task_id = getattr(record, "task_id", None) or current_task_id.get()
+        record.task_id = task_id
+        record.task_label = f" [task {task_id}]" if task_id else ""
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: ts, level, logger, message, task_id, plus any `extra=` fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "task_id": getattr(record, "task_id", None),
+            "pid": record.process,
+        }
+        entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")})
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+def configure_logging(log_format: LogFormat, level: str = "INFO") -> None:
+    """Installs the one root handler (stderr). Celery leaves a configured root
+    logger alone (`worker_hijack_root_logger=False`) and its loggers propagate
+    here, so its lines come out in the same format."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(TaskIdFilter())
+    handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    logging.captureWarnings(True)
+
+
+def bind_task_id(func: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """For `async def f(task_id, ...)`: every log line written while f runs names the task."""
+
+    @functools.wraps(func)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        task_id = kwargs.get("task_id", args[0] if args else None)
+        token = current_task_id.set(str(task_id) if task_id else None)
+        try:
+            return await func(*args, **kwargs)
+        finally:
+            current_task_id.reset(token)
+
+    return wrapper

@@ -8,6 +8,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pytest
 
 from tests.chaos.conftest import StackFactory
 from tests.chaos.helpers import FINAL, answer, assert_nothing_pending, poll
@@ -19,6 +20,7 @@ TASKS = 300
 CAP_SECONDS = float(os.environ.get("BROWSERQ_TEST_BURST_CAP", "420"))
 
 
+@pytest.mark.timeout(int(CAP_SECONDS) + 180)  # the cap, plus starting and stopping the stack
 def test_burst_of_300_tasks(make_stack: StackFactory, model: ScriptedModelServer) -> None:
     # Short tasks measure the queue and the leases, not the recorder: no video, no ad blocker.
     stack = make_stack("postgres", workers=2, concurrency=2, env={"BROWSERQ_RECORD_VIDEO": "false"})

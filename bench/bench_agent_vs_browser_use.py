@@ -6,7 +6,8 @@ user name and a secret password; (3) click the submit button, which loads the
 account page; (4) scroll and extract; (5) done with structured output.
 
 Both agents get their answers from the same scripted model server over real
-HTTP (OpenAI chat-completions wire format, answering instantly), so what is
+HTTP (OpenAI chat-completions wire format, answering instantly; it and the
+site run in a process of their own, sharing neither agent's GIL), so what is
 measured is each agent's own work per step: reading the page, building the
 prompt, the HTTP round trip, acting in Chromium, and its bookkeeping.
 
@@ -38,6 +39,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -105,13 +108,15 @@ async def run_browserq(site_url: str, model_url: str, key: str, vision: bool, po
     session.guard = guard.NetworkGuard(guard.DomainGuard(None, settings.allow_private_hosts), session.events.add)
     await session.guard.install(context)
     await session.start()
+    # Made before the clock, like browser-use's ChatOpenAI: the worker makes one per task, and
+    # the SDK's client (an httpx pool with its SSL context) costs some 10-300 ms to build.
+    chat = OpenAIChatModel(name="gpt-4.1", model="gpt-4.1", vision=vision, api_key="x", base_url=model_url, timeout=30)
     started = time.perf_counter()  # browser-use's page exists before its clock starts too
     agent = Agent(
         run=RunState(task=f"Log in and read the code [script:{key}]", output_schema=_SCHEMA, secret_names=["password"],
                      max_steps=10),
         session=session,
-        model=OpenAIChatModel(name="gpt-4.1", model="gpt-4.1", vision=vision, api_key="x", base_url=model_url,
-                              timeout=30),
+        model=chat,
         control=_Free(),  # type: ignore[arg-type]
         record=record,
         settings=settings,
@@ -237,14 +242,40 @@ def main() -> None:
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from tests.support.scripted_model import ScriptedModelServer
-    from tests.support.site import SiteServer
 
-    with SiteServer() as site, ScriptedModelServer() as model:
-        ours_keys = [model.script(script(site.url, "browserq")) for _ in range(args.rounds)]
-        theirs_keys = [model.script(script(site.url, "browser-use")) for _ in range(args.rounds)]
-        ours = summarize("browserq", asyncio.run(run_ours(site.url, model.base_url, ours_keys, args.vision)))
+    with servers() as (site_url, model_url):
+        model = ScriptedModelServer(url=model_url)
+        ours_keys = [model.script(script(site_url, "browserq")) for _ in range(args.rounds)]
+        theirs_keys = [model.script(script(site_url, "browser-use")) for _ in range(args.rounds)]
+        ours = summarize("browserq", asyncio.run(run_ours(site_url, model.base_url, ours_keys, args.vision)))
         theirs = summarize("browser-use", run_browser_use(model.base_url, theirs_keys, args.vision))
         report(ours, theirs, args.vision)
+
+
+SERVE = r"""
+import sys, time
+from tests.support.scripted_model import ScriptedModelServer
+from tests.support.site import SiteServer
+with SiteServer() as site, ScriptedModelServer() as model:
+    print(site.url, model.url, flush=True)
+    sys.stdin.read()
+"""
+
+
+@contextmanager
+def servers() -> Iterator[tuple[str, str]]:
+    """The test site and the scripted model in a process of their own, so neither
+    agent shares its interpreter (and GIL) with them."""
+    root = str(Path(__file__).resolve().parents[1])
+    proc = subprocess.Popen([sys.executable, "-c", SERVE], cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True, env={**os.environ, "PYTHONPATH": root})
+    try:
+        assert proc.stdout is not None
+        site_url, model_url = proc.stdout.readline().split()
+        yield site_url, model_url
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 if __name__ == "__main__":

@@ -51,7 +51,10 @@ class RedactingFilter(logging.Filter):
         self.redactor = redactor
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record: the handler reports it, as it would without us
+            return True
         clean = self.redactor(message)
         if clean != message:
             record.msg, record.args = clean, None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -30,7 +31,8 @@ def _share_metrics(*, clear: bool = False) -> None:
     """This machine's browserq processes count metrics in one folder (before any metric exists)."""
     from shared.metrics_folder import share_metrics_folder
 
-    share_metrics_folder(get_settings().data_dir / "metrics", clear=clear)
+    # One folder per host: containers sharing a data volume must not share files keyed by pid.
+    share_metrics_folder(get_settings().data_dir / "metrics" / socket.gethostname(), clear=clear)
 
 
 @app.command()
@@ -117,6 +119,7 @@ def flower(
         raise typer.Exit(2) from None
     _logging("json")
     os.environ.update(flower_env(auth))
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)  # Flower serves its own /metrics; keep it out of browserq's
     from shared.celery_app import celery_app
 
     # Flower inspects workers from several threads at once, each holding a pooled connection
@@ -189,6 +192,10 @@ def dev(
     os.environ.setdefault("BROWSERQ_LOG_FORMAT", "text")  # a person reads these; the worker inherits it
     reset_settings_cache()
     _share_metrics(clear=True)  # nothing of this machine's service runs yet: start the counts afresh
+    if get_settings().resolved_broker_url.startswith("filesystem"):
+        from shared.flower import forget_event_listeners
+
+        forget_event_listeners(get_settings().broker_folder)
     _logging("text")
     from shared.migrate import upgrade_database
 

@@ -245,12 +245,16 @@ def render_step(step: dict[str, Any]) -> Text:
     """One step as a few lines: number and page, what happened, what is next, the actions."""
     text = Text.assemble((f"step {step['step']}", "bold"), "  ", (step.get("url") or "", "dim"))
     if step.get("evaluation_previous_goal"):
-        text.append(f"\n  {step['evaluation_previous_goal']}")
+        text.append("\n  " + _indented(step["evaluation_previous_goal"], "  "))
     if step.get("next_goal"):
-        text.append(f"\n  → {step['next_goal']}")
+        text.append("\n  → " + _indented(step["next_goal"], "    "))
     for action in step.get("actions") or []:
         text.append(f"\n    {_action_text(action)}", style="dim")
     return text
+
+
+def _indented(text: str, pad: str) -> str:
+    return text.strip().replace("\n", "\n" + pad)
 
 
 def _action_text(action: dict[str, Any]) -> str:

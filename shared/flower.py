@@ -66,3 +66,16 @@ def dev_login(data_dir: Path) -> str:
     file.write_text(login)
     os.chmod(file, 0o600)
     return login
+
+
+def forget_event_listeners(broker_folder: Path) -> int:
+    """With the filesystem broker, an event listener (Flower) that did not shut
+    down cleanly stays bound to the events exchange, and every worker heartbeat
+    (one every 2 s) is then written to a file nobody reads. Called while nothing
+    of the service runs (`browserq dev` start-up); returns the files removed."""
+    (broker_folder / "control" / "celeryev.exchange").unlink(missing_ok=True)
+    removed = 0
+    for stale in (broker_folder / "queue").glob("*.celeryev.*.msg"):
+        stale.unlink(missing_ok=True)
+        removed += 1
+    return removed

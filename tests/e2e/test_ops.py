@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -164,3 +165,26 @@ def test_flower_refuses_to_run_without_a_login(pg_stack: Stack) -> None:
     result = subprocess.run([sys.executable, "-m", "shared.cli", "flower"], env=env, capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 2 and "BROWSERQ_FLOWER_BASIC_AUTH=user:password" in result.stderr
+
+
+def test_a_worker_on_another_machine_serves_its_own_metrics(tmp_path: Path) -> None:
+    """BROWSERQ_WORKER_METRICS_PORT: a lone worker (own data folder, as on another host) serves /metrics."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BROWSERQ_")}
+    env.update(BROWSERQ_DATA_DIR=str(tmp_path), BROWSERQ_WORKER_METRICS_PORT=str(port))
+    proc = subprocess.Popen([sys.executable, "-m", "shared.cli", "worker", "--concurrency", "1"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline, body = time.monotonic() + 120, ""  # importing the worker is slow on a busy machine
+        while time.monotonic() < deadline and not body:
+            try:
+                body = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+            except httpx.HTTPError:
+                assert proc.poll() is None, "the worker exited"
+                time.sleep(0.2)
+        assert "browserq_step_duration_seconds_count" in body
+        assert "browserq_tasks" not in body  # the database gauges are the API's
+        assert list((tmp_path / "metrics").glob("*/histogram_*.db"))  # counted in the shared files
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)

@@ -32,7 +32,7 @@ def check_flower_settings(settings: Settings) -> str:
             f"Flower cannot follow the {scheme!r} broker (it needs events and remote control): "
             "use Redis (BROWSERQ_BROKER_URL=redis://host:6379/0) or the filesystem broker."
         )
-    auth = (settings.flower_basic_auth or "").strip()
+    auth = (settings.flower_basic_auth or os.environ.get("FLOWER_BASIC_AUTH") or "").strip()  # Flower's own name too
     if not auth:
         raise FlowerUnavailable(
             "Flower is only run behind a login: set BROWSERQ_FLOWER_BASIC_AUTH=user:password "

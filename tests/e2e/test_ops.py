@@ -155,7 +155,7 @@ def test_flower_sees_the_worker_and_a_finished_task(
 
 
 def test_flower_refuses_to_run_without_a_login(pg_stack: Stack) -> None:
-    env = {k: v for k, v in pg_stack.env.items() if k != "BROWSERQ_FLOWER_BASIC_AUTH"}
+    env = {k: v for k, v in pg_stack.env.items() if k not in {"BROWSERQ_FLOWER_BASIC_AUTH", "FLOWER_BASIC_AUTH"}}
     result = subprocess.run([sys.executable, "-m", "shared.cli", "flower"], env=env, capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 2 and "BROWSERQ_FLOWER_BASIC_AUTH=user:password" in result.stderr

@@ -10,7 +10,8 @@ from shared.flower import FlowerUnavailable, check_flower_settings, dev_login, f
 from shared.settings import Settings
 
 
-def test_flower_needs_a_login_of_the_right_shape() -> None:
+def test_flower_needs_a_login_of_the_right_shape(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FLOWER_BASIC_AUTH", raising=False)
     with pytest.raises(FlowerUnavailable, match="BROWSERQ_FLOWER_BASIC_AUTH=user:password"):
         check_flower_settings(Settings(broker_url="redis://r:6379/0"))
     with pytest.raises(FlowerUnavailable, match="must look like"):
@@ -38,3 +39,8 @@ def test_stale_event_listeners_are_forgotten(tmp_path: Path) -> None:
     assert forget_event_listeners(tmp_path) == 1
     assert [p.name for p in (tmp_path / "queue").iterdir()] == ["2_y.browserq.msg"]
     assert not (tmp_path / "control" / "celeryev.exchange").exists()
+
+
+def test_flowers_own_variable_is_a_login_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLOWER_BASIC_AUTH", "ops:pw")  # docker-compose.yml's name
+    assert check_flower_settings(Settings(broker_url="redis://r:6379/0")) == "ops:pw"

@@ -17,7 +17,7 @@ log = logging.getLogger("browserq.dispatch")
 # socket timeouts of its own, but on a loaded machine a hung broker still cost
 # over 5 s (measured), so the wait is bounded here; a publish still in flight
 # then finishes, or fails, in the background.
-WAIT_SECONDS = 1.0
+WAIT_SECONDS = 0.5
 _IN_FLIGHT = 8  # publishes stuck on a hung broker at once, at most; past that, fail at once
 _slots = threading.BoundedSemaphore(_IN_FLIGHT)
 _pool = ThreadPoolExecutor(max_workers=_IN_FLIGHT, thread_name_prefix="browserq-dispatch")

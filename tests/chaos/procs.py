@@ -45,6 +45,17 @@ def zombies(procs: list[psutil.Process]) -> list[psutil.Process]:
     return out
 
 
+def lasting_zombies(pid: int, timeout: float) -> list[psutil.Process]:
+    """Zombies under `pid` that nobody reaps: a helper that just exited is a zombie
+    for a moment until Chromium reaps it, so only those still there after `timeout` count."""
+    deadline = time.monotonic() + timeout
+    found = zombies(descendants(pid))
+    while found and time.monotonic() < deadline:
+        time.sleep(0.2)
+        found = [p for p in zombies(descendants(pid)) if p in found]
+    return found
+
+
 def wait_gone(procs: list[psutil.Process], timeout: float) -> list[psutil.Process]:
     """Wait for these processes to exit (zombies count as exited only once reaped);
     returns those still there."""

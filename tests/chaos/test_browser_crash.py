@@ -42,4 +42,4 @@ def test_chromium_killed_mid_task(make_stack: StackFactory, model: ScriptedModel
     assert "relaunching" in stack.log("worker0")
     assert not procs.wait_gone(old_tree, timeout=10), "the killed Chromium's processes were not all reaped"
     assert len(procs.browser_mains(worker_pid)) == 1  # the relaunched one, and only it
-    assert not procs.zombies(procs.descendants(worker_pid))
+    assert not procs.lasting_zombies(worker_pid, timeout=10)

@@ -72,10 +72,9 @@ def _value_refused(_request: Request, exc: Exception) -> JSONResponse:
     """The database refused a value it cannot store (e.g. a NUL character in a text
     field on PostgreSQL): the request's fault, so 422 rather than 503."""
     log.info("value refused by the database: %s", exc)
-    return JSONResponse(
-        {"detail": "A value in the request cannot be stored (text fields may not contain NUL characters)."},
-        status_code=422,
-    )
+    message = "A value in the request cannot be stored (text fields may not contain NUL characters)."
+    # The shape of every other 422 (FastAPI's HTTPValidationError), as the OpenAPI schema says.
+    return JSONResponse({"detail": [{"loc": ["body"], "msg": message, "type": "value_error"}]}, status_code=422)
 
 
 def _database_down(_request: Request, exc: Exception) -> JSONResponse:

@@ -3,7 +3,7 @@ is a 422 that says what to send instead."""
 
 from __future__ import annotations
 
-from fastapi import HTTPException, status
+from api.errors import invalid
 
 from shared.storage import UPLOAD_MAX_BYTES, FileNameError, Storage, check_file_name
 from shared.storage.names import upload_key
@@ -19,17 +19,11 @@ _DOCUMENT_PREFIXES = ("application/vnd.openxmlformats-officedocument.", "applica
 _REFUSED = {"text/html", "text/javascript", "application/javascript", "image/svg+xml", "text/xml+svg"}
 
 
-def field_error(loc: list[str | int], message: str) -> HTTPException:
-    return HTTPException(
-        status.HTTP_422_UNPROCESSABLE_CONTENT, [{"loc": loc, "msg": message, "type": "value_error"}]
-    )
-
-
 def checked_name(name: str, loc: list[str | int]) -> str:
     try:
         return check_file_name(name)
     except FileNameError as exc:
-        raise field_error(loc, f"{exc}") from None
+        raise invalid(loc, f"{exc}") from None
 
 
 def content_type_allowed(content_type: str) -> bool:
@@ -44,13 +38,13 @@ def content_type_allowed(content_type: str) -> bool:
 def check_upload_request(file_name: str, content_type: str, size: int | None) -> None:
     checked_name(file_name, ["body", "file_name"])
     if not content_type_allowed(content_type):
-        raise field_error(
+        raise invalid(
             ["body", "content_type"],
             f"content type {content_type!r} is not accepted: upload text, images or documents "
             "(e.g. text/plain, text/csv, image/png, application/pdf)",
         )
     if size is not None and not 0 <= size <= UPLOAD_MAX_BYTES:
-        raise field_error(["body", "size_bytes"], f"files are limited to {UPLOAD_MAX_BYTES // (1024 * 1024)} MB")
+        raise invalid(["body", "size_bytes"], f"files are limited to {UPLOAD_MAX_BYTES // (1024 * 1024)} MB")
 
 
 def check_included_files(storage: Storage, owner_id: str, names: list[str]) -> None:
@@ -60,7 +54,7 @@ def check_included_files(storage: Storage, owner_id: str, names: list[str]) -> N
         checked_name(name, loc)
         info = storage.stat(upload_key(owner_id, name))
         if info is None:
-            raise field_error(loc, f"file {name!r} was never uploaded: get an upload URL from POST /api/v1/uploads/presigned-url first")
+            raise invalid(loc, f"file {name!r} was never uploaded: get an upload URL from POST /api/v1/uploads/presigned-url first")
         if info.size > UPLOAD_MAX_BYTES:
             storage.delete([info.key])
-            raise field_error(loc, f"file {name!r} is larger than {UPLOAD_MAX_BYTES // (1024 * 1024)} MB and was deleted")
+            raise invalid(loc, f"file {name!r} is larger than {UPLOAD_MAX_BYTES // (1024 * 1024)} MB and was deleted")

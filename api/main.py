@@ -8,10 +8,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.errors import error_item
 from api.routes import account, control, files, live, profiles, replay, search, share, tasks, v2_tasks
 from api.routes import metrics as metrics_route
 from api import scheduler
@@ -42,18 +45,28 @@ class BodyLimit:
         if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
             return await _too_large(send, max_bytes)
         seen = 0
+        too_large = False
 
         async def limited() -> dict:
-            nonlocal seen
+            nonlocal seen, too_large
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > max_bytes:
+                too_large = True
                 raise _BodyTooLarge
             return message
 
+        async def answer_unless_too_large(message: dict) -> None:
+            # FastAPI turns the exception raised while it reads the body into a
+            # 400 of its own; that answer is dropped for the 413 below.
+            if not too_large:
+                await send(message)
+
         try:
-            await self.app(scope, limited, send)
+            await self.app(scope, limited, answer_unless_too_large)
         except _BodyTooLarge:
+            pass
+        if too_large:
             await _too_large(send, max_bytes)
 
 
@@ -74,7 +87,20 @@ def _value_refused(_request: Request, exc: Exception) -> JSONResponse:
     log.info("value refused by the database: %s", exc)
     message = "A value in the request cannot be stored (text fields may not contain NUL characters)."
     # The shape of every other 422 (FastAPI's HTTPValidationError), as the OpenAPI schema says.
-    return JSONResponse({"detail": [{"loc": ["body"], "msg": message, "type": "value_error"}]}, status_code=422)
+    return JSONResponse({"detail": [error_item(["body"], message)]}, status_code=422)
+
+
+BODY_PARSE_ERROR = "There was an error parsing the body"  # FastAPI's 400 for a body it cannot decode
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    """A body FastAPI cannot even decode (bytes that are not UTF-8, say) is
+    invalid input like any other: 422 in the documented shape, not an undocumented 400."""
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == BODY_PARSE_ERROR:
+        error = error_item(["body"], "The request body is not valid UTF-8 JSON.", "json_invalid")
+        return JSONResponse({"detail": [error]}, status_code=422)
+    return await http_exception_handler(request, exc)
 
 
 def _database_down(_request: Request, exc: Exception) -> JSONResponse:
@@ -119,6 +145,7 @@ def create_app(*, maintenance: bool = True) -> FastAPI:
     app.include_router(metrics_route.router)  # /metrics, for Prometheus
     for page_router in (live.router, share.router):  # keyless pages, outside the API prefix
         app.include_router(page_router)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OperationalError, _database_down)
     app.add_exception_handler(DBAPIError, _database_down)
     app.add_exception_handler(DataError, _value_refused)

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from fastapi import HTTPException, status
 from pydantic import ValidationError
 
+from api.errors import error_item, invalid
 from api.file_urls import screenshot_url
 from api.schemas import RunTaskRequest
 from api.v2_schemas import (
@@ -55,18 +56,12 @@ _V2_FIELD = {
 }
 
 
-def _unprocessable(field: str, message: str) -> HTTPException:
-    return HTTPException(
-        status.HTTP_422_UNPROCESSABLE_CONTENT, [{"loc": ["body", field], "msg": message, "type": "value_error"}]
-    )
-
-
 def run_request(body: CreateTaskRequestV2) -> RunTaskRequest:
     """The v1 request for a v2 one; 422 naming the v2 field when a value is not accepted."""
     if body.session_id:
-        raise _unprocessable("sessionId", "browserq runs each task in its own browser session: leave sessionId out")
+        raise invalid(["body", "sessionId"], "browserq runs each task in its own browser session: leave sessionId out")
     if body.op_vault_id:
-        raise _unprocessable("opVaultId", "1Password vaults are not supported: pass the values in `secrets` instead")
+        raise invalid(["body", "opVaultId"], "1Password vaults are not supported: pass the values in `secrets` instead")
     fields: dict[str, Any] = {"task": _task_text(body)}
     optional = {
         "llm_model": body.llm,
@@ -84,8 +79,7 @@ def run_request(body: CreateTaskRequestV2) -> RunTaskRequest:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             [
-                {"loc": ["body", _V2_FIELD.get(str(e["loc"][0]), str(e["loc"][0])), *e["loc"][1:]],
-                 "msg": e["msg"], "type": e["type"]}
+                error_item(["body", _V2_FIELD.get(str(e["loc"][0]), str(e["loc"][0])), *e["loc"][1:]], e["msg"], e["type"])
                 for e in exc.errors()
             ],
         ) from None
@@ -97,7 +91,7 @@ def _task_text(body: CreateTaskRequestV2) -> str:
     if body.start_url:
         parts = urlsplit(body.start_url)
         if parts.scheme not in {"http", "https"} or not parts.hostname:
-            raise _unprocessable("startUrl", "startUrl must be an http(s) URL, e.g. https://example.com")
+            raise invalid(["body", "startUrl"], "startUrl must be an http(s) URL, e.g. https://example.com")
         text += f"\n\nStart at this URL: {body.start_url}"
     if body.system_prompt_extension:
         text += f"\n\nAdditional instructions: {body.system_prompt_extension}"

@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from api.errors import invalid
 from api.deps import OwnerId, SessionDep
 from api.file_rules import check_included_files
 from api.file_urls import screenshot_url
@@ -39,13 +40,6 @@ router = APIRouter(tags=["tasks"])
 NOT_FOUND = {404: {"model": ErrorDetail, "description": "Task not found"}}
 
 
-def _validation_error(field: str, message: str) -> HTTPException:
-    return HTTPException(
-        status.HTTP_422_UNPROCESSABLE_CONTENT,
-        [{"loc": ["body", field], "msg": message, "type": "value_error"}],
-    )
-
-
 def get_owned_task(session: Session, owner_id: str, task_id: str) -> Task:
     task = session.get(Task, task_id)
     if task is None or task.owner_id != owner_id:
@@ -56,7 +50,7 @@ def get_owned_task(session: Session, owner_id: str, task_id: str) -> Task:
 def _check_request(body: RunTaskRequest) -> None:
     reason = model_unavailable_reason(body.llm_model, get_settings())
     if reason:
-        raise _validation_error("llm_model", reason)
+        raise invalid(["body", "llm_model"], reason)
 
 
 @router.post("/run-task", response_model=TaskCreatedResponse)
@@ -105,8 +99,7 @@ def _profile_settings(session: Session, owner_id: str, profile_id: str | None) -
     try:
         return profiles.task_settings(profiles.get_owned_profile(session, owner_id, profile_id))
     except HTTPException:
-        raise _validation_error(
-            "browser_profile_id", f"browser profile {profile_id!r} not found: create one with POST /browser-profiles"
+        raise invalid(["body", "browser_profile_id"], f"browser profile {profile_id!r} not found: create one with POST /browser-profiles"
         ) from None
 
 

@@ -13,6 +13,7 @@ from fastapi.security import APIKeyHeader
 from sqlalchemy import and_, func
 from sqlmodel import Session, col, select
 
+from api.errors import invalid
 from api.deps import SessionDep, owner_of_key
 from api.routes import control
 from api.routes.tasks import NOT_FOUND, create_task, get_owned_task
@@ -70,8 +71,7 @@ def list_tasks_v2(
     where = [col(Task.owner_id) == owner_id]
     if filter_by is not None:
         if filter_by not in V1_STATUSES:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                                f"filterBy must be one of {', '.join(V1_STATUSES)}")
+            raise invalid(["query", "filterBy"], f"filterBy must be one of {', '.join(V1_STATUSES)}")
         where.append(col(Task.status).in_(V1_STATUSES[filter_by]))
     if session_id:
         where.append(col(Task.id) == session_id)
@@ -104,9 +104,7 @@ def update_task_v2(task_id: str, body: UpdateTaskRequestV2, session: SessionDep,
     """stop (or stop_task_and_session: a task's session ends with it), pause, resume."""
     action = _CONTROL.get(body.action)
     if action is None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            [{"loc": ["body", "action"], "msg": f"action must be one of {', '.join(_CONTROL)}",
-                              "type": "value_error"}])
+        raise invalid(["body", "action"], f"action must be one of {', '.join(_CONTROL)}")
     action(session, owner_id, task_id)
     task = get_owned_task(session, owner_id, task_id)
     session.refresh(task)

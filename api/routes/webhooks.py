@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from api.errors import invalid
 from api.deps import OwnerId, SessionDep
 from api.schemas import Empty, ErrorDetail
 from api.webhook_schemas import DeliveryPage, DeliveryView, WebhookSetRequest, WebhookSetResponse, WebhookView
@@ -38,9 +39,7 @@ def set_webhook(body: WebhookSetRequest, session: SessionDep, owner_id: OwnerId)
     try:
         result = config.set_webhook(session, owner_id, body.url, body.secret)
     except config.WebhookRefused as exc:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, [{"loc": ["body", "url"], "msg": str(exc), "type": "value_error"}]
-        ) from None
+        raise invalid(["body", "url"], str(exc)) from None
     return WebhookSetResponse(url=result.webhook.url, secret=result.generated_secret,
                               test_delivery_id=result.test_delivery_id)
 

@@ -101,7 +101,7 @@ def test_allowed_domains_block_every_way_out(
     assert sum(sink.values()) == 0, sink  # nothing reached the other domain
     p = prompts(model, key)
 
-    assert f"Blocked the page's requests to localhost: localhost is not in the task's allowed_domains" in p[1]
+    assert "Blocked the page's requests to localhost: localhost is not in the task's allowed_domains" in p[1]
     blocked = "Event: Blocked the navigation to {}: localhost is not in the task's allowed_domains (127.0.0.1)."
     assert blocked.format(f"{other}/agent-sink/link") in p[2]
     assert f"Event: Blocked a redirect from {site.url}/agent-redirect" in p[4]

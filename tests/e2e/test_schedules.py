@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.support.scripted_model import ScriptedModelServer
-from tests.support.stack import Stack, drop_postgres_db, fresh_postgres_db, wait_for
+from tests.support.stack import Stack, drop_postgres_db, fresh_postgres_db
 
 pytestmark = pytest.mark.e2e
 

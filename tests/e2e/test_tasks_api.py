@@ -228,6 +228,14 @@ def test_bad_run_task_requests_are_422(pg_stack: Stack, body: dict, field: str, 
     assert any(field in err["loc"] and says in err["msg"] for err in detail), detail
 
 
+@pytest.mark.parametrize("raw", [b"\x80", b"{not json", b'{"task": "x"'])
+def test_an_undecodable_body_is_422_too(pg_stack: Stack, raw: bytes) -> None:
+    with pg_stack.client() as client:
+        response = client.post("/run-task", content=raw, headers={"Content-Type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"][0] == "body"
+
+
 def test_auth_and_small_endpoints(stack: Stack) -> None:
     base = f"{stack.url}/api/v1"
     assert httpx.get(f"{base}/ping").json() == {}

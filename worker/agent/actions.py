@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from playwright.async_api import ElementHandle, Error as PlaywrightError, Page
+from playwright.async_api import ElementHandle, Error as PlaywrightError
 
 from worker.agent import protocol as p
 from worker.browser.page_state import PageState, element_handle

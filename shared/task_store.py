@@ -143,6 +143,8 @@ def release(session: Session, lease: Lease) -> bool:
         result = session.execute(
             update(Task).where(*_held(lease), col(Task.status) == TaskStatus.paused).values(worker_id=None)
         )
+    if result.rowcount == 1 and released_to_queue:
+        record_status(session, lease.task_id, TaskStatus.created)
     session.commit()
     return result.rowcount == 1
 

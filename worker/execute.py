@@ -20,15 +20,15 @@ from shared.models import Step, Task, TaskStatus
 from shared.settings import Settings
 from shared.storage import get_storage
 from shared.task_store import Lease
-from worker import task_browser
+from worker import recovery, task_browser
 from worker.agent.control import Interrupted, PauseTooLong, TaskControl
 from worker.agent.loop import Agent, Outcome, StepRecord
-from worker.agent.prompt import RunState
+from worker.agent.prompt import HistoryItem, RunState
 from worker.browser import guard
 from worker.browser.pool import BrowserPool
 from worker.browser.session import BrowserSession
-from worker.live_view import LiveView
 from worker.replay import model_for_task
+from worker.live_view import LiveView
 from worker.media.task_files import TaskFiles
 
 log = logging.getLogger("browserq.worker")
@@ -38,14 +38,15 @@ def new_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def _claim(task_id: str, worker_id: str) -> tuple[Lease, Task, int] | None:
+def _claim(task_id: str, worker_id: str) -> tuple[Lease, Task, int, list[HistoryItem]] | None:
     with session_scope() as session:
         lease = task_store.claim(session, task_id, worker_id)
         if lease is None:
             return None
         task = session.get(Task, task_id)
         assert task is not None
-        return lease, task, task_store.next_step_number(session, task_id)
+        first_step = task_store.next_step_number(session, task_id)
+    return lease, task, first_step, recovery.load_history(task_id) if first_step > 1 else []
 
 
 @bind_task_id
@@ -56,18 +57,38 @@ async def execute_task(task_id: str, pool: BrowserPool, settings: Settings) -> T
     if claimed is None:
         log.info("task %s: not claimable (already taken, stopped or unknown); skipping", task_id)
         return None
-    lease, task, first_step = claimed
+    lease, task, first_step, history = claimed
     log.info("task %s: attempt %d started on %s", task_id, lease.attempt, lease.worker_id)
+    recovery.HELD.add(lease)
+    try:
+        return await _attempt(lease, task, first_step, history, pool, settings)
+    finally:
+        recovery.HELD.discard(lease)
+
+
+async def _attempt(
+    lease: Lease, task: Task, first_step: int, history: list[HistoryItem], pool: BrowserPool, settings: Settings
+) -> TaskStatus | None:
+    watch = recovery.BrowserWatch()
     async with TaskControl(lease, settings) as control:
         try:
-            outcome, extra = await _run(task, lease, first_step, pool, settings, control)
+            outcome, extra = await _run(task, lease, first_step, history, watch, pool, settings, control)
         except Interrupted as exc:
-            log.info("task %s: interrupted (%s)", task_id, exc)
+            log.info("task %s: interrupted (%s)", task.id, exc)
             return None
         except PauseTooLong as exc:
             outcome, extra = Outcome(TaskStatus.stopped, f"Stopped: the task was {exc}."), {}
+        except Exception:
+            if not watch.crashed():
+                raise  # nobody renews the lease now: the reaper runs the task again
+            outcome, extra = Outcome(TaskStatus.failed, "the browser crashed"), {}
+    if watch.crashed() and outcome.status != TaskStatus.finished:
+        # Whatever the agent made of it, this attempt lost its browser: run it again on a new one.
+        log.warning("task %s: Chromium died during attempt %d", task.id, lease.attempt)
+        await recovery.hand_back(lease)
+        return None
     written = await asyncio.to_thread(_finish, lease, outcome, extra)
-    log.info("task %s: %s", task_id, outcome.status.value if written else "finished late; result discarded")
+    log.info("task %s: %s", task.id, outcome.status.value if written else "finished late; result discarded")
     return outcome.status if written else None
 
 
@@ -77,7 +98,14 @@ def _finish(lease: Lease, outcome: Outcome, extra: dict) -> bool:
 
 
 async def _run(
-    task: Task, lease: Lease, first_step: int, pool: BrowserPool, settings: Settings, control: TaskControl
+    task: Task,
+    lease: Lease,
+    first_step: int,
+    history: list[HistoryItem],
+    watch: recovery.BrowserWatch,
+    pool: BrowserPool,
+    settings: Settings,
+    control: TaskControl,
 ) -> tuple[Outcome, dict]:
     secrets = decrypt_json(task.secrets_encrypted) if task.secrets_encrypted else {}
     assert isinstance(secrets, dict)
@@ -85,6 +113,7 @@ async def _run(
     browser = await asyncio.to_thread(task_browser.prepare, task, settings)
     context = await pool.new_context(**{**browser.options, **guard.CONTEXT_OPTIONS})
     session = BrowserSession(context, files_dir / "downloads")
+    watch.browser = context.browser
     session.guard = guard.NetworkGuard(
         guard.DomainGuard(task.allowed_domains, settings.allow_private_hosts), session.events.add
     )
@@ -96,7 +125,7 @@ async def _run(
         await task_files.start_recording(session, task.browser_viewport_width, task.browser_viewport_height)
         await task_browser.start(context, task, settings)
         agent = Agent(
-            run=_run_state(task, first_step, browser.notices),
+            run=_run_state(task, history, browser.notices),
             session=session,
             model=await model_for_task(task, settings),
             control=control,
@@ -128,20 +157,21 @@ async def _run(
         shutil.rmtree(files_dir, ignore_errors=True)  # everything worth keeping is in storage now
 
 
-def _run_state(task: Task, first_step: int, notices: list[str]) -> RunState:
+def _run_state(task: Task, history: list[HistoryItem], notices: list[str]) -> RunState:
     notes = list(notices)
     if task.secret_names and not task.allowed_domains:
         notes.append("Secrets were given without allowed_domains: any site the browser visits could receive them.")
-    if first_step > 1:
+    if history:
         notes.append(
-            f"The worker running this task was lost after step {first_step - 1}; this is a new attempt in a "
-            "fresh browser. Check the page before acting."
+            f"The worker running this task was lost after step {history[-1].step}; this is a new attempt in a "
+            "fresh browser, so the page may not be where your history left it. Check the page before acting."
         )
     return RunState(
         task=task.task,
         output_schema=json.loads(task.structured_output_json) if task.structured_output_json else None,
         secret_names=task.secret_names or [],
         max_steps=task.max_agent_steps,
+        history=list(history),
         files=list(task.included_file_names or []),
         notes=notes,
     )

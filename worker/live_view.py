@@ -35,8 +35,9 @@ INPUT_TIMEOUT = 5.0
 
 
 class Screencast:
-    """One page's screencast. Chromium sends the next frame only after the
-    previous one is acknowledged, so delaying the ack caps the frame rate."""
+    """One page's screencast. Chromium keeps at most two frames unacknowledged,
+    so forwarding them one at a time and acknowledging each only when its
+    share of the second is over caps the frame rate."""
 
     def __init__(
         self, page: Page, publish: Callable[[str], Awaitable[None]], fps: float,
@@ -50,6 +51,7 @@ class Screencast:
         self._last: dict[str, Any] | None = None
         self._cdp: CDPSession | None = None
         self._pending: set[asyncio.Task] = set()
+        self._one_at_a_time = asyncio.Lock()
 
     async def start(self) -> None:
         self._cdp = await self.page.context.new_cdp_session(self.page)
@@ -81,18 +83,19 @@ class Screencast:
             await self._send()
 
     async def _forward(self, params: dict[str, Any]) -> None:
-        started = time.monotonic()
-        self.frames += 1
-        meta = params.get("metadata") or {}
-        self._last = {
-            "type": "frame",
-            "seq": self.frames,
-            "data": params["data"],
-            "width": meta.get("deviceWidth"),
-            "height": meta.get("deviceHeight"),
-        }
-        await self._send()
-        await asyncio.sleep(max(0.0, self.interval - (time.monotonic() - started)))
+        async with self._one_at_a_time:
+            started = time.monotonic()
+            self.frames += 1
+            meta = params.get("metadata") or {}
+            self._last = {
+                "type": "frame",
+                "seq": self.frames,
+                "data": params["data"],
+                "width": meta.get("deviceWidth"),
+                "height": meta.get("deviceHeight"),
+            }
+            await self._send()
+            await asyncio.sleep(max(0.0, self.interval - (time.monotonic() - started)))
         try:
             if self._cdp is not None:
                 await self._cdp.send("Page.screencastFrameAck", {"sessionId": params["sessionId"]})

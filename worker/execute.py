@@ -27,9 +27,9 @@ from worker.agent.prompt import HistoryItem, RunState
 from worker.browser import guard
 from worker.browser.pool import BrowserPool
 from worker.browser.session import BrowserSession
-from worker.replay import model_for_task
 from worker.live_view import LiveView
 from worker.media.task_files import TaskFiles
+from worker.replay import model_for_task
 
 log = logging.getLogger("browserq.worker")
 

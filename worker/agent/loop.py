@@ -27,8 +27,9 @@ from worker.llm.ask import ask_model
 from worker.llm.base import ChatModel, ModelError, ModelRequest, TokenUsage
 
 log = logging.getLogger("browserq.agent")
-# Actions that may make the page open a tab; when more actions follow one, the
-# loop asks the page whether it did (see BrowserSession.tabs_requested).
+# Actions that may make the page open a tab: the loop asks the page whether it
+# did (see BrowserSession.tabs_requested) and waits for the tab, so neither the
+# next action nor the model's next look at the browser misses it.
 MAY_CHANGE_PAGE = {"click", "send_keys", "select_dropdown"}
 
 
@@ -189,8 +190,7 @@ class Agent:
         for action in answer.action:
             await self.control.checkpoint()
             before = self._page_mark()
-            watch = action is not answer.action[-1] and action.name in MAY_CHANGE_PAGE
-            asked = await self.session.tabs_requested() if watch else None
+            asked = await self.session.tabs_requested() if action.name in MAY_CHANGE_PAGE else None
             result = await run_action(ctx, action)
             results.append(result)
             if result.error:

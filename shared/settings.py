@@ -141,6 +141,9 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = 10.0
     webhook_max_retries: int = 5
     webhook_retry_base_seconds: float = 10.0
+    # Delivered and failed events are kept this long for GET /webhook/deliveries, then deleted
+    # (by the retention round, every retention_interval_seconds).
+    webhook_history_days: float = 30.0
     # Requests a minute per API key (0: no limit), in Redis when the broker is Redis.
     rate_limit_per_minute: int = Field(default=0, ge=0)
     # Tasks one key may have running (or paused) at once (0: no cap); the rest wait in `created`.

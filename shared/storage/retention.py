@@ -1,6 +1,8 @@
-"""Deleting files older than `file_retention_days`: uploads, screenshots,
-recordings and output files. The task keeps its record, steps and output; it
-is marked `files_expired_at`, and its file endpoints then answer 410.
+"""Deleting what is kept only for a while: files older than
+`file_retention_days` (uploads, screenshots, recordings and output files; the
+task keeps its record, steps and output, is marked `files_expired_at`, and its
+file endpoints then answer 410), and webhook events that ended more than
+`webhook_history_days` ago.
 
 Run from the maintenance loop, at most once per `retention_interval_seconds`
 per process; several processes doing it at once is harmless."""
@@ -20,6 +22,7 @@ from shared.models import Task
 from shared.settings import Settings, get_settings
 from shared.storage import Storage, get_storage
 from shared.storage.names import task_prefix
+from shared.webhooks import delivery
 
 log = logging.getLogger("browserq.retention")
 
@@ -38,8 +41,10 @@ def maybe_run(settings: Settings | None = None) -> None:
         _last_run = time.monotonic()
     try:
         expired, deleted = purge(get_storage(), timedelta(days=settings.file_retention_days))
-        if expired or deleted:
-            log.info("retention: files of %d tasks expired, %d files deleted", expired, deleted)
+        events = delivery.purge_history(timedelta(days=settings.webhook_history_days))
+        if expired or deleted or events:
+            log.info("retention: files of %d tasks expired, %d files deleted, %d webhook events deleted",
+                     expired, deleted, events)
     except Exception:
         log.exception("retention round failed; retrying at the next interval")
 

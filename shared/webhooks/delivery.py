@@ -12,7 +12,7 @@ import time
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
 from shared import netguard
@@ -51,6 +51,19 @@ def send_due(limit: int = 200) -> int:
             return sent
         sent += 1
     return sent
+
+
+def purge_history(keep: timedelta) -> int:
+    """Delete delivered and failed events that ended more than `keep` ago; pending
+    ones stay whatever their age. Returns how many were deleted."""
+    cutoff = utcnow() - keep
+    with session_scope() as session:
+        result = session.execute(
+            delete(WebhookDelivery).where(
+                col(WebhookDelivery.state).in_(["delivered", "failed"]), col(WebhookDelivery.finished_at) < cutoff
+            )
+        )
+        return result.rowcount  # type: ignore[attr-defined]
 
 
 def _claim(delivery_id: str, due_at: datetime, now: datetime) -> bool:

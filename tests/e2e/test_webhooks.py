@@ -174,3 +174,33 @@ def test_nothing_is_sent_to_an_internal_address(
     assert all(d["state"] == "failed" and "private" in d["last_error"] and d["status_code"] is None
                for d in deliveries), deliveries
     assert receiver.at("/internal") == []
+
+
+def test_ended_events_are_deleted_after_the_history_period(model: ScriptedModelServer, receiver: WebhookReceiver) -> None:
+    """Delivered (and failed) events go after webhook_history_days; a pending one stays."""
+    stack = Stack(kind="postgres", model_base_url=model.base_url, env_extra={
+        "BROWSERQ_WEBHOOK_HISTORY_DAYS": str(3 / 86400),
+        "BROWSERQ_RETENTION_INTERVAL_SECONDS": "1",
+        "BROWSERQ_WEBHOOK_RETRY_BASE_SECONDS": "600",
+        "BROWSERQ_ALLOW_PRIVATE_HOSTS": '["127.0.0.1"]',
+    }).start()
+    receiver.plans["/kept-pending"] = [500] * 5
+    try:
+        with stack.client(new_key(stack, "ends")) as done, stack.client(new_key(stack, "waits")) as waiting:
+            assert done.put("/webhook", json={"url": receiver.url("/purged")}).status_code == 200
+            assert waiting.put("/webhook", json={"url": receiver.url("/kept-pending")}).status_code == 200
+            receiver.wait_for("/purged", lambda got: len(got) == 1)
+            receiver.wait_for("/kept-pending", lambda got: len(got) == 1)
+            states = []
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                now = [d["state"] for d in done.get("/webhook/deliveries").json()["deliveries"]]
+                states.append(now)
+                if not now:
+                    break
+                time.sleep(0.2)
+            assert ["delivered"] in states and states[-1] == [], states  # recorded as delivered, then deleted
+            pending = waiting.get("/webhook/deliveries").json()["deliveries"]
+            assert [(d["state"], d["attempts"]) for d in pending] == [("pending", 1)], pending
+    finally:
+        stack.stop()

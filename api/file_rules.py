@@ -4,7 +4,6 @@ is a 422 that says what to send instead."""
 from __future__ import annotations
 
 from api.errors import invalid
-
 from shared.storage import UPLOAD_MAX_BYTES, FileNameError, Storage, check_file_name
 from shared.storage.names import upload_key
 

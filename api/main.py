@@ -10,15 +10,28 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.errors import error_item
-from api.routes import account, control, files, live, profiles, replay, search, share, tasks, v2_tasks
-from api.routes import metrics as metrics_route
 from api import scheduler
-from api.routes import billing, schedules, webhooks
+from api.errors import error_item
+from api.routes import (
+    account,
+    billing,
+    control,
+    files,
+    live,
+    profiles,
+    replay,
+    schedules,
+    search,
+    share,
+    tasks,
+    v2_tasks,
+    webhooks,
+)
+from api.routes import metrics as metrics_route
 from shared.crypto import SecretKeyMissing
 from shared.maintenance import MaintenanceThread
 from shared.storage import UPLOAD_MAX_BYTES, StorageError, StorageNotConfigured

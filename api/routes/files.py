@@ -17,8 +17,7 @@ from api.routes.tasks import NOT_FOUND, get_owned_task
 from api.summary_gif import build_gif
 from shared.models import Step, Task
 from shared.settings import get_settings
-from shared.storage import UPLOAD_MAX_BYTES, Storage, get_storage, guess_type
-from shared.storage import names, signing
+from shared.storage import UPLOAD_MAX_BYTES, Storage, get_storage, guess_type, names, signing
 from shared.storage.local import LocalStorage
 
 router = APIRouter(tags=["files"])

@@ -14,15 +14,15 @@ from sqlmodel import Session, col, select
 
 from api.deps import OwnerId, SessionDep
 from api.routes.tasks import new_task
-from api.scheduler import timing_of
 from api.schedule_schemas import (
     SCHEDULE_FIELDS,
     ScheduledTaskCreate,
-    ScheduleState,
     ScheduledTaskPage,
     ScheduledTaskUpdate,
     ScheduledTaskView,
+    ScheduleState,
 )
+from api.scheduler import timing_of
 from api.schemas import Empty, ErrorDetail, TaskCreatedResponse
 from shared.crypto import encrypt_json
 from shared.models import ScheduledTask, utcnow

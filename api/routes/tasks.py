@@ -10,8 +10,8 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from api.errors import invalid
 from api.deps import OwnerId, SessionDep
+from api.errors import invalid
 from api.file_rules import check_included_files
 from api.file_urls import screenshot_url
 from api.routes import profiles
@@ -28,12 +28,12 @@ from api.schemas import (
 from shared import billing
 from shared.crypto import decrypt_json, encrypt_json
 from shared.dispatch import dispatch
+from shared.model_routes import model_unavailable_reason
 from shared.models import Step, Task, TaskStatus
 from shared.public_links import live_url, new_share_token, share_url
 from shared.settings import get_settings
 from shared.storage import get_storage
 from shared.webhooks.outbox import record_new_task
-from shared.model_routes import model_unavailable_reason
 
 router = APIRouter(tags=["tasks"])
 

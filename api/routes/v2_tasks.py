@@ -13,8 +13,8 @@ from fastapi.security import APIKeyHeader
 from sqlalchemy import and_, func
 from sqlmodel import Session, col, select
 
-from api.errors import invalid
 from api.deps import SessionDep, owner_of_key
+from api.errors import invalid
 from api.routes import control
 from api.routes.tasks import NOT_FOUND, create_task, get_owned_task
 from api.v2_mapping import V1_STATUSES, item_view, run_request, status_view, task_view

@@ -9,8 +9,8 @@ from fastapi import APIRouter, HTTPException, Query, status
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from api.errors import invalid
 from api.deps import OwnerId, SessionDep
+from api.errors import invalid
 from api.schemas import Empty, ErrorDetail
 from api.webhook_schemas import DeliveryPage, DeliveryView, WebhookSetRequest, WebhookSetResponse, WebhookView
 from shared.models import WebhookDelivery

@@ -11,6 +11,7 @@ from worker.llm.anthropic_provider import AnthropicChatModel
 from worker.llm.base import ChatModel, ModelError
 from worker.llm.openai_provider import OpenAIChatModel
 
+
 def resolve_model(llm_model: str, settings: Settings) -> ChatModel:
     """A ready provider for `llm_model`; raises ModelError saying what to fix."""
     reason = model_unavailable_reason(llm_model, settings)

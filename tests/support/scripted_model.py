@@ -259,6 +259,10 @@ class Handler(BaseHTTPRequestHandler):
     """Routes the two model APIs and the scripting API; `self.server.book` holds state."""
 
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle's algorithm on, the body
+    # can wait for the client's delayed ACK (40 ms on Linux loopback), as no real
+    # model server makes a client wait.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         pass  # keep test output quiet

@@ -19,7 +19,7 @@ from worker.llm.base import ModelError, ModelRequest, TokenUsage
 from worker.llm.registry import model_unavailable_reason, resolve_model
 
 OPENAI, ANTHROPIC, GEMINI = "gpt-4.1", "claude-sonnet-4-20250514", "gemini-2.5-flash"
-PNG = b"\x89PNG\r\n\x1a\nfake-screenshot"
+JPEG = b"\xff\xd8\xff\xe0fake-screenshot"
 NO_KEYS: dict[str, Any] = {
     "OPENAI_API_KEY": None, "OPENAI_BASE_URL": None, "ANTHROPIC_API_KEY": None,
     "ANTHROPIC_BASE_URL": None, "GEMINI_API_KEY": None, "models": {},
@@ -59,7 +59,7 @@ def settings_for(server: ScriptedModelServer, **overrides: Any) -> Settings:
 def request_for(key: str, screenshot: bytes | None = None) -> ModelRequest:
     user = f"Task: log in [script:{key}]\n[1]<a href=/>Home</a>\n[2]<button type=submit>Log in</button>"
     return ModelRequest(system="You drive a browser.", user=user, response_schema=response_json_schema(),
-                        screenshot_png=screenshot)
+                        screenshot_jpeg=screenshot)
 
 
 def ask(server: ScriptedModelServer, llm_model: str, replies: list[dict], **overrides: Any) -> tuple[Any, str]:
@@ -190,13 +190,13 @@ def test_unreachable_server_is_retried_then_a_model_error() -> None:
 def test_screenshot_is_sent_as_an_image_when_vision(server: ScriptedModelServer, llm_model: str) -> None:
     settings = settings_for(server)
     key = server.script([GO_BACK])
-    asyncio.run(ask_model(resolve_model(llm_model, settings), request_for(key, PNG), settings))
+    asyncio.run(ask_model(resolve_model(llm_model, settings), request_for(key, JPEG), settings))
     content = server.calls(key)["requests"][0]["messages"][-1]["content"]
-    encoded = base64.b64encode(PNG).decode()
+    encoded = base64.b64encode(JPEG).decode()
     if llm_model == OPENAI:
-        assert content[1] == {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{encoded}"}}
+        assert content[1] == {"type": "image_url", "image_url": {"url": f"data:image/jpeg;base64,{encoded}"}}
     else:
-        assert content[1] == {"type": "image", "source": {"type": "base64", "media_type": "image/png",
+        assert content[1] == {"type": "image", "source": {"type": "base64", "media_type": "image/jpeg",
                                                           "data": encoded}}
 
 
@@ -204,7 +204,7 @@ def test_screenshot_is_sent_as_an_image_when_vision(server: ScriptedModelServer,
 def test_no_image_when_the_route_has_no_vision(server: ScriptedModelServer, provider: str) -> None:
     settings = settings_for(server, models={"blind": ModelRoute(provider=provider, model="m", vision=False)})
     key = server.script([GO_BACK])
-    asyncio.run(ask_model(resolve_model("blind", settings), request_for(key, PNG), settings))
+    asyncio.run(ask_model(resolve_model("blind", settings), request_for(key, JPEG), settings))
     body = server.calls(key)["requests"][0]
     assert body["model"] == "m"
     assert "base64" not in body_text(body)

@@ -9,9 +9,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from playwright.async_api import ElementHandle, Error as PlaywrightError
+from playwright.async_api import ElementHandle
+from playwright.async_api import Error as PlaywrightError
 
 from worker.agent import protocol as p
+from worker.browser.actionable import focused_for_typing, plainly_clickable
 from worker.browser.page_state import PageState, element_handle
 from worker.browser.session import BrowserSession
 
@@ -121,7 +123,7 @@ async def go_back(ctx: ActionContext, _params: p.GoBack) -> ActionResult:
 async def click(ctx: ActionContext, params: p.Click) -> ActionResult:
     handle = await _element(ctx, params.index)
     try:
-        await handle.click(timeout=ACTION_TIMEOUT_MS)
+        await handle.click(timeout=ACTION_TIMEOUT_MS, force=await plainly_clickable(handle))
     except PlaywrightError:
         # Covered or moving: a DOM click still reaches the element's handlers.
         await handle.evaluate("el => el.click()")
@@ -131,7 +133,9 @@ async def click(ctx: ActionContext, params: p.Click) -> ActionResult:
 async def input_text(ctx: ActionContext, params: p.Input) -> ActionResult:
     handle = await _element(ctx, params.index)
     value = reveal_secrets(params.text, ctx.secrets)
-    if params.clear:
+    if params.clear and value and await focused_for_typing(handle):
+        await (await ctx.session.page()).keyboard.insert_text(value)
+    elif params.clear:
         await handle.fill(value, timeout=ACTION_TIMEOUT_MS)
     else:
         await handle.type(value, timeout=ACTION_TIMEOUT_MS)

@@ -25,6 +25,7 @@ from worker.browser.page_state import PageState, capture_page_state
 from worker.browser.session import BrowserSession
 from worker.llm.ask import ask_model
 from worker.llm.base import ChatModel, ModelError, ModelRequest, TokenUsage
+from worker.media.screenshots import take_screenshot
 
 log = logging.getLogger("browserq.agent")
 # Actions that may make the page open a tab: the loop asks the page whether it
@@ -67,9 +68,10 @@ Recorder = Callable[[StepRecord], Awaitable[None]]
 
 
 class StepObserver(Protocol):
-    """Told of each step's page once it is captured (the worker takes the step's screenshot)."""
+    """Told of each step's page once it is captured. The worker takes the step's
+    screenshot and returns it, so a vision model is sent that same JPEG."""
 
-    async def observed(self, step: int, page: Page, state: PageState) -> None: ...
+    async def observed(self, step: int, page: Page, state: PageState) -> bytes | None: ...
 
 
 @dataclass
@@ -129,10 +131,9 @@ class Agent:
         started = time.perf_counter()
         page = await self.session.ready()
         state = await capture_page_state(page, self._seen, self.settings.page_text_budget_chars)
-        if self.observer is not None:
-            await self.observer.observed(step, page, state)
+        shot = await self.observer.observed(step, page, state) if self.observer is not None else None
         self._seen = state.descriptions()
-        request = await self._request(step, state)
+        request = await self._request(step, page, state, shot)
         try:
             answer, usage = await self.control.race(ask_model(self.model, request, self.settings))
         except ModelError as exc:
@@ -167,7 +168,7 @@ class Agent:
             return self._failed(f"{self._failures} actions in a row failed (the limit is {self.settings.max_consecutive_failures})")
         return outcome
 
-    async def _request(self, step: int, state: PageState) -> ModelRequest:
+    async def _request(self, step: int, page: Page, state: PageState, shot: bytes | None) -> ModelRequest:
         if self._ctx is not None:  # the files it wrote or a page downloaded are its files too
             self.run.files = list(dict.fromkeys([*self.run.files, *task_file_names(self._ctx)]))
         current = self.session.tab_id_of(await self.session.page())
@@ -176,12 +177,12 @@ class Agent:
         only_done = step >= self.run.max_steps
         screenshot = None
         if getattr(self.model, "vision", False):
-            screenshot = await (await self.session.page()).screenshot(type="png")
+            screenshot = shot or await take_screenshot(page, state, False, self.settings.screenshot_quality)
         return ModelRequest(
             system=SYSTEM,
             user=self.redactor(user),
             response_schema=p.response_json_schema(["done"] if only_done else None),
-            screenshot_png=screenshot,
+            screenshot_jpeg=screenshot,
         )
 
     async def _act(self, state: PageState, answer: p.AgentOutput) -> tuple[list[ActionResult], Outcome | None]:

@@ -14,6 +14,7 @@ import anthropic
 from anthropic import AsyncAnthropic
 
 from worker.llm.base import ModelReply, ModelRequest, TokenUsage
+from worker.llm.clients import shared_client
 from worker.llm.openai_provider import PLACEHOLDER_API_KEY, map_sdk_error
 
 TOOL_NAME = "agent_output"
@@ -36,8 +37,8 @@ class AnthropicChatModel:
     ) -> None:
         self.name, self.model, self.vision = name, model, vision
         self._server = server
-        self._client = AsyncAnthropic(
-            api_key=api_key or PLACEHOLDER_API_KEY, base_url=base_url, timeout=timeout, max_retries=0
+        self._client = shared_client(
+            AsyncAnthropic, api_key=api_key or PLACEHOLDER_API_KEY, base_url=base_url, timeout=timeout, max_retries=0
         )
 
     async def complete(self, request: ModelRequest) -> ModelReply:
@@ -62,8 +63,8 @@ class AnthropicChatModel:
         Corrections are extra blocks of the one user turn, since the API wants
         turns to alternate and we have no assistant turn to put between them."""
         blocks: list[dict[str, Any]] = [{"type": "text", "text": request.user}]
-        if self.vision and request.screenshot_png:
-            blocks.append(image_block(request.screenshot_png))
+        if self.vision and request.screenshot_jpeg:
+            blocks.append(image_block(request.screenshot_jpeg))
         return blocks + [{"type": "text", "text": text} for text in request.corrections]
 
 
@@ -75,9 +76,9 @@ def answer_tool(schema: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def image_block(png: bytes) -> dict[str, Any]:
-    data = base64.b64encode(png).decode("ascii")
-    return {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": data}}
+def image_block(jpeg: bytes) -> dict[str, Any]:
+    data = base64.b64encode(jpeg).decode("ascii")
+    return {"type": "image", "source": {"type": "base64", "media_type": "image/jpeg", "data": data}}
 
 
 def answer_text(content: list[Any]) -> str:

@@ -23,7 +23,7 @@ class ModelRequest:
     system: str
     user: str
     response_schema: dict[str, Any]
-    screenshot_png: bytes | None = None
+    screenshot_jpeg: bytes | None = None  # for vision models: the step's JPEG
     # Extra user turns appended after the state, e.g. "your last answer was not
     # valid JSON: ..." when re-asking.
     corrections: list[str] = field(default_factory=list)

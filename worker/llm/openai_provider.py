@@ -13,6 +13,7 @@ import openai
 from openai import AsyncOpenAI
 
 from worker.llm.base import ModelError, ModelReply, ModelRequest, RetryableModelError, TokenUsage
+from worker.llm.clients import shared_client
 
 # Local servers need no key, but the SDK refuses to start without one.
 PLACEHOLDER_API_KEY = "not-needed"
@@ -36,8 +37,8 @@ class OpenAIChatModel:
     ) -> None:
         self.name, self.model, self.vision = name, model, vision
         self._key_env, self._server = key_env, server
-        self._client = AsyncOpenAI(
-            api_key=api_key or PLACEHOLDER_API_KEY, base_url=base_url, timeout=timeout, max_retries=0
+        self._client = shared_client(
+            AsyncOpenAI, api_key=api_key or PLACEHOLDER_API_KEY, base_url=base_url, timeout=timeout, max_retries=0
         )
 
     async def complete(self, request: ModelRequest) -> ModelReply:
@@ -57,8 +58,8 @@ class OpenAIChatModel:
         """System rules, the state (with the screenshot when the model sees images),
         then any corrections as further user turns."""
         state: Any = request.user
-        if self.vision and request.screenshot_png:
-            state = [{"type": "text", "text": request.user}, image_part(request.screenshot_png)]
+        if self.vision and request.screenshot_jpeg:
+            state = [{"type": "text", "text": request.user}, image_part(request.screenshot_jpeg)]
         messages = [{"role": "system", "content": request.system}, {"role": "user", "content": state}]
         return messages + [{"role": "user", "content": text} for text in request.corrections]
 
@@ -68,9 +69,9 @@ def response_format(schema: dict[str, Any]) -> dict[str, Any]:
     return {"type": "json_schema", "json_schema": {"name": "agent_output", "schema": schema, "strict": False}}
 
 
-def image_part(png: bytes) -> dict[str, Any]:
-    data = base64.b64encode(png).decode("ascii")
-    return {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{data}"}}
+def image_part(jpeg: bytes) -> dict[str, Any]:
+    data = base64.b64encode(jpeg).decode("ascii")
+    return {"type": "image_url", "image_url": {"url": f"data:image/jpeg;base64,{data}"}}
 
 
 def reply_from(response: Any) -> ModelReply:

@@ -7,16 +7,21 @@ frame that needs it (it reads the element registry the page-state capture
 left there) and removed right after the shot, so the page is never changed
 between the model's view and its actions. One script per frame plus the
 capture is cheaper than Playwright's `mask=` and `caret="hide"`, which each
-add their own round trips to every frame (about 40 ms a step here)."""
+add their own round trips to every frame (about 40 ms a step here). The
+capture itself is the DevTools `Page.captureScreenshot` on a session kept per
+page: about half the time of `page.screenshot`, which also waits for fonts and
+rewrites styles around each shot (about 18 ms against 35 ms here)."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
+import weakref
 from collections import defaultdict
 
 from playwright.async_api import Error as PlaywrightError
-from playwright.async_api import Frame, Page
+from playwright.async_api import CDPSession, Frame, Page
 
 from worker.browser.page_state import PageState
 
@@ -72,13 +77,27 @@ async def take_screenshot(page: Page, state: PageState | None, highlight: bool, 
     try:
         for frame, pairs in frames.items():
             await _in_frame(frame, _DRAW_JS, [pairs, _capture_id(state)])
-        return await page.screenshot(type="jpeg", quality=quality, timeout=SHOT_TIMEOUT_MS, caret="initial")
-    except PlaywrightError as exc:
+        return await _viewport_jpeg(page, quality)
+    except (PlaywrightError, TimeoutError) as exc:
         log.info("no screenshot of %s: %s", page.url, str(exc).splitlines()[0] if str(exc) else exc)
         return None
     finally:
         for frame in frames:
             await _in_frame(frame, _REMOVE_JS, None)
+
+
+_DEVTOOLS: weakref.WeakKeyDictionary[Page, CDPSession] = weakref.WeakKeyDictionary()
+
+
+async def _viewport_jpeg(page: Page, quality: int) -> bytes:
+    session = _DEVTOOLS.get(page)
+    if session is None:
+        session = _DEVTOOLS[page] = await page.context.new_cdp_session(page)
+    shot = await asyncio.wait_for(
+        session.send("Page.captureScreenshot", {"format": "jpeg", "quality": quality, "optimizeForSpeed": True}),
+        SHOT_TIMEOUT_MS / 1000,
+    )
+    return base64.b64decode(shot["data"])
 
 
 def _capture_id(state: PageState | None) -> str:

@@ -57,13 +57,15 @@ class TaskFiles:
 
     # -- screenshots ---------------------------------------------------------------
 
-    async def observed(self, step: int, page: Page, state: PageState) -> None:
-        """Called once the step's page state is captured: shoot now, store in the background."""
+    async def observed(self, step: int, page: Page, state: PageState) -> bytes | None:
+        """Called once the step's page state is captured: shoot now, store in the
+        background; the JPEG is what a vision model is sent too."""
         started = time.perf_counter()
         data = await take_screenshot(page, state, self.highlight, self.settings.screenshot_quality)
         self.screenshot_ms.append((time.perf_counter() - started) * 1000)
         if data is not None:
             self._shots[step] = asyncio.create_task(self._store_shot(step, data))
+        return data
 
     async def _store_shot(self, step: int, data: bytes) -> str | None:
         key = names.screenshot_key(self.task_id, step)

@@ -1,0 +1,69 @@
+"""One-round-trip checks that an element can plainly take a click or typing
+right now, so the action can skip Playwright's actionability waits.
+
+Playwright's checks (visible, stable across two animation frames, enabled,
+receives events, editable) and, for `fill`, its injected script cost tens of
+milliseconds per action even when the element sits still in view. When one
+evaluate shows that the element is visible, enabled, in the viewport of the
+top frame and not covered at its centre, a click runs with `force=True` (the
+same real mouse events, without the waits); and an editable text field is
+focused and its text selected in the same evaluate, so typing is one
+`Input.insertText` (trusted input events, as `fill` sends). Anything less
+plain (in an iframe, off screen, covered, a date picker) takes Playwright's
+checked path."""
+
+from __future__ import annotations
+
+from playwright.async_api import ElementHandle, Error as PlaywrightError
+
+_CHECK_JS = """
+  if (!el.isConnected || window !== window.top) return false;
+  const style = getComputedStyle(el);
+  if (style.visibility !== 'visible' || style.pointerEvents === 'none' || el.matches(':disabled')) return false;
+  const r = el.getBoundingClientRect();
+  if (r.width < 1 || r.height < 1) return false;
+  const x = r.left + r.width / 2, y = r.top + r.height / 2;
+  if (x < 0 || y < 0 || x >= window.innerWidth || y >= window.innerHeight) return false;
+  const root = el.getRootNode();
+  const hit = (typeof root.elementFromPoint === 'function' ? root : document).elementFromPoint(x, y);
+  if (!hit || !(hit === el || el.contains(hit))) return false;
+"""
+
+CLICKABLE_JS = f"""el => {{{_CHECK_JS}
+  return true;
+}}"""
+
+# Text fields where inserting text is what `fill` does too (date and colour
+# pickers are filled by value, so they take the checked path).
+FOCUS_FOR_TYPING_JS = f"""el => {{
+  const textTypes = ['', 'text', 'search', 'url', 'tel', 'password', 'email', 'number'];
+  const isInput = el.tagName === 'INPUT', isArea = el.tagName === 'TEXTAREA';
+  if (!(isArea || el.isContentEditable || (isInput && textTypes.includes(el.getAttribute('type') || '')))) return false;
+  if (el.readOnly) return false;{_CHECK_JS}
+  el.focus();
+  if (el.ownerDocument.activeElement !== el && !el.contains(el.ownerDocument.activeElement)) return false;
+  if (isInput || isArea) {{ el.select(); }} else {{
+    const range = document.createRange();
+    range.selectNodeContents(el);
+    const selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+  }}
+  return true;
+}}"""
+
+
+async def plainly_clickable(handle: ElementHandle) -> bool:
+    return await _ask(handle, CLICKABLE_JS)
+
+
+async def focused_for_typing(handle: ElementHandle) -> bool:
+    """True once the field is focused with all its text selected: typing replaces it."""
+    return await _ask(handle, FOCUS_FOR_TYPING_JS)
+
+
+async def _ask(handle: ElementHandle, script: str) -> bool:
+    try:
+        return bool(await handle.evaluate(script))
+    except PlaywrightError:
+        return False

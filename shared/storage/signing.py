@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import time
 from urllib.parse import quote, urlencode
 
@@ -31,8 +32,16 @@ def _mac(key: bytes, method: str, path_key: str, expires: int, extra: str) -> st
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
+def expiry(ttl: float, now: float | None = None) -> int:
+    """At least `ttl` from now, rounded up to a step of a tenth of it (at most
+    5 minutes): the same URL for a while, so a client polling a task gets the
+    same screenshot URLs (and its cache works) rather than new ones each second."""
+    step = max(1, min(300, int(ttl // 10)))
+    return math.ceil(((time.time() if now is None else now) + ttl) / step) * step
+
+
 def sign(key: bytes, base_url: str, method: str, path_key: str, ttl: float, **extra: str) -> str:
-    expires = int(time.time() + ttl)
+    expires = expiry(ttl)
     params = dict(sorted(extra.items()))
     params["expires"] = str(expires)
     params["signature"] = _mac(key, method, path_key, expires, urlencode(sorted(extra.items())))

@@ -83,3 +83,11 @@ def test_local_urls_need_a_key(tmp_path: Path) -> None:
     store.put_bytes("a", b"x", "text/plain")  # workers store files without one
     with pytest.raises(StorageNotConfigured):
         store.url_for_get("a")
+
+
+def test_signed_urls_stay_the_same_for_a_while_and_never_expire_early() -> None:
+    assert signing.expiry(3600, now=999_901.0) == signing.expiry(3600, now=1_000_150.0) == 1_003_800
+    assert signing.expiry(3600, now=1_000_201.0) == 1_004_100  # the next 5-minute step
+    for now in (1_000_000.0, 1_000_000.4, 1_000_299.9):
+        assert now + 3600 <= signing.expiry(3600, now=now) < now + 3600 + 300
+        assert now + 3 <= signing.expiry(3, now=now) < now + 3 + 1  # short lifetimes keep to the second

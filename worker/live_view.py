@@ -238,11 +238,17 @@ class LiveView:
         if not await self._under_control():
             log.info("task %s: live input ignored: take control (pause the task) first", self.task_id)
             return
+        # The person drives only once the agent has stopped: its model call or action in
+        # flight ends first, and its next step reads the page as the person leaves it.
+        if not await self.control.until_parked(self.settings.step_timeout_seconds):
+            log.info("task %s: live input ignored: the agent did not stop for the pause", self.task_id)
+            return
         page = self.session.current
         if page is None or page.is_closed():
             return
         try:
             async with asyncio.timeout(INPUT_TIMEOUT):
+                self.control.driven += 1
                 await apply_input(page, event)
         except Exception as exc:
             log.info("task %s: live input %s failed: %s", self.task_id, event.kind, exc)
@@ -265,7 +271,7 @@ class LiveView:
     async def _under_control(self) -> bool:
         """A person may drive only a paused task, so they never fight the agent
         mid-action. The control watcher polls; a fresh read covers the moment
-        right after the pause, before the watcher has seen it."""
+        right after the pause, before the watcher has seen it, and tells the agent."""
         if self.control.status == TaskStatus.paused:
             return True
 
@@ -273,4 +279,8 @@ class LiveView:
             with session_scope() as db:
                 return task_store.current_status(db, self.control.lease)
 
-        return await asyncio.to_thread(read) == TaskStatus.paused
+        status = await asyncio.to_thread(read)
+        if status == TaskStatus.paused:
+            self.control.saw(status)
+            return True
+        return False

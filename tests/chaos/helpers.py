@@ -4,13 +4,11 @@ left running or queued)."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 import httpx
 
-from tests.support.stack import Stack
+from tests.support.stack import Stack, poll
 
 FINAL = {"finished", "failed", "stopped"}
 
@@ -33,7 +31,7 @@ def wait_workers_ready(stack: Stack, timeout: float = 90) -> None:
     """Celery says `ready.` once it consumes: only then does a test's clock start
     (a loaded machine can take many seconds to start a worker)."""
     for i in range(len(stack.worker_procs)):
-        poll(lambda: stack.log(f"worker{i}").count(" ready.") >= 1, timeout, f"worker{i} becoming ready")
+        poll(f"worker{i} becoming ready", lambda: stack.log(f"worker{i}").count(" ready.") >= 1, timeout)
 
 
 def submit(client: httpx.Client, key: str, **fields: object) -> str:
@@ -42,25 +40,13 @@ def submit(client: httpx.Client, key: str, **fields: object) -> str:
     return response.json()["id"]
 
 
-def poll(check: Callable[[], Any], timeout: float, what: str, every: float = 0.1) -> Any:
-    """Call `check` until it returns something truthy; fail saying `what` did not happen."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"{what} did not happen within {timeout:.0f} s")
-
-
 def steps_recorded(client: httpx.Client, task_id: str, at_least: int) -> dict | None:
     task = client.get(f"/task/{task_id}").json()
     return task if len(task.get("steps") or []) >= at_least else None
 
 
 def wait_final(client: httpx.Client, task_id: str, timeout: float = 60) -> dict:
-    return poll(lambda: (t := client.get(f"/task/{task_id}").json())["status"] in FINAL and t,
-                timeout, f"task {task_id} reaching a final status")
+    return poll(f"task {task_id} reaching a final status", lambda: (t := client.get(f"/task/{task_id}").json())["status"] in FINAL and t, timeout)
 
 
 def assert_steps_contiguous(task: dict) -> None:
@@ -77,6 +63,5 @@ def assert_nothing_pending(client: httpx.Client) -> None:
 
 def wait_attempt(stack: Stack, task_id: str, attempt: int, timeout: float) -> int:
     """Wait until a worker's log says it started this attempt; returns that worker's index."""
-    found = poll(lambda: (i := stack.worker_running(task_id, attempt)) is not None and [i],
-                 timeout, f"attempt {attempt} of task {task_id} starting")
+    found = poll(f"attempt {attempt} of task {task_id} starting", lambda: (i := stack.worker_running(task_id, attempt)) is not None and [i], timeout)
     return found[0]

@@ -28,7 +28,7 @@ def test_chromium_killed_mid_task(make_stack: StackFactory, model: ScriptedModel
     with stack.client() as client:
         task_id = submit(client, key)
         wait_attempt(stack, task_id, 1, timeout=30)
-        poll(lambda: steps_recorded(client, task_id, 2), 30, "two steps recorded")
+        poll("two steps recorded", lambda: steps_recorded(client, task_id, 2), 30)
         [browser] = procs.browser_mains(worker_pid)
         old_tree = [browser, *browser.children(recursive=True)]
         killed_at = time.monotonic()

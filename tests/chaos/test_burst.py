@@ -36,7 +36,7 @@ def test_burst_of_300_tasks(make_stack: StackFactory, model: ScriptedModelServer
     with stack.client() as client, ThreadPoolExecutor(8) as pool:
         ids = list(pool.map(lambda _: _submit(client, key), range(TASKS)))
         submitted = time.monotonic() - started
-        poll(lambda: _finals(client) >= TASKS, CAP_SECONDS, f"all {TASKS} tasks ending", every=1)
+        poll(f"all {TASKS} tasks ending", lambda: _finals(client) >= TASKS, CAP_SECONDS, every=1)
         took = time.monotonic() - started
         print(f"\n{TASKS} tasks: submitted in {submitted:.1f} s, all final in {took:.1f} s "
               f"({TASKS / took:.1f} tasks/s on 2 workers x 2 slots)")

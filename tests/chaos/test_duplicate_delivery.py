@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.celery_app import RUN_TASK, QUEUE, make_celery
+from shared.celery_app import QUEUE, RUN_TASK, make_celery
 from shared.settings import Settings
 from tests.chaos.conftest import StackFactory
 from tests.chaos.helpers import (
@@ -42,12 +42,12 @@ def test_same_message_twice(kind: str, make_stack: StackFactory, model: Scripted
     with stack.client() as client:
         task_id = submit(client, key)
         _send(stack, task_id, times=2)  # racing the first delivery
-        poll(lambda: steps_recorded(client, task_id, 1), 30, "a step recorded")
+        poll("a step recorded", lambda: steps_recorded(client, task_id, 1), 30)
         _send(stack, task_id, times=2)  # while it runs under a live lease
         task = wait_final(client, task_id, timeout=60)
         assert task["status"] == "finished", task
         _send(stack, task_id, times=1)  # after the end
-        poll(lambda: _skips(stack, task_id) >= 5, 20, "all five extra deliveries being skipped")
+        poll("all five extra deliveries being skipped", lambda: _skips(stack, task_id) >= 5, 20)
         assert client.get(f"/task/{task_id}").json() == task
         assert_nothing_pending(client)
     assert_steps_contiguous(task)

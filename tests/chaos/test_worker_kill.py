@@ -33,7 +33,7 @@ def test_sigkill_worker_mid_task(kind: str, make_stack: StackFactory, model: Scr
     with stack.client() as client:
         task_id = submit(client, key)
         victim = wait_attempt(stack, task_id, 1, timeout=30)
-        poll(lambda: steps_recorded(client, task_id, 2), 30, "two steps recorded")
+        poll("two steps recorded", lambda: steps_recorded(client, task_id, 2), 30)
         doomed = procs.descendants(stack.worker_procs[victim].pid)
         assert any(procs.is_chromium(p) for p in doomed), "the worker runs no Chromium?"
         before = [s["step"] for s in client.get(f"/task/{task_id}").json()["steps"]]

@@ -31,7 +31,7 @@ def test_sigterm_worker_hands_task_back(make_stack: StackFactory, model: Scripte
     with stack.client() as client:
         task_id = submit(client, key)
         victim = wait_attempt(stack, task_id, 1, timeout=30)
-        poll(lambda: steps_recorded(client, task_id, 2), 30, "two steps recorded")
+        poll("two steps recorded", lambda: steps_recorded(client, task_id, 2), 30)
         doomed = procs.descendants(stack.worker_procs[victim].pid)
         sent_at = time.monotonic()
         stack.kill_worker(victim, signal.SIGTERM, whole_group=False)

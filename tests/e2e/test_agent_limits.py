@@ -6,13 +6,14 @@ output that names the limit and what the agent had found."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 
 import pytest
 
 from tests.support.scripted_model import ScriptedModelServer, message_texts
 from tests.support.site import SiteServer
-from tests.support.stack import Stack, wait_for
+from tests.support.stack import Stack, poll, wait_for
 
 pytestmark = pytest.mark.e2e
 FINAL = {"finished", "failed", "stopped"}
@@ -145,6 +146,31 @@ def test_task_time_limit(timed_stack: Stack, model: ScriptedModelServer) -> None
     assert task["output"] == "Failed: the task took longer than its time limit of 8 s. What the agent had found so far: waited"
     assert 2 <= len(task["steps"]) < 20
 
+
+
+def test_time_paused_does_not_count_against_the_time_limits(
+    timed_stack: Stack, model: ScriptedModelServer, site: SiteServer
+) -> None:
+    """Paused mid-step for longer than both limits (3 s a step, 8 s a task), the task goes on
+    and does the step's action once resumed: a pause is bounded by max_pause_seconds alone."""
+    key = model.script(
+        [
+            answer("Open", {"navigate": {"url": f"{site.url}/login"}}),
+            {"_delay": 1.0, "reply": answer("Type the user", {"input": {"index": "@text:Username", "text": "bob"}})},
+            answer("Finish", {"done": {"text": "after the pause"}}),
+        ]
+    )
+    with timed_stack.client() as client:
+        response = client.post("/run-task", json={"task": f"Do it [script:{key}]"})
+        task_id = response.json()["id"]
+        poll("step 2's model call", lambda: model.calls(key)["count"] >= 2, timeout=30)
+        assert client.put("/pause-task", params={"task_id": task_id}).status_code == 200
+        time.sleep(9)
+        assert client.get(f"/task/{task_id}/status").json() == "paused"
+        assert client.put("/resume-task", params={"task_id": task_id}).status_code == 200
+        task = wait_for(client, task_id, FINAL, timeout=30)
+    assert task["status"] == "finished" and task["output"] == "after the pause", task
+    assert "value=bob" in prompts(model, key)[2]  # the planned action ran after the pause
 
 # -- the model failing --------------------------------------------------------------------
 

@@ -11,8 +11,8 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -23,11 +23,10 @@ from websockets.sync.client import connect
 from shared.public_links import sign_live_token
 from tests.support.scripted_model import ScriptedModelServer
 from tests.support.site import PASSWORD, SiteServer
-from tests.support.stack import CHROMIUM, Stack, wait_for
+from tests.support.stack import CHROMIUM, Stack, poll, wait_for
 
 pytestmark = pytest.mark.e2e
 FINAL = {"finished", "failed", "stopped"}
-T = TypeVar("T")
 
 # The remote page: a counter that changes every 200 ms (so frames keep coming)
 # and a text field at a known place of the 800x600 viewport.
@@ -44,16 +43,6 @@ TYPED = "typed-by-a-person"
 
 def answer(goal: str, *actions: dict) -> dict:
     return {"evaluation_previous_goal": "Success", "memory": "", "next_goal": goal, "action": list(actions)}
-
-
-def poll(what: str, check: Callable[[], T | None], timeout: float = 30, every: float = 0.1) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def user_text(request: dict[str, Any]) -> str:
@@ -156,12 +145,14 @@ def test_live_view_in_an_iframe_streams_and_hands_over_control(
             poll("the agent's next step", lambda: model.calls(key)["count"] > before)
             next_request = model.calls(key)["requests"][before]
             assert re.search(r'value=["\']?' + TYPED, user_text(next_request)), user_text(next_request)[-2000:]
+            page.close()
+            # The last viewer left: the worker stops the screencast (the task runs on).
+            poll("the screencast to stop", lambda: f"task {task_id}: nobody watches any more" in stack.log("worker0"),
+                 timeout=15, every=0.3)
         finally:
             page.close()
-        # The last viewer left: the worker stops the screencast (the task runs on).
-        poll("the screencast to stop", lambda: f"task {task_id}: nobody watches any more" in stack.log("worker0"),
-             timeout=15, every=0.3)
-        assert client.put("/stop-task", params={"task_id": task_id}).status_code == 200
+            client.put("/stop-task", params={"task_id": task_id})  # also when the test failed: no steps left over
+        assert client.get(f"/task/{task_id}/status").json() == "stopped"
 
 
 def second_viewer_sees_frames(live_url: str) -> None:

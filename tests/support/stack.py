@@ -12,14 +12,18 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import psycopg
 import redis
 
 from tests.support.site import _free_port
+
+T = TypeVar("T")
 
 PG_ADMIN = os.environ.get("BROWSERQ_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("BROWSERQ_TEST_REDIS", "redis://127.0.0.1:6379")
@@ -186,6 +190,17 @@ class Stack:
             drop_postgres_db(self.db_url)
         if self.broker_url:
             release_redis_db(self.broker_url)
+
+
+def poll(what: str, check: Callable[[], T | None], timeout: float = 30, every: float = 0.1) -> T:
+    """Call `check` until it returns something truthy and return that; fail saying `what` did not happen."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
 
 
 def wait_for(client: httpx.Client, task_id: str, statuses: set[str], timeout: float = 60) -> dict:

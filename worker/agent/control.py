@@ -39,6 +39,8 @@ class TaskControl:
         self.settings = settings
         self.status: TaskStatus | None = TaskStatus.running
         self.changed = asyncio.Event()
+        self.parked = asyncio.Event()  # set while the agent waits in a checkpoint, paused
+        self.driven = 0  # inputs a person applied to the page through the live view
         self._watcher: asyncio.Task | None = None
 
     async def __aenter__(self) -> "TaskControl":
@@ -73,6 +75,26 @@ class TaskControl:
                 return task_store.heartbeat(session, self.lease)
             return task_store.current_status(session, self.lease)
 
+    def saw(self, status: TaskStatus | None) -> None:
+        """A status read elsewhere in this process (the live view, right after a person took
+        control): the agent acts on it now rather than at the watcher's next poll."""
+        self._set(status)
+
+    async def until_parked(self, timeout: float) -> bool:
+        """Wait until the agent has stopped at a checkpoint because the task is paused:
+        whatever it was doing (a model call, an action) is over and it starts nothing new.
+        False if the pause ended (or `timeout` passed) first."""
+        deadline = time.monotonic() + timeout
+        while not self.parked.is_set():
+            left = deadline - time.monotonic()
+            if self.status != TaskStatus.paused or left <= 0:
+                return False
+            try:
+                await asyncio.wait_for(self.parked.wait(), timeout=min(left, 0.25))
+            except TimeoutError:
+                pass
+        return self.status == TaskStatus.paused
+
     def _set(self, status: TaskStatus | None) -> None:
         if status != self.status:
             self.status = status
@@ -82,22 +104,29 @@ class TaskControl:
         if self.status is None:
             raise Interrupted("the task was stopped or taken over", lease_lost=True)
 
-    async def checkpoint(self) -> None:
-        """Between actions: raise if the task must end; wait here while paused."""
+    async def checkpoint(self) -> bool:
+        """Between actions: raise if the task must end; wait here while paused.
+        True if a person drove the page meanwhile, so what the agent planned may no longer fit."""
         self._raise_if_over()
         if self.status != TaskStatus.paused:
-            return
+            return False
+        driven = self.driven
         deadline = time.monotonic() + self.settings.max_pause_seconds
-        while self.status == TaskStatus.paused:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise PauseTooLong(f"paused longer than the limit of {self.settings.max_pause_seconds:.0f} s")
-            self.changed.clear()
-            try:
-                await asyncio.wait_for(self.changed.wait(), timeout=min(remaining, 5))
-            except asyncio.TimeoutError:
-                pass
+        self.parked.set()
+        try:
+            while self.status == TaskStatus.paused:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise PauseTooLong(f"paused longer than the limit of {self.settings.max_pause_seconds:.0f} s")
+                self.changed.clear()
+                try:
+                    await asyncio.wait_for(self.changed.wait(), timeout=min(remaining, 5))
+                except asyncio.TimeoutError:
+                    pass
+        finally:
+            self.parked.clear()
         self._raise_if_over()
+        return self.driven != driven
 
     async def race(self, work: Awaitable[T]) -> T:
         """Run `work` unless the task is stopped first; a pause lets it finish."""

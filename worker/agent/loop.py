@@ -90,6 +90,7 @@ class Agent:
     usage: TokenUsage = field(default_factory=TokenUsage)
     _failures: int = 0
     _seen: set[str] | None = None
+    _timers: list[asyncio.Timeout] = field(default_factory=list)  # the task's and the step's time limits
 
     def __post_init__(self) -> None:
         self.redactor = Redactor(self.secrets)
@@ -103,7 +104,8 @@ class Agent:
         limit = self.settings.task_timeout_seconds
         with redacting_logs(self.redactor):
             try:
-                async with asyncio.timeout(limit):
+                async with asyncio.timeout(limit) as task_timer:
+                    self._timers = [task_timer]
                     for step in range(self.first_step, last + 1):
                         outcome = await self._timed_step(step)
                         if outcome is not None:
@@ -114,7 +116,8 @@ class Agent:
 
     async def _timed_step(self, step: int) -> Outcome | None:
         try:
-            async with asyncio.timeout(self.settings.step_timeout_seconds):
+            async with asyncio.timeout(self.settings.step_timeout_seconds) as step_timer:
+                self._timers = [*self._timers[:1], step_timer]
                 return await self._step(step)
         except TimeoutError:
             return self._failed(f"step {step} took longer than the step time limit of {self.settings.step_timeout_seconds:g} s")
@@ -126,8 +129,24 @@ class Agent:
             text += f" What the agent had found so far: {found}"
         return Outcome(TaskStatus.failed, self.redactor(text))
 
+    async def _checkpoint(self) -> bool:
+        """The control checkpoint; time spent paused does not count against the time limits
+        (a pause has its own, max_pause_seconds). True if a person drove the page meanwhile."""
+        if self.control.status != TaskStatus.paused:
+            return await self.control.checkpoint()
+        now = asyncio.get_running_loop().time()
+        left = [(timer, when - now) for timer in self._timers if (when := timer.when()) is not None]
+        for timer, _ in left:
+            timer.reschedule(None)
+        try:
+            return await self.control.checkpoint()
+        finally:
+            now = asyncio.get_running_loop().time()
+            for timer, remaining in left:
+                timer.reschedule(now + remaining)
+
     async def _step(self, step: int) -> Outcome | None:
-        await self.control.checkpoint()
+        await self._checkpoint()
         started = time.perf_counter()
         page = await self.session.ready()
         state = await capture_page_state(page, self._seen, self.settings.page_text_budget_chars)
@@ -139,7 +158,7 @@ class Agent:
         except ModelError as exc:
             return self._failed(self.redactor(str(exc)))
         self.usage = self.usage + usage
-        results, outcome = await self._act(state, answer)
+        results, outcome, skipped_because = await self._act(state, answer)
         await self.record(
             StepRecord(
                 step=step,
@@ -161,7 +180,7 @@ class Agent:
                 memory=self.redactor(answer.memory),
                 next_goal=self.redactor(answer.next_goal),
                 results=[self.redactor(r.error and f"error: {r.error}" or r.text) for r in results]
-                + _skipped_note(len(answer.action) - len(results)),
+                + _skipped_note(len(answer.action) - len(results), skipped_because),
             )
         )
         if outcome is None and self._failures >= self.settings.max_consecutive_failures:
@@ -185,11 +204,18 @@ class Agent:
             screenshot_jpeg=screenshot,
         )
 
-    async def _act(self, state: PageState, answer: p.AgentOutput) -> tuple[list[ActionResult], Outcome | None]:
+    async def _act(
+        self, state: PageState, answer: p.AgentOutput
+    ) -> tuple[list[ActionResult], Outcome | None, str]:
+        """Run the answer's actions in order; stop early when the page changed or a
+        person drove it while the task was paused: the rest were planned for a
+        page that is gone, so the model sees the new one next. The third item says why."""
         ctx = self._context(state)
         results: list[ActionResult] = []
         for action in answer.action:
-            await self.control.checkpoint()
+            if await self._checkpoint():
+                await self.session.settle()
+                return results, None, DRIVEN
             before = self._page_mark()
             asked = await self.session.tabs_requested() if action.name in MAY_CHANGE_PAGE else None
             result = await run_action(ctx, action)
@@ -201,14 +227,14 @@ class Agent:
             if result.done is not None:
                 outcome = self._finish(result)
                 if outcome is not None:
-                    return results, outcome
+                    return results, outcome, ""
                 continue
             if asked is not None and (await self.session.tabs_requested() or 0) > asked:
                 await self.session.wait_for_new_tab(before[0])
             if self._page_mark() != before:
                 break  # the page changed under the rest of the list; the model sees the new one next
         await self.session.settle()
-        return results, None
+        return results, None, PAGE_CHANGED
 
     def _page_mark(self) -> tuple[int, int]:
         """Changes when a tab starts a navigation, a tab opens, or the current tab is another."""
@@ -244,7 +270,11 @@ class Agent:
         return self._ctx.written_files if self._ctx else []
 
 
-def _skipped_note(skipped: int) -> list[str]:
+PAGE_CHANGED = "the page changed (see the new page below)"
+DRIVEN = "a person used the page while the task was paused (see the page as they left it below)"
+
+
+def _skipped_note(skipped: int, because: str) -> list[str]:
     if skipped <= 0:
         return []
-    return [f"skipped the remaining {skipped} action(s): the page changed (see the new page below)"]
+    return [f"skipped the remaining {skipped} action(s): {because}"]

@@ -14,7 +14,8 @@ checked path."""
 
 from __future__ import annotations
 
-from playwright.async_api import ElementHandle, Error as PlaywrightError
+from playwright.async_api import ElementHandle
+from playwright.async_api import Error as PlaywrightError
 
 _CHECK_JS = """
   if (!el.isConnected || window !== window.top) return false;

@@ -20,8 +20,8 @@ import logging
 import weakref
 from collections import defaultdict
 
-from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import CDPSession, Frame, Page
+from playwright.async_api import Error as PlaywrightError
 
 from worker.browser.page_state import PageState
 

@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     task_timeout_seconds: float = 3600.0
     max_pause_seconds: float = 3600.0
     model_timeout_seconds: float = 60.0
+    # Around the agent: opening the task's browser (context, profile, input files, recording)
+    # and, after it, storing the last files and closing the context. Nothing outside these
+    # bounds and the agent's own may hold a worker slot.
+    setup_timeout_seconds: float = 120.0
+    wrapup_timeout_seconds: float = 300.0
     model_retries: int = 3
     model_retry_base_delay: float = 1.0
     page_text_budget_chars: int = 40000

@@ -33,6 +33,9 @@ from worker.replay import model_for_task
 
 log = logging.getLogger("browserq.worker")
 
+COOKIES_TIMEOUT = 10.0
+CLOSE_TIMEOUT = 30.0
+
 
 def new_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -78,9 +81,10 @@ async def _attempt(
             return None
         except PauseTooLong as exc:
             outcome, extra = Outcome(TaskStatus.stopped, f"Stopped: the task was {exc}."), {}
-        except Exception:
+        except Exception as exc:
             if not watch.crashed():
-                raise  # nobody renews the lease now: the reaper runs the task again
+                log.exception("task %s: attempt %d failed in the worker", task.id, lease.attempt)
+                return await _internal_error(lease, exc, settings)
             outcome, extra = Outcome(TaskStatus.failed, "the browser crashed"), {}
     if watch.crashed() and outcome.status != TaskStatus.finished:
         # Whatever the agent made of it, this attempt lost its browser: run it again on a new one.
@@ -90,6 +94,25 @@ async def _attempt(
     written = await asyncio.to_thread(_finish, lease, outcome, extra)
     log.info("task %s: %s", task.id, outcome.status.value if written else "finished late; result discarded")
     return outcome.status if written else None
+
+
+async def _internal_error(lease: Lease, exc: Exception, settings: Settings) -> TaskStatus | None:
+    """A failure of the worker itself, not of the agent: another attempt, on a fresh
+    browser, right away; after the last one the task fails saying so. The error's own
+    text stays in the log (it may quote the page, or the task's secrets)."""
+    if lease.attempt < settings.max_attempts:
+        await recovery.hand_back(lease)
+        return None
+    kind = type(exc)
+    detail = str(exc) if isinstance(exc, SetupTimeout) else f"{kind.__module__.split('.')[0]} {kind.__name__}"
+    output = (f"Failed: the worker hit an internal error on each of {lease.attempt} attempts "
+              f"(the last: {detail}); the worker's log has the details.")
+    written = await asyncio.to_thread(_finish, lease, Outcome(TaskStatus.failed, output), {})
+    return TaskStatus.failed if written else None
+
+
+class SetupTimeout(Exception):
+    """Opening the task's browser did not finish within setup_timeout_seconds."""
 
 
 def _finish(lease: Lease, outcome: Outcome, extra: dict) -> bool:
@@ -110,8 +133,12 @@ async def _run(
     secrets = decrypt_json(task.secrets_encrypted) if task.secrets_encrypted else {}
     assert isinstance(secrets, dict)
     files_dir = Path(settings.data_dir).resolve() / "files" / task.id
-    browser = await asyncio.to_thread(task_browser.prepare, task, settings)
-    context = await pool.new_context(**{**browser.options, **guard.CONTEXT_OPTIONS})
+    try:
+        async with asyncio.timeout(settings.setup_timeout_seconds):
+            browser = await asyncio.to_thread(task_browser.prepare, task, settings)
+            context = await pool.new_context(**{**browser.options, **guard.CONTEXT_OPTIONS})
+    except TimeoutError:
+        raise SetupTimeout(f"opening a browser took over {settings.setup_timeout_seconds:g} s") from None
     session = BrowserSession(context, files_dir / "downloads")
     watch.browser = context.browser
     session.guard = guard.NetworkGuard(
@@ -119,15 +146,20 @@ async def _run(
     )
     task_files = TaskFiles(get_storage(), settings, task.id, lease.attempt, files_dir, task.highlight_elements)
     try:
-        await session.guard.install(context)  # before any page exists, and before the ad blocker's route
-        await session.start()
-        readable = await task_files.fetch_inputs(task.owner_id, task.included_file_names or [])
-        await task_files.start_recording(session, task.browser_viewport_width, task.browser_viewport_height)
-        await task_browser.start(context, task, settings)
+        try:
+            async with asyncio.timeout(settings.setup_timeout_seconds):
+                await session.guard.install(context)  # before any page exists, and before the ad blocker's route
+                await session.start()
+                readable = await task_files.fetch_inputs(task.owner_id, task.included_file_names or [])
+                await task_files.start_recording(session, task.browser_viewport_width, task.browser_viewport_height)
+                await task_browser.start(context, task, settings)
+                model = await model_for_task(task, settings)
+        except TimeoutError:
+            raise SetupTimeout(f"setting up the task's browser took over {settings.setup_timeout_seconds:g} s") from None
         agent = Agent(
             run=_run_state(task, history, browser.notices),
             session=session,
-            model=await model_for_task(task, settings),
+            model=model,
             control=control,
             record=lambda record: _record(lease, task_browser.with_notices(record, browser.notices)),
             settings=settings,
@@ -146,16 +178,33 @@ async def _run(
         if files:
             extra["output_files"] = files
         if task.save_browser_data:
-            extra["browser_data_encrypted"] = encrypt_json({"cookies": await context.cookies()})
+            async with asyncio.timeout(COOKIES_TIMEOUT):
+                cookies = await context.cookies()
+            extra["browser_data_encrypted"] = encrypt_json({"cookies": cookies})
         return outcome, extra
     finally:
-        try:
-            await session.settle()
-            await task_files.finish()
-        finally:
-            await session.close()  # always: a context left open lives on in the warm Chromium
+        await _wrap_up(task.id, session, task_files, pool, settings)
         shutil.rmtree(files_dir, ignore_errors=True)  # everything worth keeping is in storage now
 
+
+async def _wrap_up(task_id: str, session: BrowserSession, task_files: TaskFiles, pool: BrowserPool,
+                   settings: Settings) -> None:
+    """Store the last files, then close the context, each within its bound: a slot
+    never waits forever on storage or on a Chromium that stopped answering."""
+    try:
+        async with asyncio.timeout(settings.wrapup_timeout_seconds):
+            await session.settle()
+            await task_files.finish()
+    except TimeoutError:
+        log.error("task %s: storing its last files took over %g s; left unfinished",
+                  task_id, settings.wrapup_timeout_seconds)
+    try:
+        async with asyncio.timeout(CLOSE_TIMEOUT):
+            await session.close()  # always: a context left open lives on in the warm Chromium
+    except TimeoutError:
+        log.error("task %s: its browser context did not close within %g s; restarting Chromium",
+                  task_id, CLOSE_TIMEOUT)
+        await pool.discard()
 
 def _run_state(task: Task, history: list[HistoryItem], notices: list[str]) -> RunState:
     notes = list(notices)

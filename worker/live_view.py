@@ -32,6 +32,7 @@ IDLE_CHECK = 0.5  # seconds between looks at the viewer list while nobody watche
 STREAM_CHECK = 0.25  # ... and while streaming (also how fast a tab switch is followed)
 JPEG_QUALITY = 60
 INPUT_TIMEOUT = 5.0
+CLOSE_TIMEOUT = 5.0  # for leaving: the task's slot must never wait on the live view
 
 
 class Screencast:
@@ -154,6 +155,13 @@ class LiveView:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        try:
+            async with asyncio.timeout(CLOSE_TIMEOUT):
+                await self._close()
+        except Exception as error:  # Redis or the page not answering: the task ends regardless
+            log.warning("task %s: closing the live view: %s", self.task_id, error or type(error).__name__)
+
+    async def _close(self) -> None:
         if self._runner is not None:
             self._runner.cancel()
             try:
@@ -163,9 +171,8 @@ class LiveView:
         await self._stop()
         try:
             await self.bus.clear(self.task_id)
+        finally:
             await self.bus.close()
-        except Exception as exc:
-            log.debug("closing the live view of %s: %s", self.task_id, exc)
 
     async def _run(self) -> None:
         failing = False

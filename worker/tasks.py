@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 
 from celery import Task as CeleryTask
-from celery.signals import worker_process_shutdown
+from celery.signals import worker_process_init, worker_process_shutdown
 
 from shared.celery_app import RUN_TASK, celery_app
 from shared.settings import get_settings
-from worker import runtime
+from worker import diagnostics, runtime
 from worker.execute import execute_task
 from worker.recovery import release_held
 
@@ -27,6 +27,11 @@ class BrowserTask(CeleryTask):
 def run_task(self: CeleryTask, task_id: str) -> str | None:
     status = runtime.run(execute_task(task_id, runtime.pool(), get_settings()))
     return status.value if status else None
+
+
+@worker_process_init.connect
+def _diagnostics(**_kwargs: object) -> None:
+    diagnostics.install()
 
 
 @worker_process_shutdown.connect

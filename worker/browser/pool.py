@@ -14,6 +14,8 @@ from worker.browser.chromium import launch_chromium
 
 log = logging.getLogger("browserq.browser")
 
+CLOSE_TIMEOUT = 15.0
+
 
 class BrowserPool:
     """Holds this process's Playwright and Chromium. Lazily started in the pool
@@ -43,6 +45,17 @@ class BrowserPool:
         (viewport, proxy, storage_state, ...). Downloads are always accepted."""
         browser = await self.browser()
         return await browser.new_context(**{"accept_downloads": True, **options})
+
+    async def discard(self) -> None:
+        """Close this Chromium (it stopped answering); the next task launches a new one."""
+        async with self._lock:
+            browser, self._browser = self._browser, None
+        if browser is not None:
+            try:
+                async with asyncio.timeout(CLOSE_TIMEOUT):
+                    await browser.close()
+            except Exception as exc:
+                log.error("closing an unresponsive Chromium: %s", exc or type(exc).__name__)
 
     async def close(self) -> None:
         async with self._lock:

@@ -39,7 +39,7 @@ def prepare(task: Task, settings: Settings) -> TaskBrowser:
     setup = TaskBrowser(
         options={"viewport": {"width": task.browser_viewport_width, "height": task.browser_viewport_height}}
     )
-    if task.use_proxy:
+    if task.use_proxy and settings.proxies:  # with no proxies at all, direct is simply how this server runs
         proxy = proxy_for(task.proxy_country_code, settings)
         if proxy is not None:
             setup.options["proxy"] = proxy

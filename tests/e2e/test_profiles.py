@@ -295,3 +295,13 @@ def test_proxy_for_the_country_is_used_and_its_absence_is_said(
         assert "No proxy is configured for proxy_country_code 'DE'" in note and "directly" in note
         assert "No proxy is configured" in task["_prompts"][0]  # the model was told too
         assert not any("/p/direct-de" in line for line in proxy.forwarded)
+
+
+def test_a_server_without_proxies_says_nothing_of_them(stack: Stack, model: ScriptedModelServer) -> None:
+    """use_proxy is on by default: on a server with no proxies configured the task runs
+    directly, and neither the person polling nor the model is told so on every task."""
+    with stack.client() as client:
+        task = run(client, model, [answer("Finish", {"done": {"text": "ok"}})], proxy_country_code="de")
+    assert task["status"] == "finished", task
+    assert task["steps"][0]["evaluation_previous_goal"] == "Success"
+    assert "proxy" not in task["_prompts"][0].lower()

@@ -12,7 +12,7 @@ import socket
 import uuid
 from pathlib import Path
 
-from shared import metrics, task_store
+from shared import billing, metrics, task_store
 from shared.crypto import decrypt_json, encrypt_json
 from shared.db import session_scope
 from shared.logs import bind_task_id
@@ -154,6 +154,7 @@ async def _run(
                 await task_files.start_recording(session, task.browser_viewport_width, task.browser_viewport_height)
                 await task_browser.start(context, task, settings)
                 model = await model_for_task(task, settings)
+                budgeted = await asyncio.to_thread(_has_budget, task.owner_id)
         except TimeoutError:
             raise SetupTimeout(f"setting up the task's browser took over {settings.setup_timeout_seconds:g} s") from None
         agent = Agent(
@@ -168,6 +169,7 @@ async def _run(
             first_step=first_step,
             observer=task_files,
             readable_files=readable,
+            spend_check=(lambda: asyncio.to_thread(_over_budget, task.owner_id)) if budgeted else None,
         )
         agent.record = task_files.wrap(agent.record)
         live = LiveView(task.id, session, control, settings)  # streams and takes input only while watched
@@ -205,6 +207,16 @@ async def _wrap_up(task_id: str, session: BrowserSession, task_files: TaskFiles,
         log.error("task %s: its browser context did not close within %g s; restarting Chromium",
                   task_id, CLOSE_TIMEOUT)
         await pool.discard()
+
+def _has_budget(owner_id: str) -> bool:
+    with session_scope() as session:
+        return billing.budget_usd(session, owner_id) is not None
+
+
+def _over_budget(owner_id: str) -> str | None:
+    with session_scope() as session:
+        return billing.over_budget_reason(session, owner_id)
+
 
 def _run_state(task: Task, history: list[HistoryItem], notices: list[str]) -> RunState:
     notes = list(notices)

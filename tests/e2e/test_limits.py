@@ -61,15 +61,15 @@ def wait_status(client: httpx.Client, task_id: str, statuses: set[str], timeout:
 def test_budget_balance_and_402(limits_stack: Stack, model: ScriptedModelServer) -> None:
     key = new_key(limits_stack, "budgeted", "--budget", "0.01")
     # gpt-4.1 costs $2 per million input tokens and $8 per million output tokens.
-    script = model.script([{"_usage": {"input_tokens": 1_000_000, "output_tokens": 1000},
-                            "reply": answer("Finish", {"done": {"text": "ok"}})}])
+    script = model.script([{**answer("Finish", {"done": {"text": "ok"}}),
+                            "_usage": {"input_tokens": 1_000_000, "output_tokens": 1000}}])
     with limits_stack.client(key) as client:
         assert client.get("/balance").json() == {"balance": "1.00"}  # $0.01
         task_id = client.post("/run-task", json={"task": f"Spend [script:{script}]"}).json()["id"]
         assert wait_status(client, task_id, FINAL) == "finished"
-        # 1 - 200.8 credits, less any further calls the agent made at the default 100 + 20 tokens.
-        extra_calls = len(model.calls(script)["requests"]) - 1
-        expected = Decimal("1") - Decimal("200.8") - extra_calls * Decimal("0.036")
+        # 1 - 200.8 credits: one model call, the task's only step.
+        assert model.calls(script)["count"] == 1
+        expected = Decimal("1") - Decimal("200.8")
         assert client.get("/balance").json() == {"balance": str(expected.quantize(Decimal("0.01")))}
         refused = client.post("/run-task", json={"task": "one more"})
         assert refused.status_code == 402 and "budget" in refused.json()["detail"]
@@ -82,6 +82,23 @@ def test_budget_balance_and_402(limits_stack: Stack, model: ScriptedModelServer)
     with limits_stack.client(new_key(limits_stack, "no-budget")) as client:
         assert client.get("/balance").json() == {"balance": "0.00"}  # no budget: minus the spend, so far none
 
+
+
+def test_a_running_task_stops_when_its_key_runs_out_of_budget(limits_stack: Stack, model: ScriptedModelServer) -> None:
+    """The budget is checked before each step too, not only at run-task: a task whose
+    first step used up its key's budget asks the model nothing more and fails saying why."""
+    key = new_key(limits_stack, "spends-midway", "--budget", "0.01")
+    script = model.script([
+        {**answer("Wait", {"wait": {"seconds": 0}}), "_usage": {"input_tokens": 1_000_000, "output_tokens": 0}},
+        answer("Finish", {"done": {"text": "should not get here"}}),
+    ])
+    with limits_stack.client(key) as client:
+        task_id = client.post("/run-task", json={"task": f"Spend [script:{script}]"}).json()["id"]
+        assert wait_status(client, task_id, FINAL) == "failed"
+        task = client.get(f"/task/{task_id}").json()
+    assert task["output"].startswith("Failed: This API key has used its budget (spent $2.0000 of $0.0100)"), task
+    assert [s["step"] for s in task["steps"]] == [1]
+    assert model.calls(script)["count"] == 1
 
 def test_rate_limit_answers_429_with_retry_after(limits_stack: Stack) -> None:
     with limits_stack.client(new_key(limits_stack, "chatty")) as client:

@@ -88,6 +88,8 @@ class Agent:
     observer: StepObserver | None = None
     readable_files: dict[str, Path] = field(default_factory=dict)  # the task's uploaded files
     usage: TokenUsage = field(default_factory=TokenUsage)
+    # Before each further step: why the task's key may not spend more (its budget is used), or None.
+    spend_check: Callable[[], Awaitable[str | None]] | None = None
     _failures: int = 0
     _seen: set[str] | None = None
     _timers: list[asyncio.Timeout] = field(default_factory=list)  # the task's and the step's time limits
@@ -147,6 +149,8 @@ class Agent:
 
     async def _step(self, step: int) -> Outcome | None:
         await self._checkpoint()
+        if self.spend_check is not None and step > self.first_step and (reason := await self.spend_check()):
+            return self._failed(reason)
         started = time.perf_counter()
         page = await self.session.ready()
         state = await capture_page_state(page, self._seen, self.settings.page_text_budget_chars)

@@ -149,6 +149,7 @@ class LiveView:
         self._inputs: asyncio.Task | None = None
         self._runner: asyncio.Task | None = None
         self._republish: asyncio.TimerHandle | None = None
+        self._parked_told = False  # what the last frame said of control.parked
 
     async def __aenter__(self) -> "LiveView":
         self._runner = asyncio.create_task(self._run(), name=f"live-view {self.task_id}")
@@ -180,6 +181,8 @@ class LiveView:
             try:
                 if await self.bus.watched(self.task_id):
                     await self._stream()
+                    if self.cast is not None and self.control.parked.is_set() != self._parked_told:
+                        await self.cast.republish()  # the page may not change when the agent stops
                 else:
                     await self._stop()
                 failing = False
@@ -204,7 +207,7 @@ class LiveView:
         if self.cast is not None:
             await self.cast.stop()
         cast = Screencast(page, lambda frame: self.bus.publish_frame(self.task_id, frame),
-                          self.settings.live_view_fps, lambda: {"handled": self.handled})
+                          self.settings.live_view_fps, self._frame_fields)
         try:
             await cast.start()
         except Exception:
@@ -212,6 +215,12 @@ class LiveView:
             raise
         self.cast = cast
         log.info("task %s: a viewer is watching; streaming %s", self.task_id, page.url)
+
+    def _frame_fields(self) -> dict[str, Any]:
+        """What each frame tells the viewer besides the picture: how far its input was
+        handled, and whether the agent has stopped for the pause (input applies from then)."""
+        self._parked_told = self.control.parked.is_set()
+        return {"handled": self.handled, "parked": self._parked_told}
 
     async def _stop(self) -> None:
         if self._republish is not None:

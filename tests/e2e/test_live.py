@@ -131,6 +131,8 @@ def test_live_view_in_an_iframe_streams_and_hands_over_control(
             frame.click("#control")
             poll("the task paused", lambda: client.get(f"/task/{task_id}/status").json() == "paused")
             poll("control in the page", lambda: frame.evaluate("liveView.inControl"))
+            poll("the agent stopped for the pause", lambda: frame.evaluate("liveView.parked"))
+            assert frame.inner_text("#banner").startswith("You have control")
             box = frame.locator("#screen").bounding_box()
             assert box
             page.mouse.click(box["x"] + NOTE_CENTER[0] / VIEWPORT[0] * box["width"],

@@ -8,13 +8,12 @@ from typing import Any
 
 import httpx
 
+from tests.support.scripted_model import answer
 from tests.support.stack import Stack, poll
 
 FINAL = {"finished", "failed", "stopped"}
 
 
-def answer(goal: str, *actions: dict, memory: str = "") -> dict[str, Any]:
-    return {"evaluation_previous_goal": "Success", "memory": memory, "next_goal": goal, "action": list(actions)}
 
 
 def slow_steps(count: int, delay: float, output: str = "all steps done") -> list[dict[str, Any]]:

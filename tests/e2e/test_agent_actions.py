@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.scripted_model import ScriptedModelServer, message_texts
+from tests.support.scripted_model import ScriptedModelServer, answer, message_texts
 from tests.support.site import SiteServer
 from tests.support.stack import Stack, wait_for
 
@@ -45,8 +45,6 @@ POPUPS = """<!doctype html><html><head><title>Popups</title></head><body>
 </body></html>"""
 
 
-def answer(goal: str, *actions: dict, memory: str = "") -> dict:
-    return {"evaluation_previous_goal": "Success", "memory": memory, "next_goal": goal, "action": list(actions)}
 
 
 def run(stack: Stack, key: str, **fields: object) -> dict:

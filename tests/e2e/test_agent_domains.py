@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from tests.support.scripted_model import ScriptedModelServer, message_texts
+from tests.support.scripted_model import ScriptedModelServer, answer, message_texts
 from tests.support.site import SiteServer
 from tests.support.stack import Stack, wait_for
 
@@ -27,8 +27,6 @@ pytestmark = pytest.mark.e2e
 FINAL = {"finished", "failed", "stopped"}
 
 
-def answer(goal: str, *actions: dict) -> dict:
-    return {"evaluation_previous_goal": "Success", "memory": "", "next_goal": goal, "action": list(actions)}
 
 
 @pytest.fixture(scope="module")

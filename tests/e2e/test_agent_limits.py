@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.scripted_model import ScriptedModelServer, message_texts
+from tests.support.scripted_model import ScriptedModelServer, answer, message_texts
 from tests.support.site import SiteServer
 from tests.support.stack import Stack, poll, wait_for
 
@@ -25,8 +25,6 @@ SCHEMA = {
 }
 
 
-def answer(goal: str, *actions: dict, memory: str = "") -> dict:
-    return {"evaluation_previous_goal": "Success", "memory": memory, "next_goal": goal, "action": list(actions)}
 
 
 def run(stack: Stack, key: str, timeout: float = 90, **fields: object) -> dict:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.scripted_model import ScriptedModelServer, message_texts
+from tests.support.scripted_model import ScriptedModelServer, answer, message_texts
 from tests.support.site import ACCOUNT_CODE, PASSWORD, USERNAME, SiteServer
 from tests.support.stack import Stack, wait_for
 
@@ -18,8 +18,6 @@ FINAL = {"finished", "failed", "stopped"}
 CLAUDE = "claude-sonnet-4-20250514"
 
 
-def answer(goal: str, *actions: dict, memory: str = "") -> dict:
-    return {"evaluation_previous_goal": "Success", "memory": memory, "next_goal": goal, "action": list(actions)}
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import sqlite3
 import psycopg
 import pytest
 
-from tests.support.scripted_model import ScriptedModelServer, message_texts
+from tests.support.scripted_model import ScriptedModelServer, answer, message_texts
 from tests.support.site import ACCOUNT_CODE, PASSWORD, USERNAME, SiteServer
 from tests.support.stack import Stack, wait_for
 
@@ -25,8 +25,6 @@ ECHO_RESULT = """<title>Token sent</title><p id=out></p>
 <script>document.getElementById('out').textContent = 'You sent: ' + new URLSearchParams(location.search).get('token');</script>"""
 
 
-def answer(goal: str, *actions: dict, memory: str = "") -> dict:
-    return {"evaluation_previous_goal": "Success", "memory": memory, "next_goal": goal, "action": list(actions)}
 
 
 def database_text(stack: Stack) -> str:

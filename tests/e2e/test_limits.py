@@ -12,7 +12,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from tests.support.scripted_model import ScriptedModelServer
+from tests.support.scripted_model import ScriptedModelServer, answer
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
@@ -20,8 +20,6 @@ FINAL = {"finished", "failed", "stopped"}
 RATE = 120
 
 
-def answer(goal: str, *actions: dict) -> dict:
-    return {"evaluation_previous_goal": "Success", "memory": "", "next_goal": goal, "action": list(actions)}
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from shared.public_links import sign_live_token
-from tests.support.scripted_model import ScriptedModelServer
+from tests.support.scripted_model import ScriptedModelServer, answer
 from tests.support.site import PASSWORD, SiteServer
 from tests.support.stack import CHROMIUM, Stack, poll, wait_for
 
@@ -41,8 +41,6 @@ VIEWPORT = (800, 600)
 TYPED = "typed-by-a-person"
 
 
-def answer(goal: str, *actions: dict) -> dict:
-    return {"evaluation_previous_goal": "Success", "memory": "", "next_goal": goal, "action": list(actions)}
 
 
 def user_text(request: dict[str, Any]) -> str:

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support.scripted_model import DEFAULT_USAGE, ScriptedModelServer
+from tests.support.scripted_model import DEFAULT_USAGE, ScriptedModelServer, answer
 from tests.support.site import SiteServer, _free_port
 from tests.support.stack import Stack, wait_for
 
@@ -28,8 +28,6 @@ FLOWER_LOGIN = ("ops", "s3cret-flower")
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
-def answer(goal: str, *actions: dict) -> dict:
-    return {"evaluation_previous_goal": "Success", "memory": "", "next_goal": goal, "action": list(actions)}
 
 
 def run_two_steps(stack: Stack, model: ScriptedModelServer, site: SiteServer) -> str:

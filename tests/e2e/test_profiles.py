@@ -15,9 +15,9 @@ import httpx
 import psycopg
 import pytest
 
-from tests.e2e.test_tasks_api import FINAL, answer, login_script, submit
+from tests.e2e.test_tasks_api import FINAL, login_script, submit
 from tests.support.forward_proxy import ForwardProxy
-from tests.support.scripted_model import ScriptedModelServer
+from tests.support.scripted_model import ScriptedModelServer, answer
 from tests.support.site import ACCOUNT_CODE, PASSWORD, USERNAME, SiteServer
 from tests.support.stack import Stack, wait_for
 

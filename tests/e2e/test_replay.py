@@ -8,8 +8,8 @@ from datetime import datetime
 
 import pytest
 
-from tests.e2e.test_tasks_api import FINAL, answer, login_script, submit
-from tests.support.scripted_model import ScriptedModelServer
+from tests.e2e.test_tasks_api import FINAL, login_script, submit
+from tests.support.scripted_model import ScriptedModelServer, answer
 from tests.support.site import ACCOUNT_CODE, PASSWORD, SiteServer
 from tests.support.stack import Stack, wait_for
 

@@ -14,14 +14,12 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 
-from tests.support.scripted_model import ScriptedModelServer
+from tests.support.scripted_model import ScriptedModelServer, answer
 from tests.support.stack import Stack, drop_postgres_db, fresh_postgres_db
 
 pytestmark = pytest.mark.e2e
 
 
-def answer(goal: str, *actions: dict) -> dict:
-    return {"evaluation_previous_goal": "Success", "memory": "", "next_goal": goal, "action": list(actions)}
 
 
 def wait_schedule(client: httpx.Client, schedule_id: str, predicate, timeout: float = 30) -> dict:  # type: ignore[no-untyped-def]

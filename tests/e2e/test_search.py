@@ -9,8 +9,8 @@ from urllib.parse import quote_plus
 
 import pytest
 
-from tests.e2e.test_tasks_api import FINAL, answer
-from tests.support.scripted_model import ScriptedModelServer
+from tests.e2e.test_tasks_api import FINAL
+from tests.support.scripted_model import ScriptedModelServer, answer
 from tests.support.site import SiteServer
 from tests.support.stack import Stack, wait_for
 

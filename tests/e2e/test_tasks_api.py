@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from tests.support.scripted_model import ScriptedModelServer
+from tests.support.scripted_model import ScriptedModelServer, answer
 from tests.support.site import ACCOUNT_CODE, PASSWORD, USERNAME, SiteServer
 from tests.support.stack import Stack, wait_for
 
@@ -16,8 +16,6 @@ pytestmark = pytest.mark.e2e
 FINAL = {"finished", "failed", "stopped"}
 
 
-def answer(goal: str, *actions: dict, memory: str = "") -> dict:
-    return {"evaluation_previous_goal": "Success", "memory": memory, "next_goal": goal, "action": list(actions)}
 
 
 def login_script(site: SiteServer) -> list[dict]:

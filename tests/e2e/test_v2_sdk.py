@@ -14,8 +14,8 @@ from browser_use_sdk import BrowserUse
 from browser_use_sdk.core.api_error import ApiError
 from pydantic import BaseModel
 
-from tests.e2e.test_tasks_api import answer, login_script
-from tests.support.scripted_model import ScriptedModelServer
+from tests.e2e.test_tasks_api import login_script
+from tests.support.scripted_model import ScriptedModelServer, answer
 from tests.support.site import ACCOUNT_CODE, PASSWORD, SiteServer
 from tests.support.stack import Stack
 

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from cryptography.fernet import Fernet
 
-from tests.support.scripted_model import ScriptedModelServer
+from tests.support.scripted_model import ScriptedModelServer, answer
 from tests.support.stack import Stack, wait_for
 from tests.support.webhook_receiver import Received, WebhookReceiver
 
@@ -22,8 +22,6 @@ pytestmark = pytest.mark.e2e
 FINAL = {"finished", "failed", "stopped"}
 
 
-def answer(goal: str, *actions: dict) -> dict:
-    return {"evaluation_previous_goal": "Success", "memory": "", "next_goal": goal, "action": list(actions)}
 
 
 def spec_verify(secret: str, received: Received) -> bool:

@@ -191,6 +191,11 @@ def build_answer(reply: dict[str, Any], user_text: str, unresolved: list[str]) -
     return Answer(text=json.dumps(answer), answer=answer, usage=usage)
 
 
+def answer(goal: str, *actions: dict[str, Any], memory: str = "", evaluation: str = "Success") -> dict[str, Any]:
+    """One agent answer for a script: its next goal and actions (`{"navigate": {"url": ...}}`, ...)."""
+    return {"evaluation_previous_goal": evaluation, "memory": memory, "next_goal": goal, "action": list(actions)}
+
+
 # ---------------------------------------------------------------- wire formats
 
 

@@ -150,6 +150,7 @@ class LiveView:
         self._runner: asyncio.Task | None = None
         self._republish: asyncio.TimerHandle | None = None
         self._parked_told = False  # what the last frame said of control.parked
+        self._closing = asyncio.Event()
 
     async def __aenter__(self) -> "LiveView":
         self._runner = asyncio.create_task(self._run(), name=f"live-view {self.task_id}")
@@ -163,12 +164,12 @@ class LiveView:
             log.warning("task %s: closing the live view: %s", self.task_id, error or type(error).__name__)
 
     async def _close(self) -> None:
+        # Asked to end, not cancelled: redis-py's asyncio client can swallow a cancel that
+        # lands mid-command (measured: about one in four here), and the look-up loop then
+        # ran on forever with the task's slot waiting for it.
+        self._closing.set()
         if self._runner is not None:
-            self._runner.cancel()
-            try:
-                await self._runner
-            except (asyncio.CancelledError, Exception):
-                pass
+            await asyncio.wait({self._runner})
         await self._stop()
         try:
             await self.bus.clear(self.task_id)
@@ -177,7 +178,7 @@ class LiveView:
 
     async def _run(self) -> None:
         failing = False
-        while True:
+        while not self._closing.is_set():
             try:
                 if await self.bus.watched(self.task_id):
                     await self._stream()
@@ -186,14 +187,15 @@ class LiveView:
                 else:
                     await self._stop()
                 failing = False
-            except asyncio.CancelledError:
-                raise
             except Exception as exc:  # Redis blinked, the page died: the task goes on regardless
                 if not failing:
                     log.warning("live view of task %s is unavailable: %s", self.task_id, exc)
                 failing = True
                 await self._stop()
-            await asyncio.sleep(STREAM_CHECK if self.cast else IDLE_CHECK)
+            try:
+                await asyncio.wait_for(self._closing.wait(), STREAM_CHECK if self.cast else IDLE_CHECK)
+            except TimeoutError:
+                pass
 
     async def _stream(self) -> None:
         """Cast the current tab; follow the agent (or the viewer) to another tab."""

@@ -37,6 +37,7 @@ router = APIRouter(tags=["live view"], include_in_schema=False)
 TokenQuery = Annotated[str, Query(max_length=200)]
 ACCESS_RECHECK = 5.0  # seconds between checks that an open socket's task may still be watched
 DENIED = 1008  # WebSocket close code: policy violation
+LEAVE_TIMEOUT = 2.0  # seconds a leaving viewer waits for its readers before it is unwatched anyway
 
 _buses: dict[int, LiveBus] = {}
 
@@ -136,7 +137,12 @@ class _Viewer:
         finally:
             for job in jobs:
                 job.cancel()
-            await asyncio.gather(*jobs, return_exceptions=True)
+            # Bounded: redis-py's asyncio client can swallow a cancel that lands mid-read,
+            # and the viewer must be let go (unwatched) whatever its readers do.
+            _, stuck = await asyncio.wait(jobs, timeout=LEAVE_TIMEOUT) if jobs else (set(), set())
+            if stuck:
+                log.info("live view of task %s: %d reader(s) of viewer %s still closing",
+                         self.task_id, len(stuck), self.id[:8])
             try:
                 await self.bus.unwatch(self.task_id, self.id)
             except Exception as exc:

@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -297,7 +298,10 @@ def test_urls_expire_and_files_are_deleted_after_retention(short_stack: Stack, m
         assert fetch(url) == b"bytes"
         shots = client.get(f"/task/{task['id']}/screenshots").json()["screenshots"]
         assert saturated_pixels(Image.open(io.BytesIO(fetch(shots[0])))) < 50  # no labels asked for
-        time.sleep(3.5)
+        # Signed for 3 s, rounded up to a whole second: never past 4 s from now, then refused.
+        expires = int(parse_qs(urlsplit(url).query)["expires"][0])
+        assert time.time() < expires <= time.time() + 4
+        time.sleep(max(0.0, expires - time.time()) + 1.1)
         expired = httpx.get(url)
         assert expired.status_code == 403 and "expired" in expired.text
 

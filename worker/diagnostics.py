@@ -36,7 +36,7 @@ def describe_tasks(loop: asyncio.AbstractEventLoop | None) -> str:
 
 
 def _dump(_signum: int, _frame: FrameType | None) -> None:
-    sys.stderr.write(describe_tasks(runtime._loop))
+    sys.stderr.write(describe_tasks(runtime.current_loop()))
     sys.stderr.flush()
 
 

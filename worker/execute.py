@@ -133,12 +133,16 @@ async def _run(
     secrets = decrypt_json(task.secrets_encrypted) if task.secrets_encrypted else {}
     assert isinstance(secrets, dict)
     files_dir = Path(settings.data_dir).resolve() / "files" / task.id
+    # One deadline for all of set-up, in two parts: the context must exist before the
+    # `finally` that closes it.
+    setup_deadline = asyncio.get_running_loop().time() + settings.setup_timeout_seconds
+    setup_over = SetupTimeout(f"setting up the task's browser took over {settings.setup_timeout_seconds:g} s")
     try:
-        async with asyncio.timeout(settings.setup_timeout_seconds):
+        async with asyncio.timeout_at(setup_deadline):
             browser = await asyncio.to_thread(task_browser.prepare, task, settings)
             context = await pool.new_context(**{**browser.options, **guard.CONTEXT_OPTIONS})
     except TimeoutError:
-        raise SetupTimeout(f"opening a browser took over {settings.setup_timeout_seconds:g} s") from None
+        raise setup_over from None
     session = BrowserSession(context, files_dir / "downloads")
     watch.browser = context.browser
     session.guard = guard.NetworkGuard(
@@ -147,7 +151,7 @@ async def _run(
     task_files = TaskFiles(get_storage(), settings, task.id, lease.attempt, files_dir, task.highlight_elements)
     try:
         try:
-            async with asyncio.timeout(settings.setup_timeout_seconds):
+            async with asyncio.timeout_at(setup_deadline):
                 await session.guard.install(context)  # before any page exists, and before the ad blocker's route
                 await session.start()
                 readable = await task_files.fetch_inputs(task.owner_id, task.included_file_names or [])
@@ -156,7 +160,7 @@ async def _run(
                 model = await model_for_task(task, settings)
                 budgeted = await asyncio.to_thread(_has_budget, task.owner_id)
         except TimeoutError:
-            raise SetupTimeout(f"setting up the task's browser took over {settings.setup_timeout_seconds:g} s") from None
+            raise setup_over from None
         agent = Agent(
             run=_run_state(task, history, browser.notices),
             session=session,
@@ -207,6 +211,7 @@ async def _wrap_up(task_id: str, session: BrowserSession, task_files: TaskFiles,
         log.error("task %s: its browser context did not close within %g s; restarting Chromium",
                   task_id, CLOSE_TIMEOUT)
         await pool.discard()
+
 
 def _has_budget(owner_id: str) -> bool:
     with session_scope() as session:

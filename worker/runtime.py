@@ -27,6 +27,11 @@ def loop() -> asyncio.AbstractEventLoop:
     return _loop
 
 
+def current_loop() -> asyncio.AbstractEventLoop | None:
+    """This process's loop if it made one (for diagnostics: never creates it)."""
+    return _loop
+
+
 def pool() -> BrowserPool:
     global _pool
     if _pool is None:

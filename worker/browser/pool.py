@@ -47,7 +47,7 @@ class BrowserPool:
         return await browser.new_context(**{"accept_downloads": True, **options})
 
     async def discard(self) -> None:
-        """Close this Chromium (it stopped answering); the next task launches a new one."""
+        """Close this Chromium (or one that stopped answering); the next task launches a new one."""
         async with self._lock:
             browser, self._browser = self._browser, None
         if browser is not None:
@@ -55,16 +55,11 @@ class BrowserPool:
                 async with asyncio.timeout(CLOSE_TIMEOUT):
                     await browser.close()
             except Exception as exc:
-                log.error("closing an unresponsive Chromium: %s", exc or type(exc).__name__)
+                log.error("closing Chromium: %s", exc or type(exc).__name__)
 
     async def close(self) -> None:
+        await self.discard()
         async with self._lock:
-            if self._browser is not None:
-                try:
-                    await self._browser.close()
-                except Exception:
-                    pass
-                self._browser = None
             if self._playwright is not None:
                 try:
                     await self._playwright.stop()

@@ -10,11 +10,15 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
+# The locked versions first (their own layer: it changes only when the lock does),
+# then the package itself without resolving anything again.
+COPY requirements/run.txt ./requirements/run.txt
+RUN pip install --no-cache-dir -r requirements/run.txt
 COPY pyproject.toml README.md ./
 COPY api ./api
 COPY shared ./shared
 COPY worker ./worker
-RUN pip install --no-cache-dir . "flower>=2.0,<3"
+RUN pip install --no-cache-dir --no-deps .
 
 RUN useradd --create-home browserq && mkdir -p /data && chown browserq /data
 USER browserq

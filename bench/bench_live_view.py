@@ -161,5 +161,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pairs", type=int, default=10)
     parser.add_argument("--kind", choices=["postgres", "embedded"], default="postgres")
+    parser.add_argument("--smoke", action="store_true", help="one pair: checks that the bench runs (CI), no figures")
     args = parser.parse_args()
-    main(args.kind, args.pairs)
+    main(args.kind, 1 if args.smoke else args.pairs)

@@ -78,5 +78,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--smoke", action="store_true", help="two runs: checks that the bench runs (CI), no figures")
     args = parser.parse_args()
-    asyncio.run(main(args.runs, args.chromium))
+    asyncio.run(main(2 if args.smoke else args.runs, args.chromium))

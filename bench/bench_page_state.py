@@ -115,5 +115,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--sizes", type=int, nargs="+", default=[7000, 35000])
+    parser.add_argument("--smoke", action="store_true", help="one small page, two runs: checks that it runs (CI)")
     args = parser.parse_args()
+    if args.smoke:
+        args.sizes, args.runs = [500], 2
     asyncio.run(main(args.sizes, args.runs))

@@ -105,5 +105,8 @@ if __name__ == "__main__":
     parser.add_argument("--tasks", type=int, default=50)
     parser.add_argument("--kind", choices=["postgres", "embedded"], default="postgres")
     parser.add_argument("--vision", action="store_true", help="send a screenshot each step (as gpt-4.1 does)")
+    parser.add_argument("--smoke", action="store_true", help="two tasks: checks that the bench runs (CI), no figures")
     args = parser.parse_args()
+    if args.smoke:
+        args.tasks = 2
     run(args.kind, args.tasks, args.vision)

@@ -14,6 +14,7 @@ from playwright.async_api import Error as PlaywrightError
 
 from worker.agent import protocol as p
 from worker.browser.actionable import focused_for_typing, plainly_clickable
+from worker.browser.date_input import DateTextError, fill_date_field
 from worker.browser.page_state import PageState, element_handle
 from worker.browser.session import BrowserSession
 
@@ -133,13 +134,21 @@ async def click(ctx: ActionContext, params: p.Click) -> ActionResult:
 async def input_text(ctx: ActionContext, params: p.Input) -> ActionResult:
     handle = await _element(ctx, params.index)
     value = reveal_secrets(params.text, ctx.secrets)
+    shown = SECRET.sub(lambda m: f"secret {m.group(1).strip()!r}", params.text)
+    plain = shown == params.text  # no secret in it: the value may be shown
+    try:
+        dated = await fill_date_field(handle, value)
+    except DateTextError as exc:
+        reason = str(exc) if plain else "the secret's value does not read as a value of this field"
+        raise ActionError(f"cannot type into [{params.index}]: {reason}") from None
+    if dated is not None:
+        return ActionResult(f"Typed {repr(shown) if plain else shown} into [{params.index}]: {dated.note(plain)}")
     if params.clear and value and await focused_for_typing(handle):
         await (await ctx.session.page()).keyboard.insert_text(value)
     elif params.clear:
         await handle.fill(value, timeout=ACTION_TIMEOUT_MS)
     else:
         await handle.type(value, timeout=ACTION_TIMEOUT_MS)
-    shown = SECRET.sub(lambda m: f"secret {m.group(1).strip()!r}", params.text)
     return ActionResult(f"Typed {shown!r} into [{params.index}]" if shown == params.text else f"Typed {shown} into [{params.index}]")
 
 

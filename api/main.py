@@ -32,6 +32,7 @@ from api.routes import (
     webhooks,
 )
 from api.routes import metrics as metrics_route
+from api.routes.mcp import McpEndpoint
 from shared.crypto import SecretKeyMissing
 from shared.maintenance import MaintenanceThread
 from shared.storage import UPLOAD_MAX_BYTES, StorageError, StorageNotConfigured
@@ -141,7 +142,8 @@ def create_app(*, maintenance: bool = True) -> FastAPI:
         loop = MaintenanceThread(jobs=[scheduler.run_due]) if maintenance else None
         if loop:
             loop.start()
-        yield
+        async with mcp.running():
+            yield
         if loop:
             loop.stop()
 
@@ -156,6 +158,8 @@ def create_app(*, maintenance: bool = True) -> FastAPI:
         app.include_router(router, prefix="/api/v1")
     app.include_router(v2_tasks.router)  # /api/v2: the official SDKs' and n8n node's task API
     app.include_router(metrics_route.router)  # /metrics, for Prometheus
+    mcp = McpEndpoint(app)
+    app.router.routes.append(mcp.route())  # /mcp: the MCP server over streamable HTTP, behind the API key
     for page_router in (live.router, share.router):  # keyless pages, outside the API prefix
         app.include_router(page_router)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -234,5 +234,17 @@ from shared import client_cli, integrations_cli  # noqa: E402  (the client comma
 client_cli.register(app)
 integrations_cli.register(app, keys_app)  # keys budget, webhook set/show/remove
 
+
+@app.command()
+def mcp(url: client_cli.UrlOption = client_cli.DEFAULT_URL, key: client_cli.KeyOption = None) -> None:
+    """An MCP server over stdio, for Claude Desktop, Cursor and other MCP clients: its tools run and
+    steer tasks on the browserq server at --url / BROWSERQ_URL with --key / BROWSERQ_API_KEY."""
+    from api.mcp_server import run_stdio
+
+    key = key or client_cli.default_key()
+    if not key:
+        client_cli.fail("no API key: set BROWSERQ_API_KEY in the MCP client's config (`browserq keys create NAME`)")
+    run_stdio(url, key)
+
 if __name__ == "__main__":
     app()

@@ -1,18 +1,21 @@
-"""The actions of the protocol, each a short coroutine that returns what the
-model will read in its next step. An error is reported, never raised past here."""
+"""The actions of the protocol, each declared once here: its parameter model and
+a short coroutine, registered with its name, description and flags (see
+`worker.agent.registry`), that returns what the model will read in its next step.
+An error is reported, never raised past here."""
 
 from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from playwright.async_api import ElementHandle
 from playwright.async_api import Error as PlaywrightError
+from pydantic import Field
 
-from worker.agent import protocol as p
+from worker.agent.registry import Handler, Params, Registry
 from worker.browser.actionable import focused_for_typing, plainly_clickable
 from worker.browser.date_input import DateTextError, fill_date_field
 from worker.browser.page_state import PageState, element_handle
@@ -24,6 +27,11 @@ NAVIGATION_TIMEOUT_MS = 30_000
 BLOCKED = "ERR_BLOCKED_BY_CLIENT"  # how Chromium reports a request the network guard aborted
 SAFE_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,127}$")
 
+if TYPE_CHECKING:
+    from worker.agent.protocol import Action
+
+registry = Registry()
+
 
 class ActionError(Exception):
     """A failed action; its message is shown to the model."""
@@ -33,7 +41,7 @@ class ActionError(Exception):
 class ActionResult:
     text: str = ""
     error: str | None = None
-    done: p.Done | None = None
+    done: Done | None = None
 
     def as_record(self) -> dict[str, str]:
         return {"error": self.error} if self.error else {"result": self.text}
@@ -49,7 +57,7 @@ class ActionContext:
     written_files: list[str] = field(default_factory=list)
 
 
-async def run_action(ctx: ActionContext, action: p.Action) -> ActionResult:
+async def run_action(ctx: ActionContext, action: Action) -> ActionResult:
     handler = HANDLERS[action.name]
     try:
         return await handler(ctx, action.params)
@@ -88,7 +96,13 @@ def reveal_secrets(text: str, secrets: dict[str, str]) -> str:
 # -- navigation ----------------------------------------------------------------
 
 
-async def navigate(ctx: ActionContext, params: p.Navigate) -> ActionResult:
+class Navigate(Params):
+    url: str
+    new_tab: bool = False
+
+
+@registry.action("navigate", Navigate, "open a URL")
+async def navigate(ctx: ActionContext, params: Navigate) -> ActionResult:
     url = params.url.strip()
     if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", url):
         url = "https://" + url
@@ -109,7 +123,12 @@ async def navigate(ctx: ActionContext, params: p.Navigate) -> ActionResult:
     return ActionResult(f"Opened {page.url}")
 
 
-async def go_back(ctx: ActionContext, _params: p.GoBack) -> ActionResult:
+class GoBack(Params):
+    pass
+
+
+@registry.action("go_back", GoBack, "browser back")
+async def go_back(ctx: ActionContext, _params: GoBack) -> ActionResult:
     page = await ctx.session.page()
     before = page.url
     response = await page.go_back(wait_until="domcontentloaded", timeout=15_000)
@@ -121,7 +140,12 @@ async def go_back(ctx: ActionContext, _params: p.GoBack) -> ActionResult:
 # -- elements --------------------------------------------------------------------
 
 
-async def click(ctx: ActionContext, params: p.Click) -> ActionResult:
+class Click(Params):
+    index: int
+
+
+@registry.action("click", Click, "click an element", may_change_page=True)
+async def click(ctx: ActionContext, params: Click) -> ActionResult:
     handle = await _element(ctx, params.index)
     try:
         await handle.click(timeout=ACTION_TIMEOUT_MS, force=await plainly_clickable(handle))
@@ -131,7 +155,14 @@ async def click(ctx: ActionContext, params: p.Click) -> ActionResult:
     return ActionResult(f"Clicked [{params.index}]")
 
 
-async def input_text(ctx: ActionContext, params: p.Input) -> ActionResult:
+class Input(Params):
+    index: int
+    text: str
+    clear: bool = True
+
+
+@registry.action("input", Input, "type into a field; write <secret>name</secret> to type a secret's value")
+async def input_text(ctx: ActionContext, params: Input) -> ActionResult:
     handle = await _element(ctx, params.index)
     value = reveal_secrets(params.text, ctx.secrets)
     shown = SECRET.sub(lambda m: f"secret {m.group(1).strip()!r}", params.text)
@@ -152,7 +183,15 @@ async def input_text(ctx: ActionContext, params: p.Input) -> ActionResult:
     return ActionResult(f"Typed {shown!r} into [{params.index}]" if shown == params.text else f"Typed {shown} into [{params.index}]")
 
 
-async def select_dropdown(ctx: ActionContext, params: p.SelectDropdown) -> ActionResult:
+class SelectDropdown(Params):
+    index: int
+    text: str
+
+
+@registry.action(
+    "select_dropdown", SelectDropdown, "choose the option with this text in a select", may_change_page=True
+)
+async def select_dropdown(ctx: ActionContext, params: SelectDropdown) -> ActionResult:
     handle = await _element(ctx, params.index)
     try:
         chosen = await handle.select_option(label=params.text, timeout=ACTION_TIMEOUT_MS)
@@ -161,13 +200,25 @@ async def select_dropdown(ctx: ActionContext, params: p.SelectDropdown) -> Actio
     return ActionResult(f"Selected {params.text!r} in [{params.index}] ({', '.join(chosen)})")
 
 
-async def send_keys(ctx: ActionContext, params: p.SendKeys) -> ActionResult:
+class SendKeys(Params):
+    keys: str
+
+
+@registry.action("send_keys", SendKeys, 'press keys, e.g. "Enter", "Control+a"', may_change_page=True)
+async def send_keys(ctx: ActionContext, params: SendKeys) -> ActionResult:
     page = await ctx.session.page()
     await page.keyboard.press(params.keys)
     return ActionResult(f"Pressed {params.keys}")
 
 
-async def scroll(ctx: ActionContext, params: p.Scroll) -> ActionResult:
+class Scroll(Params):
+    down: bool = True
+    pages: float = Field(default=1.0, gt=0, le=20)
+    index: int | None = None
+
+
+@registry.action("scroll", Scroll, "scroll the page", notes={"index": "scroll inside that element"})
+async def scroll(ctx: ActionContext, params: Scroll) -> ActionResult:
     page = await ctx.session.page()
     sign = 1 if params.down else -1
     if params.index is not None:
@@ -179,7 +230,12 @@ async def scroll(ctx: ActionContext, params: p.Scroll) -> ActionResult:
     return ActionResult(f"Scrolled {direction} {params.pages:g} page(s)")
 
 
-async def wait(ctx: ActionContext, params: p.Wait) -> ActionResult:
+class Wait(Params):
+    seconds: float = Field(default=1.0, ge=0, le=10)
+
+
+@registry.action("wait", Wait, "wait")
+async def wait(ctx: ActionContext, params: Wait) -> ActionResult:
     await asyncio.sleep(params.seconds)
     return ActionResult(f"Waited {params.seconds:g} s")
 
@@ -187,7 +243,12 @@ async def wait(ctx: ActionContext, params: p.Wait) -> ActionResult:
 # -- tabs --------------------------------------------------------------------------
 
 
-async def switch(ctx: ActionContext, params: p.Switch) -> ActionResult:
+class Switch(Params):
+    tab_id: int
+
+
+@registry.action("switch", Switch, "switch to a tab")
+async def switch(ctx: ActionContext, params: Switch) -> ActionResult:
     try:
         page = ctx.session.tab(params.tab_id)
     except ValueError as exc:
@@ -197,7 +258,12 @@ async def switch(ctx: ActionContext, params: p.Switch) -> ActionResult:
     return ActionResult(f"Switched to tab {params.tab_id} ({page.url})")
 
 
-async def close(ctx: ActionContext, params: p.Close) -> ActionResult:
+class Close(Params):
+    tab_id: int
+
+
+@registry.action("close", Close, "close a tab")
+async def close(ctx: ActionContext, params: Close) -> ActionResult:
     try:
         page = ctx.session.tab(params.tab_id)
     except ValueError as exc:
@@ -209,7 +275,12 @@ async def close(ctx: ActionContext, params: p.Close) -> ActionResult:
 # -- content and files ---------------------------------------------------------------
 
 
-async def extract(ctx: ActionContext, params: p.Extract) -> ActionResult:
+class Extract(Params):
+    query: str
+
+
+@registry.action("extract", Extract, "read the page's content relevant to the query (shown in your next step)")
+async def extract(ctx: ActionContext, params: Extract) -> ActionResult:
     """The page's readable text, the lines that mention the query first."""
     page = await ctx.session.page()
     text: str = await page.evaluate("() => document.body ? document.body.innerText : ''")
@@ -226,7 +297,29 @@ def _file_path(ctx: ActionContext, name: str) -> Path:
     return ctx.files_dir / name
 
 
-async def write_file(ctx: ActionContext, params: p.WriteFile) -> ActionResult:
+class UploadFile(Params):
+    index: int
+    file_name: str
+
+
+@registry.action("upload_file", UploadFile, "set a file input to one of your files")
+async def upload_file(ctx: ActionContext, params: UploadFile) -> ActionResult:
+    path = _task_file(ctx, params.file_name)
+    if path is None:
+        raise ActionError(f"there is no file {params.file_name!r} to upload")
+    handle = await _element(ctx, params.index)
+    await handle.set_input_files(str(path), timeout=ACTION_TIMEOUT_MS)
+    return ActionResult(f"Set [{params.index}] to the file {params.file_name}")
+
+
+class WriteFile(Params):
+    file_name: str
+    content: str
+    append: bool = False
+
+
+@registry.action("write_file", WriteFile, "write an output file")
+async def write_file(ctx: ActionContext, params: WriteFile) -> ActionResult:
     path = _file_path(ctx, params.file_name)
     content = params.content
     for name, value in ctx.secrets.items():
@@ -252,7 +345,12 @@ def task_file_names(ctx: ActionContext) -> list[str]:
     return list(dict.fromkeys([*ctx.readable_files, *ctx.session.downloaded]))
 
 
-async def read_file(ctx: ActionContext, params: p.ReadFile) -> ActionResult:
+class ReadFile(Params):
+    file_name: str
+
+
+@registry.action("read_file", ReadFile, "read one of your files")
+async def read_file(ctx: ActionContext, params: ReadFile) -> ActionResult:
     path = _task_file(ctx, params.file_name)
     if path is None or not path.exists():
         known = ", ".join(sorted(task_file_names(ctx))) or "none"
@@ -260,37 +358,25 @@ async def read_file(ctx: ActionContext, params: p.ReadFile) -> ActionResult:
     return ActionResult(f"Content of {params.file_name}:\n{path.read_text(errors='replace')[:10000]}")
 
 
-async def upload_file(ctx: ActionContext, params: p.UploadFile) -> ActionResult:
-    path = _task_file(ctx, params.file_name)
-    if path is None:
-        raise ActionError(f"there is no file {params.file_name!r} to upload")
-    handle = await _element(ctx, params.index)
-    await handle.set_input_files(str(path), timeout=ACTION_TIMEOUT_MS)
-    return ActionResult(f"Set [{params.index}] to the file {params.file_name}")
+class Done(Params):
+    text: str | None = None
+    data: Any = None
+    success: bool = True
 
 
-async def done(_ctx: ActionContext, params: p.Done) -> ActionResult:
+@registry.action(
+    "done",
+    Done,
+    "finish, alone in its step",
+    terminates_sequence=True,
+    finishes_task=True,
+    notes={
+        "text": "the answer, when the task has no output schema",
+        "data": "an object valid against the task's output schema, when it has one (instead of text)",
+    },
+)
+async def done(_ctx: ActionContext, params: Done) -> ActionResult:
     return ActionResult("Done", done=params)
 
 
-Handler = Callable[[ActionContext, p._Params], Awaitable[ActionResult]]
-HANDLERS: dict[str, Handler] = {
-    "navigate": navigate,
-    "go_back": go_back,
-    "click": click,
-    "input": input_text,
-    "select_dropdown": select_dropdown,
-    "send_keys": send_keys,
-    "scroll": scroll,
-    "wait": wait,
-    "switch": switch,
-    "close": close,
-    "extract": extract,
-    "upload_file": upload_file,
-    "write_file": write_file,
-    "read_file": read_file,
-    "done": done,
-}  # type: ignore[dict-item]
-assert set(HANDLERS) == set(p.ACTIONS)
-
-
+HANDLERS: dict[str, Handler] = registry.handlers()

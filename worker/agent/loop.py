@@ -17,7 +17,7 @@ from playwright.async_api import Page
 from shared.models import TaskStatus
 from shared.settings import Settings
 from worker.agent import protocol as p
-from worker.agent.actions import ActionContext, ActionResult, run_action, task_file_names
+from worker.agent.actions import ActionContext, ActionResult, registry, run_action, task_file_names
 from worker.agent.control import TaskControl
 from worker.agent.prompt import SYSTEM, HistoryItem, RunState, render_user_message
 from worker.agent.redact import Redactor, redacting_logs
@@ -31,7 +31,8 @@ log = logging.getLogger("browserq.agent")
 # Actions that may make the page open a tab: the loop asks the page whether it
 # did (see BrowserSession.tabs_requested) and waits for the tab, so neither the
 # next action nor the model's next look at the browser misses it.
-MAY_CHANGE_PAGE = {"click", "send_keys", "select_dropdown"}
+# The actions declared with may_change_page (worker.agent.actions).
+MAY_CHANGE_PAGE = registry.names_where("may_change_page")
 
 
 @dataclass
@@ -204,7 +205,7 @@ class Agent:
         return ModelRequest(
             system=SYSTEM,
             user=self.redactor(user),
-            response_schema=p.response_json_schema(["done"] if only_done else None),
+            response_schema=p.response_json_schema(p.FINISHING if only_done else None),
             screenshot_jpeg=screenshot,
         )
 

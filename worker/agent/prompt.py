@@ -7,10 +7,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from worker.agent.actions import registry
 from worker.browser.page_state import PageState
 from worker.browser.session import TabInfo
 
-SYSTEM = """You are a browser agent. You complete the user's task by acting in a real web browser.
+_SYSTEM = """You are a browser agent. You complete the user's task by acting in a real web browser.
 
 Each step you receive the task, the history of your earlier steps, and the current browser state:
 the open tabs, the current URL and title, and the page content. Interactive elements are lines
@@ -28,25 +29,12 @@ Answer with ONE JSON object and nothing else:
 (a navigation or a new tab), and you see the new page next step.
 
 Actions:
-- navigate {"url": str, "new_tab": bool=false}: open a URL
-- go_back {}: browser back
-- click {"index": int}: click an element
-- input {"index": int, "text": str, "clear": bool=true}: type into a field; write <secret>name</secret> to type a secret's value
-- select_dropdown {"index": int, "text": str}: choose the option with this text in a select
-- send_keys {"keys": str}: press keys, e.g. "Enter", "Control+a"
-- scroll {"down": bool=true, "pages": float=1.0, "index": int (optional: scroll inside that element)}
-- wait {"seconds": float<=10}
-- switch {"tab_id": int}: switch to a tab
-- close {"tab_id": int}: close a tab
-- extract {"query": str}: read the page's content relevant to the query (shown in your next step)
-- upload_file {"index": int, "file_name": str}: set a file input to one of your files
-- write_file {"file_name": str, "content": str, "append": bool=false}: write an output file
-- read_file {"file_name": str}: read one of your files
-- done {"text": str, "success": bool=true}: finish, alone in its step. When the task has an output
-  schema, use {"data": <object valid against the schema>, "success": bool} instead of "text".
+{actions}
 
 Rules: never guess values you have not seen; use <secret>name</secret> for secrets, never ask for
 their values; when the task is complete, or cannot be completed, call done."""
+# The action list is written from the registry, where each action is declared once.
+SYSTEM = _SYSTEM.replace("{actions}", registry.prompt_list())
 
 
 @dataclass

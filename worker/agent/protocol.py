@@ -1,113 +1,30 @@
 """The agent protocol's wire shapes: what the model answers (see the spec's
-`agent-protocol.md`). Each action is a small pydantic model; the model's answer
-is validated against them before anything touches the browser."""
+`agent-protocol.md`). Each action's parameters are a small pydantic model (declared
+with the action in `worker.agent.actions`); the model's answer is validated against
+them before anything touches the browser."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ValidationError, model_validator
 
+from worker.agent.actions import registry
+from worker.agent.registry import Params
 
-class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Navigate(_Params):
-    url: str
-    new_tab: bool = False
-
-
-class GoBack(_Params):
-    pass
-
-
-class Click(_Params):
-    index: int
-
-
-class Input(_Params):
-    index: int
-    text: str
-    clear: bool = True
-
-
-class SelectDropdown(_Params):
-    index: int
-    text: str
-
-
-class SendKeys(_Params):
-    keys: str
-
-
-class Scroll(_Params):
-    down: bool = True
-    pages: float = Field(default=1.0, gt=0, le=20)
-    index: int | None = None
-
-
-class Wait(_Params):
-    seconds: float = Field(default=1.0, ge=0, le=10)
-
-
-class Switch(_Params):
-    tab_id: int
-
-
-class Close(_Params):
-    tab_id: int
-
-
-class Extract(_Params):
-    query: str
-
-
-class UploadFile(_Params):
-    index: int
-    file_name: str
-
-
-class WriteFile(_Params):
-    file_name: str
-    content: str
-    append: bool = False
-
-
-class ReadFile(_Params):
-    file_name: str
-
-
-class Done(_Params):
-    text: str | None = None
-    data: Any = None
-    success: bool = True
-
-
-ACTIONS: dict[str, type[_Params]] = {
-    "navigate": Navigate,
-    "go_back": GoBack,
-    "click": Click,
-    "input": Input,
-    "select_dropdown": SelectDropdown,
-    "send_keys": SendKeys,
-    "scroll": Scroll,
-    "wait": Wait,
-    "switch": Switch,
-    "close": Close,
-    "extract": Extract,
-    "upload_file": UploadFile,
-    "write_file": WriteFile,
-    "read_file": ReadFile,
-    "done": Done,
-}
+# The actions and their parameter models are declared once, in worker.agent.actions.
+ACTIONS: dict[str, type[Params]] = registry.models()
+# Actions that must be the only one of their step (nothing may follow them).
+ALONE = registry.names_where("terminates_sequence")
+# What the last step offers: only the actions that end the task.
+FINISHING = [name for name in ACTIONS if name in registry.names_where("finishes_task")]
 
 
 class Action(BaseModel):
     """One parsed action: its name and its validated parameters."""
 
     name: str
-    params: _Params
+    params: Params
 
     def as_wire(self) -> dict[str, dict[str, Any]]:
         return {self.name: self.params.model_dump(exclude_none=True)}
@@ -147,8 +64,9 @@ class AgentOutput(BaseModel):
         if not isinstance(raw, list) or not 1 <= len(raw) <= 5:
             raise ValueError("'action' must be a list of 1 to 5 actions")
         actions = [a if isinstance(a, Action) else parse_action(a) for a in raw]
-        if any(a.name == "done" for a in actions) and len(actions) > 1:
-            raise ValueError("'done' must be the only action of its step")
+        alone = next((a.name for a in actions if a.name in ALONE), None)
+        if alone is not None and len(actions) > 1:
+            raise ValueError(f"'{alone}' must be the only action of its step")
         return {**data, "action": actions}
 
 

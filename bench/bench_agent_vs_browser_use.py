@@ -80,16 +80,17 @@ def script(site_url: str, flavour: str) -> list[dict[str, Any]]:
 
 
 async def run_browserq(site_url: str, model_url: str, key: str, vision: bool, pool: Any) -> dict[str, Any]:
+    from shared.netguard import AllowList
     from shared.settings import Settings
     from shared.task_store import Lease
     from worker.agent.control import TaskControl
     from worker.agent.loop import Agent
     from worker.agent.prompt import RunState
-    from worker.browser import guard
+    from worker.browser import egress, guard
     from worker.browser.session import BrowserSession
     from worker.llm.openai_provider import OpenAIChatModel
 
-    settings = Settings(chromium_path=CHROMIUM, allow_private_hosts=["127.0.0.1"])
+    settings = Settings(chromium_path=CHROMIUM, allow_private_hosts=["127.0.0.1:*"])
     marks: list[float] = []
 
     async def record(_step: Any) -> None:
@@ -97,9 +98,10 @@ async def run_browserq(site_url: str, model_url: str, key: str, vision: bool, po
 
     files = Path(tempfile.mkdtemp(prefix="bench-bq-"))
     setup_started = time.perf_counter()
-    context = await pool.new_context(viewport={"width": 1280, "height": 960}, **guard.CONTEXT_OPTIONS)
+    gate = await egress.Egress().open(egress.Rules(None, AllowList.parse(settings.allow_private_hosts)))
+    context = await pool.new_context(viewport={"width": 1280, "height": 960}, proxy=gate.proxy)
     session = BrowserSession(context, files / "downloads")
-    session.guard = guard.NetworkGuard(guard.DomainGuard(None, settings.allow_private_hosts), session.events.add)
+    session.guard = guard.NetworkGuard(gate, session.events.add)
     await session.guard.install(context)
     await session.start()
     # Made before the clock, like browser-use's ChatOpenAI: the worker makes one per task, and
@@ -119,11 +121,14 @@ async def run_browserq(site_url: str, model_url: str, key: str, vision: bool, po
         secrets={"password": "s3cret-pa55"},
         files_dir=files,
     )
+    cpu_started = time.process_time()
     outcome = await agent.run_to_end()
     total = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
     await session.close()
+    await gate.close()
     return {"steps": _deltas(started, marks), "total": total, "output": outcome.output, "status": outcome.status.value,
-            "setup": started - setup_started}
+            "setup": started - setup_started, "cpu": cpu}
 
 
 _SCHEMA = {"type": "object", "properties": {"code": {"type": "string"}}, "required": ["code"]}
@@ -213,7 +218,7 @@ def summarize(name: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
     steps = [statistics.median(r["steps"][i] for r in ok if len(r["steps"]) > i) for i in range(len(STEPS))]
     return {"name": name, "steps": steps, "total": statistics.median(r["total"] for r in ok),
             "launch": runs[0]["launch"], "setup": statistics.median(r.get("setup", 0.0) for r in runs), "ok": len(ok), "runs": len(runs), "output": runs[0]["output"],
-            "step_counts": [len(r["steps"]) for r in runs]}
+            "step_counts": [len(r["steps"]) for r in runs], "cpu": [r.get("cpu", 0.0) for r in runs]}
 
 
 def report(ours: dict[str, Any], theirs: dict[str, Any], vision: bool) -> None:
@@ -228,6 +233,8 @@ def report(ours: dict[str, Any], theirs: dict[str, Any], vision: bool) -> None:
     print(f"{'context + tab':<20}{ours['setup']:>10.3f}{'(reused)':>13}   (browserq: a fresh one per task; not in the totals)")
     print(f"finished runs: browserq {ours['ok']}/{ours['runs']}, browser-use {theirs['ok']}/{theirs['runs']}; "
           f"steps per run: {ours['step_counts']} vs {theirs['step_counts']}")
+    print(f"browserq process CPU per run: {statistics.median(r for r in ours['cpu']):.3f} s "
+          f"({statistics.median(r for r in ours['cpu']) / len(STEPS) * 1000:.1f} ms per step; its Python, the egress proxy included)")
     print(f"outputs: browserq {ours['output']!r}; browser-use {theirs['output']!r}")
 
 

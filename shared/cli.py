@@ -149,7 +149,7 @@ def _embedded_env(data_dir: Path) -> None:
     and the browser allowed to reach this host's own pages."""
     data_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("BROWSERQ_DATA_DIR", str(data_dir.resolve()))
-    os.environ.setdefault("BROWSERQ_ALLOW_PRIVATE_HOSTS", '["127.0.0.1", "localhost"]')
+    os.environ.setdefault("BROWSERQ_ALLOW_PRIVATE_HOSTS", '["127.0.0.1:*", "localhost:*"]')
     key_file = data_dir / "secret.key"
     if not key_file.exists():
         from shared.crypto import new_secret_key

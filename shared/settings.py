@@ -61,9 +61,13 @@ class Settings(BaseSettings):
     worker_concurrency: int = 2
     chromium_path: str | None = None  # None: Playwright's own browser, else `chromium` on PATH
     headless: bool = True
-    # Private, loopback and link-local addresses are never loaded unless listed here
-    # (e.g. "127.0.0.1,localhost" for tests and `browserq dev`).
+    # Private, loopback and link-local addresses are never connected to unless listed here:
+    # "host:port", "host:*" (every port), or a bare "host" (ports 80 and 443 only); e.g.
+    # '["127.0.0.1:*", "localhost:*"]' for tests and `browserq dev`. See docs/security.md.
     allow_private_hosts: list[str] = Field(default_factory=list)
+    # Tests only: names the browser's egress proxy answers itself, each with its answers
+    # to successive look-ups (the last repeated), e.g. '{"rebind.test": ["127.0.0.1", "127.0.0.2"]}'.
+    test_dns: dict[str, list[str]] = Field(default_factory=dict)
     # Proxies by proxy_country_code, e.g. BROWSERQ_PROXIES='{"us": "http://user:pass@proxy-us:8080"}'.
     # A task with use_proxy whose country has none here runs direct, and says so in its step 1.
     proxies: dict[str, str] = Field(default_factory=dict)
@@ -165,6 +169,14 @@ class Settings(BaseSettings):
     worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
     # When set, GET /metrics needs `Authorization: Bearer <metrics_token>`.
     metrics_token: str | None = None
+
+    @field_validator("allow_private_hosts")
+    @classmethod
+    def _allow_entries(cls, value: list[str]) -> list[str]:
+        from shared.netguard import AllowList
+
+        AllowList.parse(value)  # a malformed entry fails at start-up, saying which
+        return value
 
     @field_validator("proxies")
     @classmethod

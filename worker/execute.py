@@ -17,14 +17,15 @@ from shared.crypto import decrypt_json, encrypt_json
 from shared.db import session_scope
 from shared.logs import bind_task_id
 from shared.models import Step, Task, TaskStatus
+from shared.netguard import AllowList
 from shared.settings import Settings
 from shared.storage import get_storage
 from shared.task_store import Lease
-from worker import recovery, task_browser
+from worker import recovery, runtime, task_browser
 from worker.agent.control import Interrupted, PauseTooLong, TaskControl
 from worker.agent.loop import Agent, Outcome, StepRecord
 from worker.agent.prompt import HistoryItem, RunState
-from worker.browser import guard
+from worker.browser import egress, guard
 from worker.browser.pool import BrowserPool
 from worker.browser.session import BrowserSession
 from worker.live_view import LiveView
@@ -140,19 +141,24 @@ async def _run(
     try:
         async with asyncio.timeout_at(setup_deadline):
             browser = await asyncio.to_thread(task_browser.prepare, task, settings)
-            context = await pool.new_context(**{**browser.options, **guard.CONTEXT_OPTIONS})
+            gate = await runtime.egress().open(
+                egress.Rules(task.allowed_domains, AllowList.parse(settings.allow_private_hosts), browser.upstream)
+            )
+            try:  # every connection of the context goes through its gate
+                context = await pool.new_context(**{**browser.options, "proxy": gate.proxy})
+            except BaseException:
+                await gate.close()
+                raise
     except TimeoutError:
         raise setup_over from None
     session = BrowserSession(context, files_dir / "downloads")
     watch.browser = context.browser
-    session.guard = guard.NetworkGuard(
-        guard.DomainGuard(task.allowed_domains, settings.allow_private_hosts), session.events.add
-    )
+    session.guard = guard.NetworkGuard(gate, session.events.add)
     task_files = TaskFiles(get_storage(), settings, task.id, lease.attempt, files_dir, task.highlight_elements)
     try:
         try:
             async with asyncio.timeout_at(setup_deadline):
-                await session.guard.install(context)  # before any page exists, and before the ad blocker's route
+                await session.guard.install(context)  # before any page exists
                 await session.start()
                 readable = await task_files.fetch_inputs(task.owner_id, task.included_file_names or [])
                 await task_files.start_recording(session, task.browser_viewport_width, task.browser_viewport_height)
@@ -190,6 +196,7 @@ async def _run(
         return outcome, extra
     finally:
         await _wrap_up(task.id, session, task_files, pool, settings)
+        await gate.close()
         shutil.rmtree(files_dir, ignore_errors=True)  # everything worth keeping is in storage now
 
 

@@ -10,6 +10,7 @@ from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 from shared.settings import get_settings
+from worker.browser.egress import Egress, fixed_resolver
 from worker.browser.pool import BrowserPool
 
 log = logging.getLogger("browserq.worker")
@@ -17,6 +18,7 @@ T = TypeVar("T")
 
 _loop: asyncio.AbstractEventLoop | None = None
 _pool: BrowserPool | None = None
+_egress: Egress | None = None
 
 
 def loop() -> asyncio.AbstractEventLoop:
@@ -37,6 +39,15 @@ def pool() -> BrowserPool:
     if _pool is None:
         _pool = BrowserPool(get_settings())
     return _pool
+
+
+def egress() -> Egress:
+    """This process's egress proxy; its gates listen on the loop that opens them."""
+    global _egress
+    if _egress is None:
+        dns = get_settings().test_dns
+        _egress = Egress(fixed_resolver(dns) if dns else None)
+    return _egress
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:

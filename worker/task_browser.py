@@ -1,5 +1,5 @@
 """The browser a task starts with, from its settings and its profile: the
-context's viewport, proxy and saved storage state, the ad blocker, and the
+context's viewport, upstream proxy and saved storage state, the ad blocker, and the
 notes a user should read in step 1 (e.g. "no proxy for this country")."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from shared.settings import Settings
 from worker.agent.control import Interrupted
 from worker.agent.loop import StepRecord
 from worker.browser.adblock import install_adblock
-from worker.browser.proxy import no_proxy_note, proxy_for
+from worker.browser.proxy import no_proxy_note, upstream_for
 
 log = logging.getLogger("browserq.worker")
 SAVE_TIMEOUT_SECONDS = 15.0
@@ -32,6 +32,7 @@ class TaskBrowser:
     options: dict[str, Any]  # Playwright new_context keywords
     notices: list[str] = field(default_factory=list)  # told to the model, and shown in step 1
     profile_id: str | None = None  # set when the task saves its storage state to this profile
+    upstream: str | None = None  # the country's proxy, chained behind the worker's egress proxy
 
 
 def prepare(task: Task, settings: Settings) -> TaskBrowser:
@@ -40,10 +41,8 @@ def prepare(task: Task, settings: Settings) -> TaskBrowser:
         options={"viewport": {"width": task.browser_viewport_width, "height": task.browser_viewport_height}}
     )
     if task.use_proxy and settings.proxies:  # with no proxies at all, direct is simply how this server runs
-        proxy = proxy_for(task.proxy_country_code, settings)
-        if proxy is not None:
-            setup.options["proxy"] = proxy
-        else:
+        setup.upstream = upstream_for(task.proxy_country_code, settings)
+        if setup.upstream is None:
             setup.notices.append(no_proxy_note(task.proxy_country_code))
     if task.browser_profile_id:
         _apply_profile(setup, task)

@@ -92,17 +92,20 @@ def deliver(delivery_id: str, settings: Settings | None = None) -> str | None:
             return _record(session, delivery, "failed", error="no webhook is set for this key any more")
         url, secret = webhook.url, secret_of(webhook)
         body, attempts = delivery.body, delivery.attempts
-    reason = netguard.blocked_reason(url, settings.allow_private_hosts)
-    if reason is not None:
-        log.warning("webhook delivery %s refused: %s", delivery_id, reason)
+    target = netguard.check_url(url, settings.allow_private_hosts)
+    if isinstance(target, str):
+        log.warning("webhook delivery %s refused: %s", delivery_id, target)
         with session_scope() as session:
-            return _record_attempt(session, delivery_id, attempts, url, None, f"not sent: {reason}", final=True)
-    status_code, error = _post(url, secret, body, settings.webhook_timeout_seconds)
+            return _record_attempt(session, delivery_id, attempts, url, None, f"not sent: {target}", final=True)
+    status_code, error = _post(url, target, secret, body, settings.webhook_timeout_seconds)
     with session_scope() as session:
         return _record_attempt(session, delivery_id, attempts, url, status_code, error, final=False)
 
 
-def _post(url: str, secret: str, body: dict, timeout: float) -> tuple[int | None, str | None]:
+def _post(url: str, target: netguard.Target, secret: str, body: dict, timeout: float) -> tuple[int | None, str | None]:
+    """POST to exactly the address that was checked (a name re-resolved here could
+    now point elsewhere: DNS rebinding). The error kept says what happened, never
+    what the other side answered: whoever set the webhook URL reads it."""
     timestamp = str(int(time.time()))
     headers = {
         "Content-Type": "application/json",
@@ -110,14 +113,19 @@ def _post(url: str, secret: str, body: dict, timeout: float) -> tuple[int | None
         TIMESTAMP_HEADER: timestamp,
         SIGNATURE_HEADER: sign(secret, timestamp, body),
     }
+    parsed = httpx.URL(url)
+    headers["Host"] = parsed.netloc.decode("ascii")
+    pinned = parsed.copy_with(host=target.address)
     try:
         with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
-            response = client.post(url, content=canonical(body).encode(), headers=headers)
+            response = client.post(
+                pinned, content=canonical(body).encode(), headers=headers, extensions={"sni_hostname": target.host}
+            )
     except httpx.HTTPError as exc:
-        return None, f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
+        return None, f"{type(exc).__name__}: the request to {target.host}:{target.port} failed"[:MAX_ERROR_CHARS]
     if 200 <= response.status_code < 300:
         return response.status_code, None
-    return response.status_code, f"HTTP {response.status_code}: {response.text[:200]}"
+    return response.status_code, f"HTTP {response.status_code} from {target.host}:{target.port}"
 
 
 def _record_attempt(

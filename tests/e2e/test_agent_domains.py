@@ -155,7 +155,7 @@ def test_private_addresses_are_never_loaded(
             answer(
                 "Directly",
                 {"navigate": {"url": "http://169.254.169.254/latest/meta-data/"}},
-                {"navigate": {"url": "http://0.0.0.0:1/"}},
+                {"navigate": {"url": "http://0.0.0.0:8080/"}},
             ),
             answer("A file", {"wait": {"seconds": 0}}, {"navigate": {"url": "file:///etc/passwd"}}),
             answer("Finish", {"done": {"text": "ok"}}),
@@ -164,11 +164,11 @@ def test_private_addresses_are_never_loaded(
     task = run(stack, key)
     assert task["status"] == "finished", task
     p = prompts(model, key)
-    private = "is a private, loopback or link-local address, which the browser never loads"
+    private = "is a private, loopback or link-local address, which is never connected to unless"
     assert f"Event: Blocked the page's requests to fd00::1: fd00::1 {private}" in p[1]
     assert f"Event: Blocked the navigation to http://10.255.255.1/admin: 10.255.255.1 {private}" in p[2]
     assert "Event: Blocked a redirect from" in p[4] and f"169.254.169.254 {private}" in p[4]
     direct = p[5].split("Step 5:", 1)[1]
     assert f"error: cannot open http://169.254.169.254/latest/meta-data/: 169.254.169.254 {private}" in direct
-    assert f"error: cannot open http://0.0.0.0:1/: 0.0.0.0 {private}" in direct
+    assert f"error: cannot open http://0.0.0.0:8080/: 0.0.0.0 {private}" in direct
     assert "error: cannot open file:///etc/passwd: file: URLs are not allowed" in p[6]

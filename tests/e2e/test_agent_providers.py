@@ -27,7 +27,7 @@ def strict_stack(model: ScriptedModelServer) -> Iterator[Stack]:
         "ANTHROPIC_API_KEY": "test-key",
         "BROWSERQ_MODEL_TIMEOUT_SECONDS": "1",
         "BROWSERQ_MODEL_RETRIES": "1",
-        "BROWSERQ_ALLOW_PRIVATE_HOSTS": '["127.0.0.1"]',
+        "BROWSERQ_ALLOW_PRIVATE_HOSTS": '["127.0.0.1:*"]',
     }
     stack = Stack(kind="embedded", model_base_url=model.base_url, env_extra=env)
     try:

@@ -53,7 +53,7 @@ def hook_stack(model: ScriptedModelServer) -> Iterator[Stack]:
     """Retries a second apart; private hosts allowed: 127.0.0.1 only (so not `localhost`)."""
     stack = Stack(kind="postgres", model_base_url=model.base_url, env_extra={
         "BROWSERQ_WEBHOOK_RETRY_BASE_SECONDS": "1",
-        "BROWSERQ_ALLOW_PRIVATE_HOSTS": '["127.0.0.1"]',
+        "BROWSERQ_ALLOW_PRIVATE_HOSTS": '["127.0.0.1:*"]',
     })
     try:
         yield stack.start()
@@ -180,7 +180,7 @@ def test_ended_events_are_deleted_after_the_history_period(model: ScriptedModelS
         "BROWSERQ_WEBHOOK_HISTORY_DAYS": str(3 / 86400),
         "BROWSERQ_RETENTION_INTERVAL_SECONDS": "1",
         "BROWSERQ_WEBHOOK_RETRY_BASE_SECONDS": "600",
-        "BROWSERQ_ALLOW_PRIVATE_HOSTS": '["127.0.0.1"]',
+        "BROWSERQ_ALLOW_PRIVATE_HOSTS": '["127.0.0.1:*"]',
     }).start()
     receiver.plans["/kept-pending"] = [500] * 5
     try:

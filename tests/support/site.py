@@ -68,9 +68,11 @@ async def echo_upload(request: Request) -> Response:
 
 
 class SiteServer:
-    """Serves the site in a background thread on a free port of 127.0.0.1."""
+    """Serves the site in a background thread on a free port of 127.0.0.1 (or of
+    `host`, e.g. 127.0.0.2 as a "private" service; `port` to pick the port)."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int | None = None) -> None:
+        self.host = host
         self.extra: dict[str, str] = {}
         self.hits: dict[str, int] = {}  # requests served per extra page name
         routes = [
@@ -82,13 +84,13 @@ class SiteServer:
             Route("/p/{name}", self._extra_page),
         ]
         self.app = Starlette(routes=routes)
-        self.port = _free_port()
-        self._server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.port = port or _free_port(host)
+        self._server = uvicorn.Server(uvicorn.Config(self.app, host=host, port=self.port, log_level="warning"))
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def add_page(self, name: str, html: str) -> str:
         """Serve `html` at /p/<name>; returns its URL."""
@@ -113,7 +115,7 @@ class SiteServer:
         self._thread.join(timeout=5)
 
 
-def _free_port() -> int:
+def _free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((host, 0))
         return sock.getsockname()[1]

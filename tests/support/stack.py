@@ -85,7 +85,7 @@ class Stack:
         env.update(
             BROWSERQ_DATA_DIR=str(self.data_dir),
             BROWSERQ_CHROMIUM_PATH=CHROMIUM,
-            BROWSERQ_ALLOW_PRIVATE_HOSTS='["127.0.0.1", "localhost"]',
+            BROWSERQ_ALLOW_PRIVATE_HOSTS='["127.0.0.1:*", "localhost:*"]',
             BROWSERQ_SECRET_KEY="dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdDE=",
             BROWSERQ_PUBLIC_URL=self.url,
             BROWSERQ_HEARTBEAT_SECONDS="1",

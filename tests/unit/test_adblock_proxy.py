@@ -1,5 +1,5 @@
 """The pure parts of the ad blocker and proxy settings: the host list, the URL
-pattern Playwright runs, proxy URLs split for Chromium, and step 1's notes."""
+pattern Playwright runs, proxy URLs by country, and step 1's notes."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from shared.settings import Settings
 from worker.agent.loop import StepRecord
 from worker.browser.adblock import DEFAULT_HOSTS_FILE, parse_hosts, url_pattern
-from worker.browser.proxy import playwright_proxy, proxy_for
+from worker.browser.proxy import upstream_for
 from worker.llm.base import TokenUsage
 from worker.task_browser import with_notices
 
@@ -52,17 +52,10 @@ def test_pattern_is_plain_enough_for_javascript() -> None:
     assert "(?" not in pattern.pattern and "\\A" not in pattern.pattern and "\\Z" not in pattern.pattern
 
 
-def test_proxy_url_split_for_chromium() -> None:
-    assert playwright_proxy("http://us%40er:p%3Ass@proxy-us:8080") == {
-        "server": "http://proxy-us:8080", "username": "us@er", "password": "p:ss",
-    }
-    assert playwright_proxy("socks5://10.0.0.1:1080") == {"server": "socks5://10.0.0.1:1080"}
-
-
 def test_proxies_setting_by_country() -> None:
     settings = Settings(proxies={"US": "http://proxy-us:3128"})
-    assert proxy_for("us", settings) == {"server": "http://proxy-us:3128"}
-    assert proxy_for("de", settings) is None
+    assert upstream_for("us", settings) == "http://proxy-us:3128"
+    assert upstream_for("de", settings) is None
     with pytest.raises(ValidationError) as err:
         Settings(proxies={"us": "proxy-us:3128"})
     assert "http://user:pass@host:port" in str(err.value)

@@ -11,20 +11,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from playwright.async_api import ElementHandle
+from playwright.async_api import ElementHandle, Page
 from playwright.async_api import Error as PlaywrightError
 from pydantic import Field
 
 from worker.agent.registry import Handler, Params, Registry
 from worker.browser.actionable import focused_for_typing, plainly_clickable
 from worker.browser.date_input import DateTextError, fill_date_field
+from worker.browser.guard import REFUSED_ERRORS
 from worker.browser.page_state import PageState, element_handle
 from worker.browser.session import BrowserSession
 
+BLOCKED = "ERR_BLOCKED_BY_CLIENT"  # how Chromium reports a request the ad blocker aborted
 SECRET = re.compile(r"<secret>([^<]+)</secret>")
 ACTION_TIMEOUT_MS = 10_000
 NAVIGATION_TIMEOUT_MS = 30_000
-BLOCKED = "ERR_BLOCKED_BY_CLIENT"  # how Chromium reports a request the network guard aborted
+ERROR_PAGE_WAIT_MS = 2_000
 SAFE_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,127}$")
 
 if TYPE_CHECKING:
@@ -117,10 +119,23 @@ async def navigate(ctx: ActionContext, params: Navigate) -> ActionResult:
     try:
         await page.goto(url, wait_until="domcontentloaded", timeout=NAVIGATION_TIMEOUT_MS)
     except PlaywrightError as exc:
+        if any(code in str(exc) for code in REFUSED_ERRORS):
+            await _error_page_shown(page)
+            reason = ctx.session.guard.refusal(url) if ctx.session.guard is not None else None
+            raise ActionError(f"cannot open {url}: {reason or 'the task network rules refused a connection it needed'}") from None
         if BLOCKED in str(exc):
             raise ActionError(f"cannot open {url}: the browser's network rules blocked it") from None
         raise
     return ActionResult(f"Opened {page.url}")
+
+
+async def _error_page_shown(page: Page) -> None:
+    """Chromium commits its error page just after a refused load; the next navigation,
+    started before that, would be interrupted by it."""
+    try:
+        await page.wait_for_url("chrome-error://**", wait_until="commit", timeout=ERROR_PAGE_WAIT_MS)
+    except PlaywrightError:
+        pass
 
 
 class GoBack(Params):

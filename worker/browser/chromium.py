@@ -1,5 +1,6 @@
 """Launching Chromium: the executable from settings, else Playwright's own
-browser, else `chromium` on PATH (Debian's package)."""
+browser, else `chromium` on PATH (Debian's package), with the flags that keep
+its traffic on the worker's egress proxy."""
 
 from __future__ import annotations
 
@@ -18,6 +19,12 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
     "--disable-dev-shm-usage",
+    # What the egress proxy would not see (every context connects through it; see
+    # worker/browser/egress.py): no QUIC, and WebRTC only over the proxy's TCP (no UDP
+    # of its own, no host candidates). WebTransport (QUIC) Chromium refuses by itself
+    # in a context with a proxy (tested: tests/e2e/test_egress.py).
+    "--disable-quic",
+    "--webrtc-ip-handling-policy=disable_non_proxied_udp",
 ]
 
 

@@ -53,6 +53,7 @@ def test_private_addresses_are_blocked_unless_allowed() -> None:
     for url in ("http://127.0.0.1/x", "http://169.254.169.254/latest", "http://[::1]/", "http://10.0.0.5/",
                 "http://100.64.1.1/", "http://[::ffff:192.168.1.1]/"):
         assert netguard.blocked_reason(url, []) is not None, url
-    assert netguard.blocked_reason("http://127.0.0.1:9/x", ["127.0.0.1"]) is None
+    assert netguard.blocked_reason("http://127.0.0.1:9/x", ["127.0.0.1:9"]) is None
+    assert netguard.blocked_reason("http://127.0.0.1:9/x", ["127.0.0.1"]) is not None  # a bare host: ports 80, 443
     assert netguard.blocked_reason("http://8.8.8.8/", []) is None
     assert "http(s)" in (netguard.blocked_reason("ftp://example.com/", []) or "")

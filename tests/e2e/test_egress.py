@@ -8,7 +8,7 @@ The private service is a site on 127.0.0.2 (same port as the test site, so a
 rebound name keeps its origin) and a UDP/TCP listener there recording every
 packet and connection. Names are answered by the proxy's test resolver
 (BROWSERQ_TEST_DNS): allowed.test and other.test are the test site,
-rebind.test answers 127.0.0.1 first and 127.0.0.2 after. The stack allows only
+private.test is 127.0.0.2, rebind.test answers 127.0.0.1 first and 127.0.0.2 after. The stack allows only
 the test site's own port on 127.0.0.1, and `127.0.0.2` bare (ports 80 and 443)."""
 
 from __future__ import annotations
@@ -113,7 +113,8 @@ def listener() -> Iterator[Listener]:
 
 @pytest.fixture(scope="module")
 def egress_stack(model: ScriptedModelServer, site: SiteServer, hits: Counter, private: object) -> Iterator[Stack]:
-    dns = {"allowed.test": ["127.0.0.1"], "other.test": ["127.0.0.1"], "rebind.test": ["127.0.0.1", "127.0.0.2"]}
+    dns = {"allowed.test": ["127.0.0.1"], "other.test": ["127.0.0.1"], "private.test": ["127.0.0.2"],
+           "rebind.test": ["127.0.0.1", "127.0.0.2"]}
     stack = Stack(
         kind="embedded",
         model_base_url=model.base_url,
@@ -302,12 +303,55 @@ fetch('{api}').then(r => r.text()).then(t => document.getElementById('out').text
     )
     prompts = run(egress_stack, model, [
         answer("Open", {"navigate": {"url": page}}),
+        answer("Wait", {"wait": {"seconds": 1}}),
         answer("Private", {"navigate": {"url": f"http://127.0.0.2:{site.port}/bare"}}),
         answer("API", {"navigate": {"url": api}}),
         answer("Finish", {"done": {"text": "ok"}}),
     ])
-    assert "api unreachable" in prompts[1]
-    assert f"lists it for port {site.port}" in prompts[2] and "cannot open http://127.0.0.2" in prompts[2]
-    assert f"error: cannot open {api}: 127.0.0.1 is a private" in prompts[3]
-    assert f"lists it for port {egress_stack.port}" in prompts[3]
+    assert "api unreachable" in prompts[2]
+    assert f"lists it for port {site.port}" in prompts[3] and "cannot open http://127.0.0.2" in prompts[3]
+    assert f"error: cannot open {api}: 127.0.0.1 is a private" in prompts[4]
+    assert f"lists it for port {egress_stack.port}" in prompts[4]
     assert sum(private[1].values()) == 0
+
+
+def test_what_held_before_still_holds(
+    egress_stack: Stack, model: ScriptedModelServer, site: SiteServer, hits: Counter,
+    private: tuple[SiteServer, Counter],
+) -> None:
+    """Every way a page asks for a private address (WebSocket, EventSource, sendBeacon, a
+    worker, a form; every spelling of 127.0.0.2, a name resolving to it) and every trick
+    against allowed_domains (userinfo, backslash, look-alike, another port) is refused."""
+    port = site.port
+    spellings = ["2130706434", "0x7f.0.0.2", "127.2", "[::ffff:7f00:2]", "0177.0.0.2"]
+    page = site.add_page(
+        "eg-held",
+        f"""<title>Held</title><form method=post action="http://127.0.0.2:{port}/form"><button>Post</button></form>
+<script>
+const P = {port};
+try {{ new WebSocket('ws://127.0.0.2:' + P + '/ws'); }} catch (e) {{}}
+try {{ new EventSource('http://127.0.0.2:' + P + '/events'); }} catch (e) {{}}
+navigator.sendBeacon('http://127.0.0.2:' + P + '/beacon', 'x');
+new Worker(URL.createObjectURL(new Blob(["fetch('http://127.0.0.2:" + P + "/worker')"])));
+for (const h of {json.dumps(spellings)}) fetch('http://' + h + ':' + P + '/spelling').catch(() => {{}});
+fetch('http://private.test:' + P + '/by-name').catch(() => {{}});
+</script>""",
+    ).replace("127.0.0.1", "allowed.test")
+    other = f"other.test:{port}"
+    prompts = run(egress_stack, model, [
+        answer("Open", {"navigate": {"url": page}}),
+        answer("Wait", {"wait": {"seconds": 1}}),
+        answer("Post", {"click": {"index": "@text:Post"}}),
+        answer("Tricks", {"navigate": {"url": f"http://allowed.test@{other}/eg-sink/userinfo"}},
+               {"navigate": {"url": f"http://allowed.test.{other}/eg-sink/lookalike"}}),
+        answer("Pause", {"wait": {"seconds": 0}}),
+        answer("Backslash", {"navigate": {"url": f"http://{other}\\@allowed.test/eg-sink/backslash"}},
+               {"navigate": {"url": f"http://allowed.test:{port + 1}/eg-sink/port"}}),
+        answer("Finish", {"done": {"text": "ok"}}),
+    ], allowed_domains=[f"allowed.test:{port}", "private.test", "127.0.0.2"])
+    assert sum(private[1].values()) == 0, private[1]
+    assert not any(key.startswith("other.test/") for key in hits), hits
+    assert "Blocked the page's requests to 127.0.0.2" in prompts[1] + prompts[2]
+    assert "Blocked the navigation to http://127.0.0.2" in prompts[3]
+    assert f"cannot open http://allowed.test@{other}/eg-sink/userinfo: other.test is not in" in prompts[4]
+    assert "is not in the task's allowed_domains" in prompts[6]

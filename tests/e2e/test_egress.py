@@ -9,7 +9,8 @@ rebound name keeps its origin) and a UDP/TCP listener there recording every
 packet and connection. Names are answered by the proxy's test resolver
 (BROWSERQ_TEST_DNS): allowed.test and other.test are the test site,
 private.test is 127.0.0.2, rebind.test answers 127.0.0.1 first and 127.0.0.2 after. The stack allows only
-the test site's own port on 127.0.0.1, and `127.0.0.2` bare (ports 80 and 443)."""
+the test site's own port on 127.0.0.1 (and a closed one), and `127.0.0.2` bare
+(ports 80 and 443)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ pytestmark = pytest.mark.e2e
 FINAL = {"finished", "failed", "stopped"}
 PRIVATE_TEXT = "PRIVATE-DATA-9"
 OTHER_TEXT = "OTHER-HOST-ANSWER"
+CLOSED = _free_port()  # allowed, and nothing listens there
 
 
 class Listener:
@@ -120,7 +122,7 @@ def egress_stack(model: ScriptedModelServer, site: SiteServer, hits: Counter, pr
         model_base_url=model.base_url,
         concurrency=1,  # one worker process: the test resolver's answers are counted per process
         env_extra={
-            "BROWSERQ_ALLOW_PRIVATE_HOSTS": json.dumps([f"127.0.0.1:{site.port}", "127.0.0.2"]),
+            "BROWSERQ_ALLOW_PRIVATE_HOSTS": json.dumps([f"127.0.0.1:{site.port}", "127.0.0.2", f"127.0.0.1:{CLOSED}"]),
             "BROWSERQ_TEST_DNS": json.dumps(dns),
         },
     )
@@ -306,12 +308,15 @@ fetch('{api}').then(r => r.text()).then(t => document.getElementById('out').text
         answer("Wait", {"wait": {"seconds": 1}}),
         answer("Private", {"navigate": {"url": f"http://127.0.0.2:{site.port}/bare"}}),
         answer("API", {"navigate": {"url": api}}),
+        answer("Pause", {"wait": {"seconds": 0}}),  # three failures in a row would end the task
+        answer("Closed", {"navigate": {"url": f"http://127.0.0.1:{CLOSED}/"}}),
         answer("Finish", {"done": {"text": "ok"}}),
     ])
     assert "api unreachable" in prompts[2]
     assert f"lists it for port {site.port}" in prompts[3] and "cannot open http://127.0.0.2" in prompts[3]
     assert f"error: cannot open {api}: 127.0.0.1 is a private" in prompts[4]
     assert f"lists it for port {egress_stack.port}" in prompts[4]
+    assert f"error: cannot open http://127.0.0.1:{CLOSED}/: the site did not answer" in prompts[6]
     assert sum(private[1].values()) == 0
 
 

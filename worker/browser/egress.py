@@ -93,7 +93,8 @@ class Gate:
     rules: Rules
     server: asyncio.Server | None = None
     port: int = 0
-    refused: dict[str, str] = field(default_factory=dict)  # host -> why its last connection was refused
+    refused: dict[str, str] = field(default_factory=dict)  # "host:port" -> why its last connection was refused
+    unanswered: set[str] = field(default_factory=set)  # "host:port" allowed, where nothing answered
     connections: int = 0
     _names: dict[str, tuple[float, list[str]]] = field(default_factory=dict)
     _streams: set[asyncio.StreamWriter] = field(default_factory=set)
@@ -121,19 +122,22 @@ class Gate:
                 host, port = await _socks_request(reader, writer)
             self.connections += 1
             reason = self.rules.domain_refusal(host, port)
+            opened = None
             if reason is None:
-                async with asyncio.timeout(CONNECT_TIMEOUT):
-                    opened = await self._open(host, port)
+                opened = await self._open(host, port)
                 if isinstance(opened, str):
                     reason = opened
-                else:
-                    up_reader, upstream = opened
-            if reason is not None or upstream is None:
-                self.refused[host] = reason or f"{host}:{port} did not answer"
-                log.info("egress: refused %s:%s: %s", host, port, self.refused[host])
+            target = f"{host}:{port}"
+            if reason is not None:
+                self.refused[target] = reason
+                log.info("egress: refused %s: %s", target, reason)
+            elif opened is None:
+                self.unanswered.add(target)
+            if opened is None or isinstance(opened, str):  # refused, or nobody answered
                 writer.write(_reply(NOT_ALLOWED if reason else HOST_UNREACHABLE))
                 await writer.drain()
                 return
+            up_reader, upstream = opened
             self._streams.add(upstream)
             writer.write(_reply(OK))
             await writer.drain()
@@ -146,24 +150,26 @@ class Gate:
                     self._streams.discard(w)
                     w.close()
 
-    async def _open(self, host: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | str:
-        """A connection to a checked address of host:port (or through the upstream), or why none."""
+    async def _open(self, host: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | str | None:
+        """A connection to a checked address of host:port (or through the upstream); else
+        why it is refused, or None when no allowed address answered."""
         addresses = netguard.usable(host, port, await self._resolve(host), self.rules.allow)
         if self.rules.upstream is not None:
             if isinstance(addresses, str) and not addresses.endswith("does not resolve to any address"):
                 return addresses  # private here: the upstream may well reach the same network
-            return await _via_upstream(self.rules.upstream, host, port)
+            async with asyncio.timeout(CONNECT_TIMEOUT):
+                return await _via_upstream(self.rules.upstream, host, port)
         if isinstance(addresses, str):
             return addresses
-        last: OSError | None = None
         for address in addresses:
             if netguard.is_private_address(address) and port in self.egress.ports:
                 return f"{host}:{port} is the worker's own egress proxy"
             try:
-                return await asyncio.open_connection(address, port, limit=CHUNK)
-            except OSError as exc:
-                last = exc
-        return f"{host}:{port} did not answer ({last})"
+                async with asyncio.timeout(CONNECT_TIMEOUT):
+                    return await asyncio.open_connection(address, port, limit=CHUNK)
+            except (OSError, TimeoutError) as exc:
+                log.debug("egress: %s (%s) port %s did not answer: %s", host, address, port, exc)
+        return None
 
     async def _resolve(self, host: str) -> list[str]:
         now = time.monotonic()

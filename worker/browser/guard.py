@@ -33,7 +33,8 @@ NETWORK_SCHEMES = {"http", "https", "ws", "wss"}
 # Top-level URLs that carry no request: allowed only when the task did not
 # restrict its domains.
 LOCAL_SCHEMES = {"data", "blob", "javascript"}
-# How Chromium reports a connection its SOCKS proxy (the gate) refused.
+# How Chromium reports a connection its SOCKS proxy (the gate) did not open: refused,
+# or allowed with nobody answering (the gate knows which).
 REFUSED_ERRORS = ("ERR_SOCKS_CONNECTION_FAILED", "ERR_SOCKS_CONNECTION_HOST_UNREACHABLE")
 
 Notify = Callable[[str], None]
@@ -77,8 +78,12 @@ class NetworkGuard:
         return self.gate.rules.domain_refusal(host, port)
 
     def refusal(self, url: str) -> str | None:
-        """Why the gate refused the last connection to `url`'s host, if it did."""
-        return self.gate.refused.get(_host(url))
+        """Why the gate did not open the last connection to `url`'s host and port, if it did not."""
+        target = _target(url)
+        reason = self.gate.refused.get(target)
+        if reason is None and target in self.gate.unanswered:
+            return "the site did not answer (nothing accepts connections there)"
+        return reason
 
     # -- messages ----------------------------------------------------------------
 
@@ -86,7 +91,7 @@ class NetworkGuard:
         failure = request.failure or ""
         if not any(code in failure for code in REFUSED_ERRORS):
             return
-        reason = self.refusal(request.url)
+        reason = self.gate.refused.get(_target(request.url))
         if reason is None:
             return
         if not _is_navigation(request):
@@ -127,6 +132,16 @@ def _host(url: str) -> str:
     host = (urlsplit(url).hostname or "").lower().rstrip(".")
     literal = ip_literal(host)
     return str(literal) if literal is not None else host
+
+
+def _target(url: str) -> str:
+    """"host:port" as the gate keys its outcomes."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme.lower() in {"https", "wss"} else 80)
+    except ValueError:
+        port = 0
+    return f"{_host(url)}:{port}"
 
 
 def _is_navigation(request: Request) -> bool:

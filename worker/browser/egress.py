@@ -45,6 +45,7 @@ log = logging.getLogger("browserq.egress")
 Resolver = Callable[[str], Awaitable[list[str]]]
 HANDSHAKE_TIMEOUT = 10.0
 CONNECT_TIMEOUT = 15.0
+CLOSE_WAIT = 2.0
 RESOLVE_TTL = 30.0  # a name's checked addresses are reused this long (connections go to them only)
 CHUNK = 256 * 1024
 # SOCKS5 reply codes
@@ -98,6 +99,7 @@ class Gate:
     connections: int = 0
     _names: dict[str, tuple[float, list[str]]] = field(default_factory=dict)
     _streams: set[asyncio.StreamWriter] = field(default_factory=set)
+    _handlers: set[asyncio.Task] = field(default_factory=set)
 
     @property
     def proxy(self) -> dict[str, str]:
@@ -111,10 +113,16 @@ class Gate:
         for writer in list(self._streams):
             writer.close()
         self._streams.clear()
+        if self._handlers:  # each ends once its streams are closed
+            await asyncio.wait(list(self._handlers), timeout=CLOSE_WAIT)
 
     # -- one connection ----------------------------------------------------------
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._handlers.add(task)
+            task.add_done_callback(self._handlers.discard)
         self._streams.add(writer)
         upstream: asyncio.StreamWriter | None = None
         try:

@@ -22,7 +22,7 @@ _templates = Environment(
 
 # Only these fields leave the server on a keyless page: never browser_data (cookies),
 # metadata, the uploaded files' names, or the links themselves.
-_TASK_FIELDS = {"id", "task", "status", "output", "created_at", "finished_at", "output_files"}
+_TASK_FIELDS = {"id", "task", "status", "output", "created_at", "finished_at", "output_files", "human_question"}
 _STEP_FIELDS = {
     "id", "step", "evaluation_previous_goal", "next_goal", "memory", "url", "actions", "screenshot_url",
     "duration_ms",

@@ -143,6 +143,15 @@ class BrowserData(BaseModel):
     cookies: list[dict[str, Any]]
 
 
+class Cost(BaseModel):
+    """(ext) The task's model tokens so far and what they cost in USD at its model's
+    price (settings); `usd` is null when the model has no price."""
+
+    input_tokens: int
+    output_tokens: int
+    usd: float | None
+
+
 class TaskView(BaseModel):
     id: str
     task: str
@@ -158,6 +167,10 @@ class TaskView(BaseModel):
     public_share_url: str | None = None
     metadata: dict[str, str] | None = None
     replay_of: str | None = None  # (ext) the task this one replays (POST /task/{id}/replay)
+    # (ext) What the agent asked a person (ask_human) while the task waits paused for the
+    # answer (POST /task/{id}/answer); null when it is not waiting for one.
+    human_question: str | None = None
+    cost: Cost | None = None  # (ext)
 
 
 class TaskSummary(BaseModel):
@@ -168,6 +181,8 @@ class TaskSummary(BaseModel):
     created_at: Timestamp
     finished_at: Timestamp | None
     live_url: str | None = None
+    human_question: str | None = None  # (ext) as in TaskView
+    cost: Cost | None = None  # (ext)
 
 
 class TaskPage(BaseModel):
@@ -180,6 +195,25 @@ class TaskPage(BaseModel):
 
 class Empty(BaseModel):
     pass
+
+
+class AnswerRequest(BaseModel):
+    """(ext) POST /task/{id}/answer."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    answer: str = Field(min_length=1, max_length=10_000, description="What the person answers")
+    secret: bool = Field(default=False, description="Keep it like a task secret: the agent types it, never sees it")
+
+    @field_validator("answer")
+    @classmethod
+    def _storable(cls, value: str) -> str:
+        """It is stored and shown to the model as text: no NUL, no lone surrogate, not blank."""
+        if not value.strip():
+            raise ValueError("answer must not be blank: to go on without one, resume the task (PUT /resume-task)")
+        if "\x00" in value or any("\ud800" <= c <= "\udfff" for c in value):
+            raise ValueError("answer must be text without NUL characters or lone surrogates")
+        return value
 
 
 class ErrorDetail(BaseModel):

@@ -16,6 +16,7 @@ from api.errors import error_item, invalid
 from api.file_urls import screenshot_url
 from api.schemas import RunTaskRequest
 from api.v2_schemas import (
+    CostV2,
     CreateTaskRequestV2,
     FileViewV2,
     TaskItemViewV2,
@@ -23,6 +24,7 @@ from api.v2_schemas import (
     TaskStepViewV2,
     TaskViewV2,
 )
+from shared import billing
 from shared.models import Step, Task, TaskStatus
 from shared.settings import Settings
 
@@ -115,12 +117,17 @@ def is_success(task: Task, last_step: Step | None) -> bool | None:
 
 
 def cost(task: Task, settings: Settings) -> str | None:
-    """USD, from the task's tokens at its model's configured prices."""
-    route = settings.model_routes.get(task.llm_model)
-    if route is None:
+    """v2's own `cost`: USD as text, from the task's tokens at its model's price; null without a price."""
+    usd = billing.cost_of(task, settings).usd
+    if usd is None:
         return None
-    usd = (task.input_tokens * route.input_price + task.output_tokens * route.output_price) / 1_000_000
-    return str(Decimal(str(round(usd, 6))).normalize()) if usd else "0"
+    return format(Decimal(str(usd)).normalize(), "f") if usd else "0"
+
+
+def cost_detail(task: Task, settings: Settings) -> CostV2:
+    """(ext) `costDetail`: v2's `cost` is a string, so the tokens go beside it."""
+    spent = billing.cost_of(task, settings)
+    return CostV2(input_tokens=spent.input_tokens, output_tokens=spent.output_tokens, usd=spent.usd)
 
 
 def _common(task: Task, last_step: Step | None, settings: Settings) -> dict[str, Any]:
@@ -137,6 +144,8 @@ def _common(task: Task, last_step: Step | None, settings: Settings) -> dict[str,
         "output": task.output,
         "is_success": is_success(task, last_step),
         "cost": cost(task, settings),
+        "cost_detail": cost_detail(task, settings),
+        "human_question": task.human_question if task.status == TaskStatus.paused else None,
     }
 
 
@@ -165,4 +174,5 @@ def item_view(task: Task, last_step: Step | None, settings: Settings) -> TaskIte
 
 def status_view(task: Task, last_step: Step | None, settings: Settings) -> TaskStatusViewV2:
     common = _common(task, last_step, settings)
-    return TaskStatusViewV2(**{k: common[k] for k in ("id", "status", "output", "finished_at", "is_success", "cost")})
+    fields = ("id", "status", "output", "finished_at", "is_success", "cost", "cost_detail", "human_question")
+    return TaskStatusViewV2(**{k: common[k] for k in fields})

@@ -66,6 +66,14 @@ class TaskStepViewV2(_Wire):
     actions: list[str]  # each action as JSON text
 
 
+class CostV2(_Wire):
+    """(ext) The task's model tokens so far and their USD (null when its model has no price)."""
+
+    input_tokens: int
+    output_tokens: int
+    usd: float | None
+
+
 class _TaskCommonV2(_Wire):
     id: str
     session_id: str
@@ -82,6 +90,8 @@ class _TaskCommonV2(_Wire):
     judgement: str | None = None
     judge_verdict: bool | None = None
     cost: str | None = None
+    cost_detail: CostV2 | None = None  # (ext)
+    human_question: str | None = None  # (ext) ask_human's question while the task waits (paused)
     suggestions: list[dict[str, Any]] | None = None
 
 
@@ -108,3 +118,5 @@ class TaskStatusViewV2(_Wire):
     finished_at: Timestamp | None = None
     is_success: bool | None = None
     cost: str | None = None
+    cost_detail: CostV2 | None = None  # (ext)
+    human_question: str | None = None  # (ext)

@@ -1,35 +1,66 @@
-"""What a key's tasks cost (model tokens at the prices in `settings.models`)
-and what it has left of its budget. 1 credit = 0.01 USD."""
+"""What a task and a key's tasks cost (model tokens at the prices of
+`Settings.price_of`) and what a key has left of its budget. 1 credit = 0.01 USD."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from shared.models import ApiKey, Task
-from shared.settings import Settings, get_settings
+from shared.settings import ModelPrice, Settings, get_settings
 
 CREDITS_PER_USD = Decimal(100)
 PER_MILLION = Decimal(1_000_000)
+USD_PLACES = Decimal("0.00000001")  # what a cost shows: a millionth of a cent
+
+
+def tokens_usd(price: ModelPrice, input_tokens: int, output_tokens: int) -> Decimal:
+    return (Decimal(input_tokens) * Decimal(str(price.input))
+            + Decimal(output_tokens) * Decimal(str(price.output))) / PER_MILLION
+
+
+@dataclass(frozen=True)
+class TaskCost:
+    """A task's tokens so far and what they cost; usd is None when its model has no price."""
+
+    input_tokens: int
+    output_tokens: int
+    usd: float | None
+
+    def as_dict(self) -> dict[str, int | float | None]:
+        return {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens, "usd": self.usd}
+
+
+def task_cost(llm_model: str, input_tokens: int, output_tokens: int, settings: Settings | None = None) -> TaskCost:
+    price = (settings or get_settings()).price_of(llm_model)
+    usd = None if price is None else float(tokens_usd(price, input_tokens, output_tokens).quantize(USD_PLACES))
+    return TaskCost(input_tokens, output_tokens, usd)
+
+
+def cost_of(task: Task, settings: Settings | None = None) -> TaskCost:
+    return task_cost(task.llm_model, task.input_tokens, task.output_tokens, settings)
+
+
+def spend_by_model(session: Session, owner_id: str | None = None) -> list[tuple[str, int, int]]:
+    """(llm_model, input tokens, output tokens) summed over the tasks (of one key, or all)."""
+    query = select(Task.llm_model, func.sum(Task.input_tokens), func.sum(Task.output_tokens))
+    if owner_id is not None:
+        query = query.where(col(Task.owner_id) == owner_id)
+    rows = session.exec(query.group_by(col(Task.llm_model))).all()
+    return [(model, int(inp or 0), int(out or 0)) for model, inp, out in rows]
 
 
 def spend_usd(session: Session, owner_id: str, settings: Settings | None = None) -> Decimal:
     """The cost of all the key's tasks so far; a model without a price costs nothing."""
-    routes = (settings or get_settings()).model_routes
-    rows = session.exec(
-        select(Task.llm_model, func.sum(Task.input_tokens), func.sum(Task.output_tokens))
-        .where(col(Task.owner_id) == owner_id)
-        .group_by(col(Task.llm_model))
-    ).all()
+    settings = settings or get_settings()
     total = Decimal(0)
-    for model, input_tokens, output_tokens in rows:
-        route = routes.get(model)
-        if route is None:
-            continue
-        total += (Decimal(int(input_tokens or 0)) * Decimal(str(route.input_price))
-                  + Decimal(int(output_tokens or 0)) * Decimal(str(route.output_price))) / PER_MILLION
+    for model, input_tokens, output_tokens in spend_by_model(session, owner_id):
+        price = settings.price_of(model)
+        if price is not None:
+            total += tokens_usd(price, input_tokens, output_tokens)
     return total
 
 

@@ -140,12 +140,35 @@ def tasks(
     table.add_column("id", no_wrap=True, min_width=36)
     table.add_column("status", no_wrap=True)
     table.add_column("created", no_wrap=True)
+    table.add_column("cost", no_wrap=True, justify="right")
     table.add_column("task", overflow="ellipsis", no_wrap=True, max_width=50)
     for item in listing["tasks"]:
         created = (item.get("created_at") or "")[:19].replace("T", " ")
-        table.add_row(item["id"], _status_text(item["status"]), created, item["task"])
+        table.add_row(item["id"], _status_text(item["status"]), created, cost_text(item.get("cost")), item["task"])
     console.print(table, width=max(console.width, 130))
     console.print(f"page {listing['page']} of {listing['total_pages']} ({listing['total_count']} tasks)", style="dim")
+
+
+def cost_text(cost: dict[str, Any] | None) -> str:
+    """`$0.0123`; a model with no price shows its tokens instead (`1,200 tok`), never a guess."""
+    if not cost:
+        return "-"
+    if cost.get("usd") is not None:
+        return f"${cost['usd']:.4f}"
+    return f"{cost.get('input_tokens', 0) + cost.get('output_tokens', 0):,} tok"
+
+
+def answer(
+    task_id: Annotated[str, typer.Argument(help="The task's id")],
+    text: Annotated[str, typer.Argument(help="Your answer to the agent's question")],
+    secret: Annotated[bool, typer.Option("--secret", help="Keep it like a task secret (a 2FA code, a password): "
+                                          "the agent types it but never sees it")] = False,
+    url: UrlOption = DEFAULT_URL,
+    key: KeyOption = None,
+) -> None:
+    """Answer the question a task waits on (its human_question)."""
+    Api(url, key).call("POST", f"/task/{task_id}/answer", json={"answer": text, "secret": secret})
+    console.print(f"task {task_id}: answered{' (as a secret)' if secret else ''}; the agent goes on")
 
 
 def _control(verb: str, done: str) -> Any:
@@ -166,6 +189,7 @@ def register(app: typer.Typer) -> None:
     app.command("stop")(_control("stop", "stopped"))
     app.command("pause")(_control("pause", "pause requested (the browser stays open; `browserq resume` goes on)"))
     app.command("resume")(_control("resume", "resumed"))
+    app.command()(answer)
 
 
 # ------------------------------------------------------------------ following
@@ -177,6 +201,7 @@ class Follower:
     def __init__(self, api: Api, task_id: str) -> None:
         self.api, self.task_id = api, task_id
         self.shown = 0
+        self.asked: str | None = None  # the question last shown
         self.started = time.monotonic()
         self.spinner = Spinner("dots")
 
@@ -201,6 +226,9 @@ class Follower:
                         self.shown = step["step"]
                 if task["status"] in FINAL:
                     return task
+                if task.get("human_question") and task["human_question"] != self.asked:
+                    self.asked = task["human_question"]
+                    live.console.print(render_question(self.task_id, self.asked))
                 live.update(self._status_line(task))
                 time.sleep(POLL_SECONDS)
 
@@ -251,6 +279,11 @@ def render_step(step: dict[str, Any]) -> Text:
     for action in step.get("actions") or []:
         text.append(f"\n    {_action_text(action)}", style="dim")
     return text
+
+
+def render_question(task_id: str, question: str) -> Text:
+    return Text.assemble(("the agent asks you: ", "bold yellow"), question,
+                         (f"\n  answer with: browserq answer {task_id} 'YOUR ANSWER' [--secret]", "dim"))
 
 
 def _indented(text: str, pad: str) -> str:

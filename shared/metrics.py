@@ -94,10 +94,36 @@ class ServiceCollector(Collector):
             yield tasks
         except Exception as exc:  # an unreachable database must not break the other metrics
             log.warning("metrics: cannot count tasks: %s", exc)
+        yield from _spend()
         depth = queue_depth()
         yield GaugeMetricFamily("browserq_broker_up", "1 when the broker answered this scrape.", value=float(depth is not None))
         if depth is not None:
             yield GaugeMetricFamily("browserq_queue_depth", "Messages waiting in the task queue.", value=depth)
+
+
+def _spend() -> Iterator[Metric]:
+    """Tokens and USD by llm_model over all tasks (USD only for models with a price)."""
+    from shared.billing import tokens_usd
+    from shared.service_state import spend_by_model
+    from shared.settings import get_settings
+
+    tokens = GaugeMetricFamily("browserq_task_tokens", "Model tokens used by the tasks in the database, by llm_model "
+                               "and kind (input or output).", labels=["model", "kind"])
+    cost = GaugeMetricFamily("browserq_task_cost_usd", "USD the tasks in the database cost in model tokens, by "
+                             "llm_model (models with a price only).", labels=["model"])
+    try:
+        rows = spend_by_model()
+    except Exception as exc:  # an unreachable database must not break the other metrics
+        log.warning("metrics: cannot sum tokens: %s", exc)
+        return
+    settings = get_settings()
+    for model, input_tokens, output_tokens in rows:
+        tokens.add_metric([model, "input"], input_tokens)
+        tokens.add_metric([model, "output"], output_tokens)
+        if (price := settings.price_of(model)) is not None:
+            cost.add_metric([model], float(tokens_usd(price, input_tokens, output_tokens)))
+    yield tokens
+    yield cost
 
 
 def worker_registry() -> CollectorRegistry:

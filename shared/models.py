@@ -105,6 +105,10 @@ class Task(SQLModel, table=True):
     # Set when a worker could not claim the task because its key was at its cap of
     # running tasks; the maintenance loop sends it again once a slot is free.
     capped_at: datetime | None = _ts(nullable=True)
+    # ask_human: the agent's question while the task waits (paused) for a person, and the
+    # answer given (Fernet JSON {"answer", "secret"}) until the worker takes it.
+    human_question: str | None = Field(default=None, sa_column=Column(Text))
+    human_answer_encrypted: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class Step(SQLModel, table=True):

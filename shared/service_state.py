@@ -1,6 +1,6 @@
 """Readings of the service as a whole, taken from the source of truth when
-asked (for /metrics): tasks by status from the database, messages waiting in
-the broker's queue."""
+asked (for /metrics): tasks by status and tokens by model from the database,
+messages waiting in the broker's queue."""
 
 from __future__ import annotations
 
@@ -24,6 +24,14 @@ def task_counts() -> dict[str, int]:
     for status, count in rows:
         counts[TaskStatus(status).value] = int(count)
     return counts
+
+
+def spend_by_model() -> list[tuple[str, int, int]]:
+    """(llm_model, input tokens, output tokens) over every task, from one GROUP BY."""
+    from shared.billing import spend_by_model as rows
+
+    with session_scope() as session:
+        return rows(session)
 
 
 def queue_depth(queue: str | None = None, app: Celery | None = None) -> int | None:

@@ -20,9 +20,17 @@ class ModelRoute(BaseModel):
     provider: Literal["openai", "anthropic", "gemini"]
     model: str
     vision: bool = True
-    # USD per million tokens, for the balance.
-    input_price: float = 0.0
-    output_price: float = 0.0
+    # USD per million tokens, for each task's cost and the balance; None: no price known
+    # (the cost then shows tokens and `usd: null`, never a made-up number).
+    input_price: float | None = Field(default=None, ge=0)
+    output_price: float | None = Field(default=None, ge=0)
+
+
+class ModelPrice(BaseModel):
+    """USD per million tokens of one `llm_model` (BROWSERQ_MODEL_PRICES)."""
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
 
 
 def _default_models() -> dict[str, ModelRoute]:
@@ -104,6 +112,9 @@ class Settings(BaseSettings):
     # BROWSERQ_MODELS='{"my-alias": {"provider": "openai", "model": "llama3.1"}}'.
     models: dict[str, ModelRoute] = Field(default_factory=dict)
     default_llm_model: str = "gpt-4.1"
+    # Prices by `llm_model` name, over the shipped ones of the models browserq names:
+    # BROWSERQ_MODEL_PRICES='{"gpt-4.1": {"input": 2.0, "output": 8.0}, "my-llama": {"input": 0, "output": 0}}'.
+    model_prices: dict[str, ModelPrice] = Field(default_factory=dict)
 
     # Provider credentials, by the SDKs' own names.
     openai_api_key: str | None = Field(default=None, validation_alias=AliasChoices("OPENAI_API_KEY"))
@@ -210,6 +221,15 @@ class Settings(BaseSettings):
     @property
     def model_routes(self) -> dict[str, ModelRoute]:
         return {**_default_models(), **self.models}
+
+    def price_of(self, llm_model: str) -> ModelPrice | None:
+        """What `llm_model` costs: BROWSERQ_MODEL_PRICES first, then its route's prices; None when unknown."""
+        if llm_model in self.model_prices:
+            return self.model_prices[llm_model]
+        route = self.model_routes.get(llm_model)
+        if route is None or route.input_price is None or route.output_price is None:
+            return None
+        return ModelPrice(input=route.input_price, output=route.output_price)
 
     def provider_configured(self, provider: str) -> bool:
         if provider == "openai":

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import and_, func, or_, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from shared import running_cap
@@ -121,7 +122,7 @@ def finish(session: Session, lease: Lease, status: TaskStatus, output: str | Non
     result = session.execute(
         update(Task)
         .where(*_held(lease))
-        .values(status=status, output=output, finished_at=utcnow(), **extra)
+        .values(status=status, output=output, finished_at=utcnow(), human_question=None, **extra)
     )
     if result.rowcount == 1:
         record_status(session, lease.task_id, status)
@@ -149,6 +150,56 @@ def release(session: Session, lease: Lease) -> bool:
     return result.rowcount == 1
 
 
+def ask_human(session: Session, lease: Lease, question: str) -> bool:
+    """The agent asks a person: the task waits paused, showing the question, until
+    it is answered (or resumed); False when the lease is lost."""
+    result = session.execute(
+        update(Task)
+        .where(*_held(lease))
+        .values(status=TaskStatus.paused, paused_at=utcnow(), human_question=question, human_answer_encrypted=None)
+    )
+    if result.rowcount == 1:
+        record_status(session, lease.task_id, TaskStatus.paused)
+    session.commit()
+    return result.rowcount == 1
+
+
+@dataclass(frozen=True)
+class HumanReply:
+    """Where a question stands: still `waiting`, or over with the answer given (encrypted;
+    None when a person resumed the task without answering)."""
+
+    waiting: bool
+    answer_encrypted: str | None = None
+
+
+def take_answer(session: Session, lease: Lease) -> HumanReply | None:
+    """The answer to the agent's question, taken off the row (it is handed over once);
+    None when the lease is lost."""
+    row = session.execute(
+        sa_select(col(Task.status), col(Task.attempt), col(Task.worker_id), col(Task.human_question),
+                  col(Task.human_answer_encrypted))
+        .where(col(Task.id) == lease.task_id)
+    ).one_or_none()
+    if row is None or (row[1], row[2]) != (lease.attempt, lease.worker_id) or row[0] not in ACTIVE:
+        return None
+    status, _, _, question, answer = row
+    if status == TaskStatus.paused and question is not None:
+        return HumanReply(waiting=True)
+    if answer is not None:
+        session.execute(
+            update(Task).where(*_held(lease), col(Task.human_answer_encrypted) == answer).values(human_answer_encrypted=None)
+        )
+        session.commit()
+    return HumanReply(waiting=False, answer_encrypted=answer)
+
+
+def take_pending_answer(session: Session, lease: Lease) -> str | None:
+    """At the start of an attempt: an answer given while no worker held the task (encrypted)."""
+    reply = take_answer(session, lease)
+    return reply.answer_encrypted if reply is not None and not reply.waiting else None
+
+
 def recorded_steps(session: Session, task_id: str) -> list[Step]:
     """The steps earlier attempts recorded, in order: a new attempt continues from them."""
     return list(session.exec(select(Step).where(Step.task_id == task_id).order_by(col(Step.step))).all())
@@ -161,7 +212,8 @@ def request_stop(session: Session, task: Task, output: str = "Stopped by the use
     result = session.execute(
         update(Task)
         .where(col(Task.id) == task.id, col(Task.status).in_((TaskStatus.created, *ACTIVE)))
-        .values(status=TaskStatus.stopped, finished_at=utcnow(), output=func.coalesce(Task.output, output))
+        .values(status=TaskStatus.stopped, finished_at=utcnow(), output=func.coalesce(Task.output, output),
+                human_question=None)
     )
     if result.rowcount == 1:
         record_status(session, task.id, TaskStatus.stopped)
@@ -187,16 +239,40 @@ def request_resume(session: Session, task: Task) -> TaskStatus | None:
     result = session.execute(
         update(Task)
         .where(col(Task.id) == task.id, col(Task.status) == TaskStatus.paused, col(Task.worker_id).is_not(None))
-        .values(status=TaskStatus.running, paused_at=None, heartbeat_at=now)
+        .values(status=TaskStatus.running, paused_at=None, heartbeat_at=now, human_question=None)
     )
     if result.rowcount != 1:
         result = session.execute(
             update(Task)
             .where(col(Task.id) == task.id, col(Task.status) == TaskStatus.paused, col(Task.worker_id).is_(None))
-            .values(status=TaskStatus.created, paused_at=None, enqueued_at=None)
+            .values(status=TaskStatus.created, paused_at=None, enqueued_at=None, human_question=None)
         )
     if result.rowcount != 1:
         session.commit()
+        return None
+    new_status = session.exec(select(Task.status).where(Task.id == task.id)).one()
+    record_status(session, task.id, new_status)
+    session.commit()
+    return new_status
+
+
+def answer(session: Session, task: Task, answer_encrypted: str, **columns: object) -> TaskStatus | None:
+    """A person answers the agent's question: paused -> running with the answer for the worker
+    that holds the task, or -> created (to be enqueued) when none does. None when the task is
+    not waiting for an answer. `columns`: more to set with it (a secret answer's secrets)."""
+    waiting = [col(Task.id) == task.id, col(Task.status) == TaskStatus.paused, col(Task.human_question).is_not(None)]
+    values = {"paused_at": None, "human_question": None, "human_answer_encrypted": answer_encrypted, **columns}
+    result = session.execute(
+        update(Task).where(*waiting, col(Task.worker_id).is_not(None))
+        .values(status=TaskStatus.running, heartbeat_at=utcnow(), **values)
+    )
+    if result.rowcount != 1:
+        result = session.execute(
+            update(Task).where(*waiting, col(Task.worker_id).is_(None))
+            .values(status=TaskStatus.created, enqueued_at=None, **values)
+        )
+    if result.rowcount != 1:
+        session.rollback()
         return None
     new_status = session.exec(select(Task.status).where(Task.id == task.id)).one()
     record_status(session, task.id, new_status)
@@ -272,6 +348,7 @@ def expire_pauses(session: Session, max_pause_seconds: float) -> list[str]:
                 status=TaskStatus.stopped,
                 finished_at=utcnow(),
                 output=f"Stopped: the task stayed paused longer than the limit of {max_pause_seconds:.0f} s.",
+                human_question=None,
             )
         )
         if result.rowcount == 1:

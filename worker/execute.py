@@ -28,6 +28,7 @@ from worker.agent.prompt import HistoryItem, RunState
 from worker.browser import egress, guard
 from worker.browser.pool import BrowserPool
 from worker.browser.session import BrowserSession
+from worker.human import HumanChannel, Reply
 from worker.live_view import LiveView
 from worker.media.task_files import TaskFiles
 from worker.replay import model_for_task
@@ -180,8 +181,10 @@ async def _run(
             observer=task_files,
             readable_files=readable,
             spend_check=(lambda: asyncio.to_thread(_over_budget, task.owner_id)) if budgeted else None,
+            human=HumanChannel(lease),
         )
         agent.record = task_files.wrap(agent.record)
+        await _answered_meanwhile(agent)
         live = LiveView(task.id, session, control, settings)  # streams and takes input only while watched
         async with task_browser.saving_profile(context, browser, task.id), live:
             outcome = await agent.run_to_end()
@@ -218,6 +221,16 @@ async def _wrap_up(task_id: str, session: BrowserSession, task_files: TaskFiles,
         log.error("task %s: its browser context did not close within %g s; restarting Chromium",
                   task_id, CLOSE_TIMEOUT)
         await pool.discard()
+
+
+async def _answered_meanwhile(agent: Agent) -> None:
+    """A person answered the agent's question while no worker held the task (its worker
+    was lost or shut down): this attempt's first step reads the answer."""
+    assert agent.human is not None
+    answer = await agent.human.pending()
+    if answer is not None:
+        reply = agent.took_answer(Reply(waiting=False, answer=answer), driven=False)
+        agent.run.notes.append(f"Before this attempt you asked a person: {agent.redactor(answer.question)!r}. {reply}")
 
 
 def _has_budget(owner_id: str) -> bool:

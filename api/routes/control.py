@@ -1,5 +1,6 @@
-"""Stop, pause and resume. The wish is recorded in the database; the worker
-running the task checks it between actions and while it waits for the model."""
+"""Stop, pause, resume, and answer the agent's question. The wish is recorded in
+the database; the worker running the task checks it between actions and while
+it waits for the model (or for the answer)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from sqlmodel import Session
 
 from api.deps import OwnerId, SessionDep
 from api.routes.tasks import NOT_FOUND, get_owned_task
-from api.schemas import Empty, ErrorDetail
-from shared import task_store
+from api.schemas import AnswerRequest, Empty, ErrorDetail
+from shared import human_answer, task_store
 from shared.dispatch import dispatch
 from shared.models import Task, TaskStatus
 
@@ -73,3 +74,27 @@ def _register(verb: str, action: Callable[[Session, str, str], Empty]) -> None:
 _register("stop", _stop)
 _register("pause", _pause)
 _register("resume", _resume)
+
+
+def answer(session: Session, owner_id: str, task_id: str, body: AnswerRequest) -> Empty:
+    """The answer to the agent's ask_human question; the task runs on with it."""
+    task = get_owned_task(session, owner_id, task_id)
+    sealed, columns = human_answer.seal(task, body.answer, body.secret)
+    new_status = task_store.answer(session, task, sealed, **columns)
+    if new_status is None:
+        session.refresh(task)
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"Task {task_id} is {task.status.value} and not waiting for an answer: answer only while its "
+            "human_question is set (GET /task/{task_id})",
+        )
+    if new_status == TaskStatus.created:
+        dispatch(task_id)
+    return Empty()
+
+
+@router.post("/task/{task_id}/answer", response_model=Empty, responses=RESPONSES, summary="Answer the agent's question")
+async def answer_task(task_id: str, body: AnswerRequest, session: SessionDep, owner_id: OwnerId) -> Empty:
+    """(ext) While the task waits for a person (status paused, `human_question` set), answer it.
+    With `secret: true` the answer is kept like a task secret: the agent can type it, never sees it."""
+    return await run_in_threadpool(answer, session, owner_id, task_id, body)

@@ -16,12 +16,14 @@ import logging
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, HTTPException, Query, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlmodel import Session
 
 from api.public_view import not_found_page, page, snapshot, state_response
+from api.routes import control
+from api.schemas import AnswerRequest
 from shared import task_store
 from shared.db import get_engine
 from shared.dispatch import dispatch
@@ -89,6 +91,23 @@ def live_state(task_id: str, token: TokenQuery = "") -> JSONResponse:
         if task is None:
             return JSONResponse({"detail": "Task not found."}, status_code=404)
         return state_response(snapshot(session, task))
+
+
+@router.post("/live/{task_id}/answer")
+def live_answer(task_id: str, body: AnswerRequest, token: TokenQuery = "") -> JSONResponse:
+    """The answer box of the live page: the same as POST /api/v1/task/{id}/answer, by the live link."""
+    denied = _access(task_id, token)
+    if denied:
+        return JSONResponse({"detail": denied[1]}, status_code=denied[0])
+    with Session(get_engine(), expire_on_commit=False) as session:
+        task = session.get(Task, task_id)
+        if task is None:
+            return JSONResponse({"detail": "Task not found."}, status_code=404)
+        try:
+            control.answer(session, task.owner_id, task_id, body)
+        except HTTPException as exc:
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+    return JSONResponse({})
 
 
 def _control(task_id: str, action: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from api.file_urls import screenshot_url
 from api.routes import profiles
 from api.schemas import (
     BrowserData,
+    Cost,
     ErrorDetail,
     RunTaskRequest,
     StepView,
@@ -116,6 +117,16 @@ def _browser_data(task: Task) -> BrowserData | None:
     return BrowserData.model_validate(decrypt_json(task.browser_data_encrypted))
 
 
+def waiting_question(task: Task) -> str | None:
+    """The agent's question, while the task waits for a person to answer it."""
+    return task.human_question if task.status == TaskStatus.paused else None
+
+
+def cost_view(task: Task) -> Cost:
+    spent = billing.cost_of(task)
+    return Cost(input_tokens=spent.input_tokens, output_tokens=spent.output_tokens, usd=spent.usd)
+
+
 def to_view(task: Task, steps: list[Step]) -> TaskView:
     return TaskView(
         id=task.id,
@@ -145,6 +156,8 @@ def to_view(task: Task, steps: list[Step]) -> TaskView:
         replay_of=task.replay_of,
         live_url=live_url(task, get_settings()),
         public_share_url=share_url(task, get_settings()),
+        human_question=waiting_question(task),
+        cost=cost_view(task),
     )
 
 
@@ -193,6 +206,8 @@ def list_tasks(
                 created_at=t.created_at,
                 finished_at=t.finished_at,
                 live_url=live_url(t, get_settings()),
+                human_question=waiting_question(t),
+                cost=cost_view(t),
             )
             for t in rows
         ],

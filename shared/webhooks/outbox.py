@@ -8,9 +8,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col
 
-from shared.models import Task, TaskStatus, Webhook, WebhookDelivery, utcnow
+from shared.billing import task_cost
+from shared.models import FINAL_STATUSES, Task, TaskStatus, Webhook, WebhookDelivery, utcnow
 
 STATUS_UPDATE = "agent.task.status_update"
 TEST = "test"
@@ -20,26 +22,38 @@ def iso(value: datetime) -> str:
     return value.isoformat().replace("+00:00", "Z")
 
 
-def status_body(task_id: str, status: str, metadata: dict[str, str] | None, at: datetime) -> dict[str, Any]:
-    """The event's body; a task runs in its own browser session, so session_id is the task id."""
+def status_body(
+    task_id: str, status: str, metadata: dict[str, str] | None, at: datetime, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The event's body; a task runs in its own browser session, so session_id is the task id.
+    `extra`: the extensions of the payload (human_question, cost)."""
     return {
         "type": STATUS_UPDATE,
         "timestamp": iso(at),
-        "payload": {"session_id": task_id, "task_id": task_id, "status": status, "metadata": metadata or {}},
+        "payload": {"session_id": task_id, "task_id": task_id, "status": status, "metadata": metadata or {},
+                    **(extra or {})},
     }
 
 
 def record_status(session: Session, task_id: str, status: TaskStatus | str) -> None:
-    """Call in the transaction that changed the task's status, before its commit."""
-    row = session.exec(
-        select(Task.owner_id, Task.task_metadata)
+    """Call in the transaction that changed the task's status, before its commit. A paused
+    event carries the question the task waits on (or null), a final one the task's cost."""
+    row = session.execute(  # columns, not the Task: a Task already in the session may predate the change
+        sa_select(col(Task.owner_id), col(Task.task_metadata), col(Task.llm_model), col(Task.input_tokens),
+                  col(Task.output_tokens), col(Task.human_question))
         .join(Webhook, Webhook.owner_id == Task.owner_id)  # type: ignore[arg-type]
-        .where(Task.id == task_id)
+        .where(col(Task.id) == task_id)
     ).one_or_none()
     if row is None:
         return
-    owner_id, metadata = row
-    _add(session, owner_id, task_id, TaskStatus(status).value, metadata)
+    owner_id, metadata, llm_model, input_tokens, output_tokens, question = row
+    status = TaskStatus(status)
+    extra: dict[str, Any] = {}
+    if status == TaskStatus.paused:
+        extra["human_question"] = question
+    if status in FINAL_STATUSES:
+        extra["cost"] = task_cost(llm_model, input_tokens, output_tokens).as_dict()
+    _add(session, owner_id, task_id, status.value, metadata, extra)
 
 
 def record_new_task(session: Session, task: Task) -> None:
@@ -48,12 +62,15 @@ def record_new_task(session: Session, task: Task) -> None:
         _add(session, task.owner_id, task.id, task.status.value, task.task_metadata)
 
 
-def _add(session: Session, owner_id: str, task_id: str, status: str, metadata: dict[str, str] | None) -> None:
+def _add(
+    session: Session, owner_id: str, task_id: str, status: str, metadata: dict[str, str] | None,
+    extra: dict[str, Any] | None = None,
+) -> None:
     now = utcnow()
     session.add(
         WebhookDelivery(
             owner_id=owner_id, event_type=STATUS_UPDATE, task_id=task_id, task_status=status,
-            body=status_body(task_id, status, metadata, now), created_at=now, next_attempt_at=now,
+            body=status_body(task_id, status, metadata, now, extra), created_at=now, next_attempt_at=now,
         )
     )
 

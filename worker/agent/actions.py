@@ -44,6 +44,7 @@ class ActionResult:
     text: str = ""
     error: str | None = None
     done: Done | None = None
+    question: str | None = None  # ask_human: the agent loop asks a person and waits
 
     def as_record(self) -> dict[str, str]:
         return {"error": self.error} if self.error else {"result": self.text}
@@ -371,6 +372,24 @@ async def read_file(ctx: ActionContext, params: ReadFile) -> ActionResult:
         known = ", ".join(sorted(task_file_names(ctx))) or "none"
         raise ActionError(f"there is no file {params.file_name!r}; files: {known}")
     return ActionResult(f"Content of {params.file_name}:\n{path.read_text(errors='replace')[:10000]}")
+
+
+# -- a person ---------------------------------------------------------------------------
+
+
+class AskHuman(Params):
+    question: str = Field(min_length=1, max_length=2000)
+
+
+@registry.action(
+    "ask_human",
+    AskHuman,
+    "ask the person who gave you the task and wait for the answer (shown in your next step): a code sent "
+    "to them (2FA), a CAPTCHA they solve in the browser, a choice only they can make",
+)
+async def ask_human(_ctx: ActionContext, params: AskHuman) -> ActionResult:
+    """The loop does the asking: it holds the task's control and its time limits."""
+    return ActionResult(question=params.question)
 
 
 class Done(Params):

@@ -18,11 +18,12 @@ from shared.models import TaskStatus
 from shared.settings import Settings
 from worker.agent import protocol as p
 from worker.agent.actions import ActionContext, ActionResult, registry, run_action, task_file_names
-from worker.agent.control import TaskControl
+from worker.agent.control import Interrupted, TaskControl
 from worker.agent.prompt import SYSTEM, HistoryItem, RunState, render_user_message
 from worker.agent.redact import Redactor, redacting_logs
 from worker.browser.page_state import PageState, capture_page_state
 from worker.browser.session import BrowserSession
+from worker.human import HumanChannel, Reply, describe
 from worker.llm.ask import ask_model
 from worker.llm.base import ChatModel, ModelError, ModelRequest, TokenUsage
 from worker.media.screenshots import take_screenshot
@@ -91,7 +92,10 @@ class Agent:
     usage: TokenUsage = field(default_factory=TokenUsage)
     # Before each further step: why the task's key may not spend more (its budget is used), or None.
     spend_check: Callable[[], Awaitable[str | None]] | None = None
+    # ask_human's way to a person (None: nobody can be asked, the action fails saying so).
+    human: HumanChannel | None = None
     _failures: int = 0
+    _waited: float = 0.0  # seconds this step waited for a person: not part of its duration
     _seen: set[str] | None = None
     _timers: list[asyncio.Timeout] = field(default_factory=list)  # the task's and the step's time limits
 
@@ -153,6 +157,7 @@ class Agent:
         if self.spend_check is not None and step > self.first_step and (reason := await self.spend_check()):
             return self._failed(reason)
         started = time.perf_counter()
+        self._waited = 0.0
         page = await self.session.ready()
         state = await capture_page_state(page, self._seen, self.settings.page_text_budget_chars)
         shot = await self.observer.observed(step, page, state) if self.observer is not None else None
@@ -174,7 +179,7 @@ class Agent:
                 actions=[self.redactor.scrub(a.as_wire()) for a in answer.action],
                 elements=[self.redactor(d) if d else None for d in targeted_elements(state, answer.action)],
                 results=[self.redactor.scrub(r.as_record()) for r in results],
-                duration_ms=int((time.perf_counter() - started) * 1000),
+                duration_ms=int((time.perf_counter() - started - self._waited) * 1000),
                 usage=usage,
             )
         )
@@ -224,6 +229,10 @@ class Agent:
             before = self._page_mark()
             asked = await self.session.tabs_requested() if action.name in MAY_CHANGE_PAGE else None
             result = await run_action(ctx, action)
+            if result.question is not None:
+                results.append(await self._ask(result.question))
+                await self.session.settle()
+                return results, None, ANSWERED
             results.append(result)
             if result.error:
                 self._failures += 1
@@ -240,6 +249,40 @@ class Agent:
                 break  # the page changed under the rest of the list; the model sees the new one next
         await self.session.settle()
         return results, None, PAGE_CHANGED
+
+    async def _ask(self, question: str) -> ActionResult:
+        """ask_human: the task waits, paused (the pause's limit, its time not counted against
+        the task's), until a person answers or resumes it; the result tells the model what they did."""
+        if self.human is None:
+            self._failures += 1
+            return ActionResult(error="nobody can be asked in this run: go on without, or call done")
+        question = self.redactor(question.strip())
+        waited = time.perf_counter()
+        if not await self.human.ask(question):
+            raise Interrupted("the lease was lost while asking a person", lease_lost=True)
+        driven = False
+        while True:
+            self.control.saw(TaskStatus.paused)
+            driven = await self._checkpoint() or driven
+            reply = await self.human.reply()
+            if reply is None:
+                raise Interrupted("the lease was lost while waiting for a person", lease_lost=True)
+            if not reply.waiting:
+                break
+            await asyncio.sleep(self.settings.control_poll_seconds)  # the watcher's read predated the question
+        self._waited += time.perf_counter() - waited
+        self._failures = 0
+        return ActionResult(self.took_answer(reply, driven))
+
+    def took_answer(self, reply: Reply, driven: bool) -> str:
+        """A secret answer becomes one of the task's secrets (typed by name, redacted everywhere)."""
+        answer = reply.answer
+        if answer is not None and answer.secret_name:
+            self.secrets[answer.secret_name] = answer.text
+            self.redactor.add(answer.secret_name, answer.text)
+            if answer.secret_name not in self.run.secret_names:
+                self.run.secret_names.append(answer.secret_name)
+        return self.redactor(describe(answer, driven))
 
     def _page_mark(self) -> tuple[int, int]:
         """Changes when a tab starts a navigation, a tab opens, or the current tab is another."""
@@ -277,6 +320,7 @@ class Agent:
 
 PAGE_CHANGED = "the page changed (see the new page below)"
 DRIVEN = "a person used the page while the task was paused (see the page as they left it below)"
+ANSWERED = "they were planned before the person's reply (see it above)"
 
 
 def _skipped_note(skipped: int, because: str) -> list[str]:

@@ -32,7 +32,8 @@ Actions:
 {actions}
 
 Rules: never guess values you have not seen; use <secret>name</secret> for secrets, never ask for
-their values; when the task is complete, or cannot be completed, call done."""
+their values; when only a person can go on, use ask_human rather than guessing; when the task is
+complete, or cannot be completed, call done."""
 # The action list is written from the registry, where each action is declared once.
 SYSTEM = _SYSTEM.replace("{actions}", registry.prompt_list())
 

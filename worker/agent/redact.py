@@ -19,11 +19,18 @@ def _forms(value: str) -> set[str]:
 
 class Redactor:
     def __init__(self, secrets: dict[str, str]) -> None:
+        self._pairs: list[tuple[str, str]] = []
+        for name, value in secrets.items():
+            self.add(name, value)
+
+    def add(self, name: str, value: str) -> None:
+        """One more secret (a person's secret answer, mid-run): redacted from now on,
+        by this same object, so the logs' filter covers it too."""
+        if not value:
+            return
+        pairs = [*self._pairs, *((form, f"<secret>{name}</secret>") for form in _forms(value))]
         # Longest first, so a secret that contains another is replaced whole.
-        self._pairs = sorted(
-            ((form, f"<secret>{name}</secret>") for name, value in secrets.items() if value for form in _forms(value)),
-            key=lambda pair: -len(pair[0]),
-        )
+        self._pairs = sorted(pairs, key=lambda pair: -len(pair[0]))
 
     def __call__(self, text: str) -> str:
         for value, placeholder in self._pairs:

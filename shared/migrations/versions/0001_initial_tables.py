@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 03:46:19.324128
+Create Date: 2026-12-01 22:17:25.476559
 """
 from alembic import op
 import sqlalchemy as sa
@@ -118,6 +118,8 @@ def upgrade() -> None:
     sa.Column('public_share_token', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('replay_of', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('capped_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('human_question', sa.Text(), nullable=True),
+    sa.Column('human_answer_encrypted', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['owner_id'], ['api_keys.id'], ),
     sa.PrimaryKeyConstraint('id')
     )

@@ -63,9 +63,11 @@ def test_cost_grows_per_step_and_every_view_carries_it(
     with WebhookReceiver() as receiver, cost_stack.client() as client:
         assert client.put("/webhook", json={"url": receiver.url("/cost")}).status_code == 200
         task_id = client.post("/run-task", json={"task": f"Cost [script:{key}]"}).json()["id"]
-        first = poll("step 1", lambda: (t if (t := client.get(f"/task/{task_id}").json())["steps"] else None),
-                     timeout=90)
-        assert first["status"] == "running"
+        # Step 2's answer comes 4 s late: meanwhile the task shows step 1's cost.
+        first = poll("step 1's cost", lambda: (
+            t if (t := client.get(f"/task/{task_id}").json())["cost"]["input_tokens"] else None
+        ), timeout=90)
+        assert first["status"] == "running" and len(first["steps"]) == 1
         assert first["cost"] == {"input_tokens": 1000, "output_tokens": 200, "usd": usd("gpt-4.1", 1000, 200)}
         task = wait_for(client, task_id, FINAL, timeout=120)
         listed = next(t for t in client.get("/tasks", params={"limit": 100}).json()["tasks"] if t["id"] == task_id)

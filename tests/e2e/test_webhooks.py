@@ -85,7 +85,8 @@ def test_every_status_arrives_once_and_signed(
         finished = next(r.body for r in got if statuses([r], task_id) == ["finished"])
         assert finished["type"] == "agent.task.status_update" and finished["timestamp"].endswith("Z")
         assert finished["payload"] == {"session_id": task_id, "task_id": task_id, "status": "finished",
-                                       "metadata": {"ref": "wh-1"}}
+                                       "metadata": {"ref": "wh-1"},
+                                       "cost": {"input_tokens": 100, "output_tokens": 20, "usd": 0.00036}}
 
         view = client.get("/webhook").json()
         assert view["url"] == receiver.url(path)

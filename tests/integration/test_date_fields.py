@@ -6,7 +6,6 @@ events real typing fires, and an ambiguous date follows the page's locale
 from __future__ import annotations
 
 import re
-
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any

@@ -12,8 +12,10 @@ from html import escape
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
+
+from tests.support.widgets import FIXTURES
 
 USERNAME, PASSWORD, ACCOUNT_CODE = "alice", "s3cret-pa55", "ALPHA-42"
 
@@ -67,6 +69,14 @@ async def echo_upload(request: Request) -> Response:
     return _page("Upload received", "<h1>Upload received</h1>" + "".join(parts))
 
 
+async def widget_file(request: Request) -> Response:
+    """jQuery and jQuery UI for the widget pages (tests/support/widgets.py); names only, no paths."""
+    path = FIXTURES / request.path_params["name"]
+    if "/" in request.path_params["name"] or not path.is_file():
+        return HTMLResponse("not found", status_code=404)
+    return FileResponse(path)
+
+
 class SiteServer:
     """Serves the site in a background thread on a free port of 127.0.0.1 (or of
     `host`, e.g. 127.0.0.2 as a "private" service; `port` to pick the port)."""
@@ -82,6 +92,7 @@ class SiteServer:
             Route("/long", long_page),
             Route("/echo-upload", echo_upload, methods=["POST"]),
             Route("/p/{name}", self._extra_page),
+            Route("/fixtures/widgets/{name}", widget_file),
         ]
         self.app = Starlette(routes=routes)
         self.port = port or _free_port(host)

@@ -21,6 +21,7 @@ from worker.browser.date_input import DateTextError, fill_date_field
 from worker.browser.guard import REFUSED_ERRORS
 from worker.browser.page_state import PageState, element_handle
 from worker.browser.session import BrowserSession
+from worker.browser.suggestions import wait_for_suggestions
 
 BLOCKED = "ERR_BLOCKED_BY_CLIENT"  # how Chromium reports a request the ad blocker aborted
 SECRET = re.compile(r"<secret>([^<]+)</secret>")
@@ -196,6 +197,7 @@ async def input_text(ctx: ActionContext, params: Input) -> ActionResult:
         await handle.fill(value, timeout=ACTION_TIMEOUT_MS)
     else:
         await handle.type(value, timeout=ACTION_TIMEOUT_MS)
+    await wait_for_suggestions(handle)
     return ActionResult(f"Typed {shown!r} into [{params.index}]" if shown == params.text else f"Typed {shown} into [{params.index}]")
 
 

@@ -12,6 +12,15 @@
 // for the cursor:pointer test of visible in-window elements outside any
 // interactive ancestor, and for the rare display:contents case.
 //
+// Elements only a script makes clickable: a click listener seen by the
+// listener probe (listeners.py: window.__bqClick) or an `onclick` property;
+// and the items of a menu-like container (role listbox/menu/..., or an
+// element with a click listener) that has no roles of its own: the
+// descendants a jQuery delegated handler's selector names, else its children
+// when they repeat one tag (an <li> per suggestion). A container whose items
+// are listed drops their text (or its whole line when it is no control
+// itself), so each suggestion is one line with its own text.
+//
 // Returns {items, ...}: items in document order, each a string (readable text,
 // "\n" between blocks), ["e", localId, tag, description] for an element, or
 // ["f", k] where the k-th iframe element of this document sits (Python splices
@@ -33,6 +42,10 @@
     "blockquote", "pre", "dl", "dt", "dd", "figure", "figcaption", "td", "th", "label", "legend",
   ]);
   const VIS = { opacityProperty: true, visibilityProperty: true };
+  const CONTAINER_ROLES = new Set(["listbox", "menu", "menubar", "tree", "tablist", "radiogroup"]);
+  const CLICK_TYPES = ["click", "mousedown", "mouseup", "pointerdown", "pointerup"];
+  const clickSet = window.__bqClick;  // the listener probe's, when the context has it
+  const jq = window.jQuery && typeof window.jQuery._data === "function" ? window.jQuery : null;
 
   // The "near the viewport" window, in this frame's coordinates: one viewport
   // height above and below, intersected with the top page's window when this is
@@ -58,17 +71,44 @@
   const clip = (s, n) => (s.length > n ? s.slice(0, n - 1) + "\u2026" : s);
   const quote = (v) => (v === "" || /[\s"'=<>`]/.test(v) ? '"' + v.replace(/"/g, "&quot;") + '"' : v);
 
+  // Why an element is listed: "" (it is not), "control" (its tag, role, onclick attribute,
+  // contenteditable or label say so), "focusable" (tabindex alone).
   function isCandidate(el, tag) {
-    if (TAGS.has(tag)) return !(tag === "input" && el.type === "hidden");
-    if (el.hasAttribute("onclick")) return true;
+    if (TAGS.has(tag)) return tag === "input" && el.type === "hidden" ? "" : "control";
+    if (el.hasAttribute("onclick")) return "control";
     const role = el.getAttribute("role");
-    if (role && ROLES.has(role)) return true;
+    if (role && ROLES.has(role)) return "control";
     const ce = el.getAttribute("contenteditable");
-    if (ce !== null && ce !== "false") return true;
+    if (ce !== null && ce !== "false") return "control";
     const ti = el.getAttribute("tabindex");
-    if (ti !== null && parseInt(ti, 10) >= 0) return true;
+    if (ti !== null && parseInt(ti, 10) >= 0) return "focusable";
     // A label whose control is hidden (custom-styled checkboxes): the label is what gets clicked.
-    return tag === "label" && !!el.control && !visible(el.control);
+    return tag === "label" && !!el.control && !visible(el.control) ? "control" : "";
+  }
+
+  function scripted(el, tag) {
+    if (tag === "body" || tag === "html") return false;
+    return (clickSet !== undefined && clickSet.has(el)) || typeof el.onclick === "function";
+  }
+
+  // The selector of the items a jQuery delegated click handler on `el` serves, or "".
+  function delegatedSelector(el) {
+    let events = null;
+    try { events = jq._data(el, "events"); } catch (e) { return ""; }
+    if (!events) return "";
+    const sels = [];
+    for (const t of CLICK_TYPES) for (const h of events[t] || []) if (h && typeof h.selector === "string") sels.push(h.selector);
+    if (!sels.length) return "";
+    try { el.matches(sels.join(", ")); return sels.join(", "); } catch (e) { return ""; } // jQuery-only syntax
+  }
+
+  // The tag its element children repeat (at least two, more than half of them), or "".
+  function repeatedTag(kids) {
+    const count = new Map();
+    let n = 0;
+    for (const c of kids) if (c.nodeType === 1) { n++; count.set(c.localName, (count.get(c.localName) || 0) + 1); }
+    for (const [tag, k] of count) if (k >= 2 && 2 * k > n) return tag;
+    return "";
   }
 
   function pointerOrigin(el, parentPointer) {
@@ -183,8 +223,9 @@
     items.push(["f", frames.length - 1]);
   }
 
-  function register(el, tag) {
-    const rec = { el, tag, text: "", total: 0, segs: [], item: ["e", els.length, tag, ""] };
+  function register(el, tag, why) {
+    const rec = { el, tag, why, text: "", total: 0, segs: [], inner: 0, listed: 0, owner: null, pos: items.length,
+                  item: ["e", els.length, tag, ""] };
     els.push(el);
     items.push(rec.item);
     open.push(rec);
@@ -193,10 +234,21 @@
 
   function finish(rec) {
     open.pop();
-    const el = rec.el, tag = rec.tag;
+    const el = rec.el, tag = rec.tag, why = rec.why;
     let text = tag === "select" ? selectText(el) : clip(collapse(rec.text), CAP);
+    // A script-clickable element or an item around listed controls: the controls are what a
+    // person clicks (an item with no text is a divider). A container of listed items: they
+    // carry its text, and it keeps its line only when it is a control itself.
+    if (((why === "script" || why === "item") && rec.inner > 0) || (why === "item" && !text)
+        || (rec.listed > 0 && why !== "control")) {
+      items[rec.pos] = null;
+      return;
+    }
+    for (const o of open) o.inner++;
+    if (why === "item" && rec.owner) rec.owner.listed++;
+    if (rec.listed > 0) text = "";
     // Text that fits in the element's line is not repeated as readable text.
-    if (rec.total <= CAP) for (const i of rec.segs) items[i] = null;
+    else if (rec.total <= CAP) for (const i of rec.segs) items[i] = null;
     rec.item[3] = describe(el, tag, VOID.has(tag) ? "" : text);
   }
 
@@ -209,7 +261,10 @@
     return el.childNodes;
   }
 
-  function walk(el, inside, parentPointer) {
+  // `sel`: the selector of the items of an enclosing delegating container; `itemTag`: the tag
+  // this element must have to be an item of its parent ("" when the parent has no items);
+  // `owner`: the record of the container whose items these are (null when it is not listed).
+  function walk(el, inside, parentPointer, sel, itemTag, owner) {
     const tag = el.localName;
     if (SKIP.has(tag)) return;
     const r = el.getBoundingClientRect();
@@ -219,17 +274,33 @@
         && getComputedStyle(el).display !== "contents") return;
     if (tag === "iframe" || tag === "frame") return onFrame(el, r);
     if (tag === "img") onImage(el);
-    const cand = isCandidate(el, tag);
     const near = boxed && inWin(r);
+    let why = isCandidate(el, tag);
+    const script = near && scripted(el, tag);
+    if (!why && near) {
+      if (script) why = "script";
+      else if (tag === itemTag || (sel && el.matches(sel))) why = "item";
+    }
+    const cand = !!why;
     let pointer = false, rec = null;
     if (!cand && !inside && near && visible(el)) pointer = pointerOrigin(el, parentPointer);
-    if ((cand || pointer) && near && (pointer || visible(el))) rec = register(el, tag);
+    if ((cand || pointer) && near && (pointer || visible(el))) rec = register(el, tag, why || "pointer");
+    if (rec && why === "item") rec.owner = owner;
     if (NO_DESCEND.has(tag)) { if (rec) finish(rec); return; }
     const block = BLOCK.has(tag);
     if (block && items.length && items[items.length - 1] !== "\n") items.push("\n");
     let state = -1;
-    for (const c of children(el, tag)) {
-      if (c.nodeType === 1) walk(c, inside || cand || pointer, pointer);
+    const kids = children(el, tag);
+    let kidTag = "";
+    // A control with a listener (a button) is no container; a listbox is, whatever made it one.
+    if ((rec && script && why !== "control") || (near && CONTAINER_ROLES.has(el.getAttribute("role")))) {
+      const own = script && jq ? delegatedSelector(el) : "";
+      if (own) sel = sel ? sel + ", " + own : own;
+      else kidTag = repeatedTag(kids);
+      owner = rec;
+    }
+    for (const c of kids) {
+      if (c.nodeType === 1) walk(c, inside || cand || pointer, pointer, sel, kidTag, owner);
       else if (c.nodeType === 3) {
         if (state === -1) state = textState(el, r);
         if (state) onText(c, state);
@@ -258,7 +329,7 @@
 
   const t0 = performance.now();
   const root = document.body || document.documentElement;
-  if (root) walk(root, false, false);
+  if (root) walk(root, false, false, "", "", null);
   if (document.designMode === "on" && document.body && !els.includes(document.body)) {
     // A designMode document is one big editable field.
     items.unshift(["e", els.length, "body", "<body contenteditable></body>"]);

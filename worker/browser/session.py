@@ -12,6 +12,7 @@ from pathlib import Path
 from playwright.async_api import BrowserContext, Dialog, Download, Page, Request
 
 from worker.browser.guard import NetworkGuard
+from worker.browser.listeners import install_listener_probe
 
 log = logging.getLogger("browserq.browser")
 READY_TIMEOUT_MS = 5_000  # how long a step waits for a loading page before reading it anyway
@@ -75,6 +76,7 @@ class BrowserSession:
 
     async def start(self) -> Page:
         await self.context.add_init_script(OPENER_JS)
+        await install_listener_probe(self.context)
         return await self.open_tab()
 
     async def open_tab(self) -> Page:

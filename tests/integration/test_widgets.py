@@ -1,0 +1,164 @@
+"""Page state and actions on script-built widgets in a real Chromium
+(tests/support/widgets.py): a jQuery UI autocomplete whose suggestions must
+be listed one by one after typing, dropdowns of `<div>`s made clickable by
+listeners only, and menus whose roles sit on the container alone. Each page
+is opened in a context set up as a task's is (BrowserSession.start installs
+the listener probe); the test acts on it as the model would, through
+`run_action`, finding elements by the text of their lines."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Page
+
+from tests.integration.test_page_state import Env
+from tests.support import widgets
+from worker.agent import protocol as p
+from worker.agent.actions import ActionContext, ActionResult, run_action
+from worker.browser.page_state import PageState, capture_page_state
+from worker.browser.session import BrowserSession
+from worker.browser.suggestions import wait_for_suggestions
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+    root = tmp_path_factory.mktemp("widget-pages")
+    shutil.copytree(widgets.FIXTURES, root / "fixtures" / "widgets")
+    for name, html in {"autocomplete.html": widgets.AUTOCOMPLETE, "dropdowns.html": widgets.DROPDOWNS,
+                       "roles.html": widgets.ROLES}.items():
+        (root / name).write_text(html, encoding="utf-8")
+    e = Env(root)
+    yield e
+    e.close()
+
+
+class Driver:
+    """One task-like session on one page: look (page state) and act (by element text)."""
+
+    def __init__(self, session: BrowserSession, page: Page, files: Path) -> None:
+        self.session, self.page, self.files = session, page, files
+        self.state: PageState | None = None
+
+    async def look(self) -> PageState:
+        self.state = await capture_page_state(self.page, self.state.descriptions() if self.state else None)
+        return self.state
+
+    def lines(self) -> list[str]:
+        assert self.state is not None
+        return [f"[{i}]{ref.description}" for i, ref in self.state.elements.items()]
+
+    def index_of(self, needle: str) -> int:
+        """The first element line with `needle` in it, as the scripted model's `@text:` finds it."""
+        assert self.state is not None
+        found = [i for i, ref in self.state.elements.items() if needle in ref.description]
+        assert found, (needle, self.state.text)
+        return found[0]
+
+    async def act(self, name: str, **params: Any) -> ActionResult:
+        assert self.state is not None
+        result = await run_action(ActionContext(self.session, self.state, {}, self.files), p.parse_action({name: params}))
+        assert result.error is None, result.error
+        return result
+
+
+def drive(env: Env, tmp: Path, path: str, body: Callable[[Driver], Awaitable[Any]]) -> Any:
+    async def go() -> Any:
+        context = await env.browser.new_context(viewport={"width": 1280, "height": 720})
+        try:
+            session = BrowserSession(context, tmp / "downloads")
+            page = await session.start()
+            await page.goto(f"{env.base}/{path}")
+            driver = Driver(session, page, tmp)
+            await driver.look()
+            return await body(driver)
+        finally:
+            await context.close()
+    return env.run(go())
+
+
+def test_autocomplete_suggestions_are_listed_one_by_one_after_typing(env: Env, tmp_path: Path) -> None:
+    async def body(d: Driver) -> dict[str, Any]:
+        await d.act("input", index=d.index_of("Start typing a language"), text="j")
+        state = await d.look()  # the step after the typing
+        suggestions = [line for line in d.lines() if line.endswith("</li>")]
+        texts = [state.elements[i].description for i in state.elements]
+        await d.act("click", index=d.index_of(">Java<"))  # the second of three, by its text
+        await d.look()
+        return {"suggestions": suggestions, "descriptions": texts, "state": state,
+                "value": await d.page.input_value("#lang"), "picked": await d.page.text_content("#picked")}
+
+    out = drive(env, tmp_path, "autocomplete.html", body)
+    assert [s.split("]", 1)[1] for s in out["suggestions"]] == ["<li>Jade</li>", "<li>Java</li>", "<li>Julia</li>"]
+    assert all(f"*{s}" in out["state"].text for s in out["suggestions"])  # new since the step before
+    assert not any(d.startswith("<ul") for d in out["descriptions"])  # not one element holding all three
+    assert out["value"] == "Java" and out["picked"] == "Picked Java"
+
+
+def test_a_dropdown_of_divs_with_a_listener_on_each_option(env: Env, tmp_path: Path) -> None:
+    async def body(d: Driver) -> dict[str, Any]:
+        closed = d.lines()
+        await d.act("click", index=d.index_of("Choose a size"))
+        await d.look()
+        opened = d.lines()
+        await d.act("click", index=d.index_of("<div>Medium</div>"))
+        return {"closed": closed, "opened": opened, "chosen": await d.page.text_content("#chosen")}
+
+    out = drive(env, tmp_path, "dropdowns.html", body)
+    assert [line.split("]", 1)[1] for line in out["closed"]] == ["<div>Choose a size</div>", "<div>Choose a colour</div>"]
+    assert [line.split("]", 1)[1] for line in out["opened"]][1:4] == ["<div>Small</div>", "<div>Medium</div>", "<div>Large</div>"]
+    assert out["chosen"] == "Size: Medium"
+
+
+def test_a_dropdown_of_divs_with_one_delegated_listener(env: Env, tmp_path: Path) -> None:
+    async def body(d: Driver) -> dict[str, Any]:
+        await d.act("click", index=d.index_of("Choose a colour"))
+        await d.look()
+        opened = d.lines()
+        await d.act("click", index=d.index_of("<div>Navy</div>"))
+        return {"opened": opened, "chosen": await d.page.text_content("#chosen")}
+
+    out = drive(env, tmp_path, "dropdowns.html", body)
+    items = [line.split("]", 1)[1] for line in out["opened"]]
+    assert items[-3:] == ["<div>Crimson</div>", "<div>Olive</div>", "<div>Navy</div>"]
+    assert not any("Crimson Olive" in line for line in items)  # the menu itself is not a line
+    assert out["chosen"] == "Colour: Navy"
+
+
+def test_items_of_role_containers_and_script_handlers(env: Env, tmp_path: Path) -> None:
+    async def body(d: Driver) -> dict[str, Any]:
+        listed = [line.split("]", 1)[1] for line in d.lines()]
+        logs = []
+        for needle in ("<div>Banana</div>", "<li>Paste</li>", "Property handler", "Publish"):
+            await d.act("click", index=d.index_of(needle))
+            logs.append(await d.page.text_content("#log"))
+        return {"listed": listed, "logs": logs}
+
+    out = drive(env, tmp_path, "roles.html", body)
+    assert out["listed"] == [
+        "<div aria-label=Fruit role=listbox></div>", "<div>Apple</div>", "<div>Banana</div>", "<div>Cherry</div>",
+        "<li>Copy</li>", "<li>Paste</li>", "<li>Delete</li>",  # the empty divider is no item
+        "<span>Property handler</span>",
+        "<button type=submit>Save draft</button>", "<button type=submit>Publish</button>",  # not their wrapper
+    ]
+    assert out["logs"] == ["fruit Banana", "edit Paste", "property", "wrap Publish"]
+
+
+def test_typing_waits_only_where_suggestions_may_come(env: Env, tmp_path: Path) -> None:
+    async def body(d: Driver) -> list[int]:
+        await d.page.evaluate("document.body.insertAdjacentHTML('beforeend', '<input id=plain>')")
+        counts = []
+        for selector, text in (("#lang", "j"), ("#lang", "zz"), ("#plain", "j")):
+            handle = await d.page.query_selector(selector)
+            assert handle is not None
+            await handle.fill(text)
+            counts.append(await wait_for_suggestions(handle))
+        return counts
+
+    drawn, nothing, plain = drive(env, tmp_path, "autocomplete.html", body)
+    assert drawn > 0  # the menu was drawn while it waited
+    assert nothing >= 0 and plain == -1  # a field nothing listens to is not waited on

@@ -1,0 +1,48 @@
+"""After typing into a field that may suggest (an autocomplete), wait until the
+page has drawn what the typing made it draw, so the next step's page state
+lists the suggestions.
+
+Why: autocompletes answer typing after a delay (jQuery UI's is 300 ms) or a
+request, and the agent reads the page right after its actions; without a wait
+the suggestions appear a moment after the model was shown a page without
+them. The wait is only for fields that say they suggest (a script listens to
+their keys, as the listener probe sees, or ARIA says so: role=combobox,
+aria-autocomplete, aria-haspopup, aria-controls, or a `list` of options) and
+ends early: when nothing changes within FIRST_MS, or once the page has been
+quiet for QUIET_MS after its last change, MAX_MS at most."""
+
+from __future__ import annotations
+
+from playwright.async_api import ElementHandle
+from playwright.async_api import Error as PlaywrightError
+
+FIRST_MS = 600  # no change by then: the field shows no suggestions
+QUIET_MS = 150  # this long without a change after one: the suggestions are drawn
+MAX_MS = 2000  # a page that never stops changing (an animation) is read as it is
+
+_WAIT_JS = """(el, o) => {
+  const keys = window.__bqKeys;
+  const suggests = (keys !== undefined && keys.has(el)) || el.getAttribute('role') === 'combobox'
+    || ['aria-autocomplete', 'aria-haspopup', 'aria-controls', 'aria-owns', 'list'].some((a) => el.hasAttribute(a));
+  if (!suggests) return -1;
+  return new Promise((resolve) => {
+    const start = performance.now();
+    let last = -1, changes = 0;
+    const seen = new MutationObserver((records) => { changes += records.length; last = performance.now(); });
+    seen.observe(el.ownerDocument, { subtree: true, childList: true, attributes: true, characterData: true });
+    const tick = () => {
+      const now = performance.now();
+      const settled = last < 0 ? now - start >= o.first : now - last >= o.quiet;
+      if (settled || now - start >= o.max) { seen.disconnect(); resolve(changes); } else setTimeout(tick, 25);
+    };
+    setTimeout(tick, 25);
+  });
+}"""
+
+
+async def wait_for_suggestions(handle: ElementHandle) -> int:
+    """How many changes the page made after the typing (-1: the field does not suggest)."""
+    try:
+        return int(await handle.evaluate(_WAIT_JS, {"first": FIRST_MS, "quiet": QUIET_MS, "max": MAX_MS}))
+    except PlaywrightError:  # the typing navigated, or the field is gone: nothing to wait for
+        return 0

@@ -30,7 +30,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     root = tmp_path_factory.mktemp("widget-pages")
     shutil.copytree(widgets.FIXTURES, root / "fixtures" / "widgets")
     for name, html in {"autocomplete.html": widgets.AUTOCOMPLETE, "dropdowns.html": widgets.DROPDOWNS,
-                       "roles.html": widgets.ROLES}.items():
+                       "roles.html": widgets.ROLES, "react.html": widgets.REACT_PICKER}.items():
         (root / name).write_text(html, encoding="utf-8")
     e = Env(root)
     yield e
@@ -146,6 +146,23 @@ def test_items_of_role_containers_and_script_handlers(env: Env, tmp_path: Path) 
         "<button type=submit>Save draft</button>", "<button type=submit>Publish</button>",  # not their wrapper
     ]
     assert out["logs"] == ["fruit Banana", "edit Paste", "property", "wrap Publish"]
+
+
+def test_a_react_dropdown_whose_handlers_are_props(env: Env, tmp_path: Path) -> None:
+    async def body(d: Driver) -> dict[str, Any]:
+        await d.page.wait_for_selector("#notes p")
+        closed = [line.split("]", 1)[1] for line in (await d.look(), d.lines())[1]]
+        await d.act("click", index=d.index_of("Choose a carrier"))
+        await d.look()
+        opened = [line.split("]", 1)[1] for line in d.lines()]
+        await d.act("click", index=d.index_of("<div>Courier</div>"))
+        return {"closed": closed, "opened": opened, "carrier": await d.page.text_content("#carrier")}
+
+    out = drive(env, tmp_path, "react.html", body)
+    assert out["closed"] == ["<div>Choose a carrier</div>"]  # neither React root is listed
+    assert out["opened"] == ["<div>Choose a carrier</div>", "<div>Post</div>", "<div>Courier</div>",
+                             "<div>Pick-up point</div>"]
+    assert out["carrier"] == "Carrier: Courier"
 
 
 def test_typing_waits_only_where_suggestions_may_come(env: Env, tmp_path: Path) -> None:

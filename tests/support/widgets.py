@@ -14,6 +14,8 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "widgets"
 JQUERY = "/fixtures/widgets/jquery-3.7.1.min.js"
 JQUERY_UI = "/fixtures/widgets/jquery-ui-1.14.1.min.js"
 JQUERY_UI_CSS = "/fixtures/widgets/jquery-ui-1.14.1.min.css"
+REACT = "/fixtures/widgets/react-18.3.1.production.min.js"
+REACT_DOM = "/fixtures/widgets/react-dom-18.3.1.production.min.js"
 LANGUAGES = ["Jade", "Java", "Julia", "Python", "Ruby"]  # typing "j" suggests the first three
 
 AUTOCOMPLETE = f"""<!doctype html><html><head><title>Languages</title>
@@ -68,6 +70,27 @@ document.getElementById('fruit').addEventListener('click', (e) => log('fruit ' +
 document.getElementById('edit').addEventListener('click', (e) => log('edit ' + e.target.textContent));
 document.getElementById('prop').onclick = () => log('property');
 document.getElementById('wrap').addEventListener('click', (e) => log('wrap ' + e.target.textContent));
+</script></body></html>"""
+
+# React 18 listens at its root for the whole app: the options' handlers are props only. The second
+# root renders text alone, and is no clickable element for all its root listeners.
+REACT_PICKER = f"""<!doctype html><html><head><title>Shipping</title>
+<script src="{REACT}"></script><script src="{REACT_DOM}"></script></head><body>
+<h1>Shipping</h1><div id=root></div><div id=notes></div>
+<script>
+const h = React.createElement;
+function Picker() {{
+  const [open, setOpen] = React.useState(false);
+  const [value, setValue] = React.useState('');
+  const choose = (v) => {{ setValue(v); setOpen(false); }};
+  return h('div', {{className: 'picker'}},
+    h('div', {{className: 'current', onClick: () => setOpen(!open)}}, value || 'Choose a carrier'),
+    open ? h('div', {{className: 'menu'}}, ['Post', 'Courier', 'Pick-up point'].map(
+      (v) => h('div', {{key: v, onClick: () => choose(v)}}, v))) : null,
+    h('p', {{id: 'carrier'}}, value ? 'Carrier: ' + value : 'No carrier'));
+}}
+ReactDOM.createRoot(document.getElementById('root')).render(h(Picker));
+ReactDOM.createRoot(document.getElementById('notes')).render(h('p', null, 'Delivery takes two days.'));
 </script></body></html>"""
 
 DATES = """<!doctype html><html><head><title>Booking</title></head><body><h1>Book a room</h1>

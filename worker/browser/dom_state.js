@@ -13,7 +13,8 @@
 // interactive ancestor, and for the rare display:contents case.
 //
 // Elements only a script makes clickable: a click listener seen by the
-// listener probe (listeners.py: window.__bqClick) or an `onclick` property;
+// listener probe (listeners.py: window.__bqClick), an `onclick` property, or a
+// React click handler prop;
 // and the items of a menu-like container (role listbox/menu/..., or an
 // element with a click listener) that has no roles of its own: the
 // descendants a jQuery delegated handler's selector names, else its children
@@ -44,6 +45,7 @@
   const VIS = { opacityProperty: true, visibilityProperty: true };
   const CONTAINER_ROLES = new Set(["listbox", "menu", "menubar", "tree", "tablist", "radiogroup"]);
   const CLICK_TYPES = ["click", "mousedown", "mouseup", "pointerdown", "pointerup"];
+  const REACT_CLICK = ["onClick", "onMouseDown", "onMouseUp", "onPointerDown", "onPointerUp"];
   const clickSet = window.__bqClick;  // the listener probe's, when the context has it
   const jq = window.jQuery && typeof window.jQuery._data === "function" ? window.jQuery : null;
 
@@ -86,9 +88,22 @@
     return tag === "label" && !!el.control && !visible(el.control) ? "control" : "";
   }
 
+  // React listens at its root for the whole app, so its handlers are read from the props it
+  // keeps on each element it rendered ("__reactProps$<id>", the <id> of its root's
+  // "__reactContainer$<id>"); the root itself (listeners, and an empty onclick for iOS Safari)
+  // is no clickable. Only listened elements are searched for keys: a root is one of them.
+  let reactProps = "";
   function scripted(el, tag) {
     if (tag === "body" || tag === "html") return false;
-    return (clickSet !== undefined && clickSet.has(el)) || typeof el.onclick === "function";
+    if ((clickSet !== undefined && clickSet.has(el)) || typeof el.onclick === "function") {
+      for (const k of Object.keys(el)) {
+        if (k.startsWith("__reactContainer$")) { reactProps = "__reactProps$" + k.slice(17); return false; }
+        if (k === "_reactRootContainer") return false;
+      }
+      return true;
+    }
+    const props = reactProps ? el[reactProps] : undefined;
+    return !!props && REACT_CLICK.some((name) => typeof props[name] === "function");
   }
 
   // The selector of the items a jQuery delegated click handler on `el` serves, or "".

@@ -178,7 +178,8 @@ class Input(Params):
     clear: bool = True
 
 
-@registry.action("input", Input, "type into a field; write <secret>name</secret> to type a secret's value")
+@registry.action("input", Input, "type into a field; write <secret>name</secret> to type a secret's value; "
+                 "date and time fields take them as written (12/03/2014, 2:30 PM)")
 async def input_text(ctx: ActionContext, params: Input) -> ActionResult:
     handle = await _element(ctx, params.index)
     value = reveal_secrets(params.text, ctx.secrets)

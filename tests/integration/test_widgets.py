@@ -144,6 +144,7 @@ def test_items_of_role_containers_and_script_handlers(env: Env, tmp_path: Path) 
         "<li>Copy</li>", "<li>Paste</li>", "<li>Delete</li>",  # the empty divider is no item
         "<span>Property handler</span>",
         "<button type=submit>Save draft</button>", "<button type=submit>Publish</button>",  # not their wrapper
+        "<span>Preview</span>",
     ]
     assert out["logs"] == ["fruit Banana", "edit Paste", "property", "wrap Publish"]
 

@@ -57,12 +57,12 @@ colour.querySelector('.menu').addEventListener('click', (e) => {
 </script></body></html>"""
 
 # ARIA roles on the containers only, their items plain elements; an `onclick` set by script; a
-# wrapper with a listener around real buttons (the buttons are what is listed).
+# wrapper with a listener around real buttons and a cursor:pointer span (they are what is listed).
 ROLES = """<!doctype html><html><head><title>Menus</title></head><body>
 <div role=listbox aria-label=Fruit id=fruit><div>Apple</div><div>Banana</div><div>Cherry</div></div>
 <ul role=menu id=edit><li>Copy</li><li>Paste</li><li></li><li>Delete</li></ul>
 <span id=prop>Property handler</span>
-<div id=wrap><button>Save draft</button><button>Publish</button></div>
+<div id=wrap><button>Save draft</button><button>Publish</button><span style="cursor:pointer">Preview</span></div>
 <p id=log>none</p>
 <script>
 const log = (t) => { document.getElementById('log').textContent = t; };

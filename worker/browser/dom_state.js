@@ -314,8 +314,12 @@
       else kidTag = repeatedTag(kids);
       owner = rec;
     }
+    // Below a script-clickable element or an item (which may yet drop its line for the controls
+    // inside it) cursor:pointer still counts, where it starts.
+    const weak = why === "script" || why === "item";
+    const below = pointer || (weak && rec !== null && getComputedStyle(el).cursor === "pointer");
     for (const c of kids) {
-      if (c.nodeType === 1) walk(c, inside || cand || pointer, pointer, sel, kidTag, owner);
+      if (c.nodeType === 1) walk(c, inside || (cand && !weak) || pointer, below, sel, kidTag, owner);
       else if (c.nodeType === 3) {
         if (state === -1) state = textState(el, r);
         if (state) onText(c, state);

@@ -105,11 +105,12 @@ async def measure(page: Page, runs: int) -> tuple[list[float], dict[str, Any]]:
 
 
 async def compare(page: Page, runs: int, scripts: dict[str, str]) -> dict[str, list[float]]:
-    """Time each named page-state script `runs` times, taking turns, after one warm-up each."""
+    """Time each named page-state script `runs` times, taking turns (in reversed order every other
+    round, so neither always runs right after the other), after one warm-up each."""
     times: dict[str, list[float]] = {name: [] for name in scripts}
     try:
         for n in range(runs + 1):
-            for name, script in scripts.items():
+            for name, script in list(scripts.items())[:: 1 if n % 2 else -1]:
                 page_state.DOM_STATE_JS = script
                 t0 = time.perf_counter()
                 await capture_page_state(page)

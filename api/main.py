@@ -28,6 +28,7 @@ from api.routes import (
     search,
     share,
     tasks,
+    ui,
     v2_tasks,
     webhooks,
 )
@@ -160,7 +161,7 @@ def create_app(*, maintenance: bool = True) -> FastAPI:
     app.include_router(metrics_route.router)  # /metrics, for Prometheus
     mcp = McpEndpoint(app)
     app.router.routes.append(mcp.route())  # /mcp: the MCP server over streamable HTTP, behind the API key
-    for page_router in (live.router, share.router):  # keyless pages, outside the API prefix
+    for page_router in (live.router, share.router, ui.router):  # pages, outside the API prefix
         app.include_router(page_router)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OperationalError, _database_down)

@@ -45,8 +45,9 @@ def state_response(data: dict[str, Any]) -> JSONResponse:
     return JSONResponse(data, headers=_NO_STORE)
 
 
-def page(template: str, **context: Any) -> HTMLResponse:
-    """A page any site may frame (`frame-ancestors *`) whose scripts run only by nonce."""
+def page(template: str, frame_ancestors: str = "*", frame_src: str = "'none'", **context: Any) -> HTMLResponse:
+    """A page whose scripts run only by nonce; any site may frame it unless
+    `frame_ancestors` says otherwise (the dashboard, which holds a key, says 'none')."""
     nonce = secrets.token_urlsafe(16)
     html = _templates.get_template(template).render(nonce=nonce, **context)
     policy = (
@@ -55,8 +56,9 @@ def page(template: str, **context: Any) -> HTMLResponse:
         "style-src 'unsafe-inline'; "
         "img-src 'self' data: blob: http: https:; "
         "connect-src 'self' ws: wss:; "
+        f"frame-src {frame_src}; "
         "base-uri 'none'; form-action 'none'; "
-        "frame-ancestors *"
+        f"frame-ancestors {frame_ancestors}"
     )
     return HTMLResponse(html, headers={**_NO_STORE, "Content-Security-Policy": policy})
 

@@ -16,14 +16,15 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Frame, Page, sync_playwright
+from playwright.sync_api import Browser, Frame, Page
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from shared.public_links import sign_live_token
+from tests.support.person import person_browser
 from tests.support.scripted_model import ScriptedModelServer, answer
 from tests.support.site import PASSWORD, SiteServer
-from tests.support.stack import CHROMIUM, Stack, poll, wait_for
+from tests.support.stack import Stack, poll, wait_for
 
 pytestmark = pytest.mark.e2e
 FINAL = {"finished", "failed", "stopped"}
@@ -60,14 +61,8 @@ def user_text(request: dict[str, Any]) -> str:
 @pytest.fixture(scope="module")
 def viewer() -> Iterator[Browser]:
     """A person's browser: a real headless Chromium driven from the test."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"],
-        )
+    with person_browser() as browser:
         yield browser
-        browser.close()
 
 
 def submit(client: httpx.Client, key: str, **fields: object) -> str:

@@ -1,0 +1,210 @@
+"""The /ui dashboard in a real headless Chromium, used as a person would: sign
+in with a key, find tasks by status, open a run and read its timeline, output
+and files, watch a running task live and steer it with the buttons. Each page
+the test looks at is saved as a screenshot (in BROWSERQ_UI_SCREENSHOTS, or the
+test's tmp folder), and the folder is printed when a test fails."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.support.person import person_browser
+from tests.support.scripted_model import ScriptedModelServer, answer
+from tests.support.site import SiteServer
+from tests.support.stack import Stack, poll, wait_for
+
+pytestmark = pytest.mark.e2e
+FINAL = {"finished", "failed", "stopped"}
+NOTES = "Opening hours: 9 to 5\n"
+HOSTILE = '<img src=x onerror="window.pwned=1">'
+
+
+@pytest.fixture(scope="module")
+def viewer() -> Iterator[Browser]:
+    with person_browser() as browser:
+        yield browser
+
+
+class Person:
+    """One tab of the person's browser, saving a screenshot of each page looked at."""
+
+    def __init__(self, page: Page, shots: Path) -> None:
+        self.page, self.shots, self.taken = page, shots, 0
+
+    def shot(self, name: str) -> Path:
+        self.taken += 1
+        path = self.shots / f"{self.taken:02d}-{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+    def sign_in(self, stack: Stack, key: str | None = None) -> None:
+        self.page.goto(f"{stack.url}/ui")
+        self.page.fill("#key-input", key or stack.key)
+        self.page.click("#key-form button[type=submit]")
+        expect(self.page.locator("#tasks")).to_be_visible()
+
+
+@pytest.fixture
+def person(viewer: Browser, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Person]:
+    shots = Path(os.environ.get("BROWSERQ_UI_SCREENSHOTS") or tmp_path) / request.node.name
+    shots.mkdir(parents=True, exist_ok=True)
+    context = viewer.new_context(viewport={"width": 1280, "height": 900})
+    someone = Person(context.new_page(), shots)
+    failed_before = request.session.testsfailed
+    yield someone
+    if request.session.testsfailed > failed_before:
+        print(f"dashboard screenshots: {someone.shot('at-failure')} and the others in {shots}")
+    context.close()
+
+
+def submit(client: httpx.Client, text: str) -> str:
+    response = client.post("/run-task", json={"task": text, "max_agent_steps": 10})
+    assert response.status_code == 200, response.text
+    return response.json()["id"]
+
+
+def finished_run(model: ScriptedModelServer, site: SiteServer, client: httpx.Client) -> str:
+    key = model.script([
+        answer("Open the site", {"navigate": {"url": site.url}}, evaluation="Nothing yet"),
+        answer("Note the hours", {"write_file": {"file_name": "notes.txt", "content": NOTES}},
+               evaluation="The site is open"),
+        answer("Report the hours", {"done": {"text": "Open 9 to 5"}}, evaluation="The notes are written"),
+    ])
+    return submit(client, f"Find the opening hours [script:{key}]")
+
+
+def test_sign_in_list_filter_and_read_a_run(
+    pg_stack: Stack, model: ScriptedModelServer, site: SiteServer, person: Person
+) -> None:
+    with pg_stack.client() as client:
+        done_id = finished_run(model, site, client)
+        hostile_id = submit(client, f"{HOSTILE} [script:{model.script([answer('Finish', {'done': {'text': 'x'}})])}]")
+        slow = model.script([{"_delay": 30.0, "reply": answer("Finish", {"done": {"text": "late"}})}])
+        stopped_id = submit(client, f"Wait a while [script:{slow}]")
+        assert client.put(f"/stop-task/{stopped_id}").status_code == 200
+        for task_id in (done_id, hostile_id, stopped_id):
+            wait_for(client, task_id, FINAL, timeout=120)
+    page = person.page
+
+    page.goto(f"{pg_stack.url}/ui")
+    expect(page.locator("#sign-in")).to_be_visible()
+    person.shot("sign-in")
+    page.fill("#key-input", "bq_not_a_key")
+    page.click("#key-form button[type=submit]")
+    expect(page.locator("#sign-in-error")).to_contain_text("That key was refused")
+    person.shot("sign-in-refused")
+
+    person.sign_in(pg_stack)
+    rows = page.locator("#rows tr")
+    expect(page.locator(f"#rows tr[data-id='{done_id}']")).to_be_visible()
+    person.shot("task-list")
+    assert page.evaluate("sessionStorage.getItem('browserq.apiKey')") == pg_stack.key
+    assert page.evaluate("document.cookie") == "" and page.context.cookies() == []  # no cookie to ride on
+    done_row = page.locator(f"#rows tr[data-id='{done_id}']")
+    expect(done_row.locator(".status")).to_have_text("finished")
+    expect(done_row.locator("td.age")).to_contain_text("ago")
+    expect(done_row.locator("td.cost")).not_to_be_empty()
+    # A task's text is shown as text: the page runs nothing a task says.
+    expect(page.locator(f"#rows tr[data-id='{hostile_id}'] td.task")).to_contain_text(HOSTILE)
+    assert page.evaluate("window.pwned") is None
+
+    page.click("#filters button[data-status=stopped]")
+    expect(page.locator(f"#rows tr[data-id='{stopped_id}']")).to_be_visible()
+    expect(rows.filter(has_not=page.locator(".status-stopped"))).to_have_count(0)
+    assert "status=stopped" in page.url
+    person.shot("filter-stopped")
+    page.click("#filters button[data-status=finished]")
+    expect(page.locator(f"#rows tr[data-id='{done_id}']")).to_be_visible()
+    expect(page.locator(f"#rows tr[data-id='{stopped_id}']")).to_have_count(0)
+
+    page.click(f"#rows tr[data-id='{done_id}'] td.task a")
+    page.wait_for_url(f"**/ui/task/{done_id}")
+    steps = page.locator("#steps li.step")
+    expect(steps).to_have_count(3)
+    expect(page.locator("#status")).to_have_text("finished")
+    expect(page.locator("#output")).to_have_text("Open 9 to 5")
+    for i, (goal, evaluation) in enumerate([("Open the site", "Nothing yet"), ("Note the hours", "The site is open"),
+                                             ("Report the hours", "The notes are written")]):
+        expect(steps.nth(i).locator(".step-goal")).to_have_text(goal)
+        expect(steps.nth(i).locator(".step-eval")).to_have_text(evaluation)
+    expect(steps.nth(1).locator(".step-url")).to_contain_text(site.url)
+    page.wait_for_function("[...document.querySelectorAll('#steps img.step-shot')].every(i => i.complete)")
+    widths = page.eval_on_selector_all("#steps img.step-shot", "imgs => imgs.map(i => i.naturalWidth)")
+    assert len(widths) == 3 and all(w > 0 for w in widths), widths  # each screenshot really loads
+    link = page.locator("#files a", has_text="notes.txt")
+    expect(link).to_have_attribute("href", re.compile(r"^https?://"))
+    assert httpx.get(link.get_attribute("href") or "", timeout=10).text == NOTES
+    for button in ("#pause", "#resume", "#stop"):
+        expect(page.locator(button)).to_be_disabled()  # nothing to steer in a finished task
+    expect(page.locator("#live-box")).to_be_hidden()
+    person.shot("finished-task")
+
+    page.reload()  # the key survives a reload of the tab
+    expect(page.locator("#steps li.step")).to_have_count(3)
+
+
+def test_watch_a_running_task_and_steer_it(
+    pg_stack: Stack, model: ScriptedModelServer, site: SiteServer, person: Person
+) -> None:
+    key = model.script([
+        answer("Open the site", {"navigate": {"url": site.url}}),
+        {"_delay": 1.0, "reply": answer("Look around", {"scroll": {"down": True}})},
+        {"_repeat": 8, "reply": {"_delay": 2.0, "reply": answer("Keep looking", {"scroll": {"down": True}})}},
+    ])
+    with pg_stack.client() as client:
+        task_id = submit(client, f"Look around the site [script:{key}]")
+        person.sign_in(pg_stack)
+        page = person.page
+        page.goto(f"{pg_stack.url}/ui/task/{task_id}")
+        expect(page.locator("#status")).to_have_text("running", timeout=60_000)
+        expect(page.locator("#live-box")).to_be_visible()
+        live = page.frame_locator("#live")
+        expect(live.locator("#screen")).to_be_visible(timeout=30_000)  # the browser's frames arrive
+        expect(page.locator("#steps li.step").first).to_be_visible(timeout=30_000)
+        person.shot("running-task-live")
+
+        page.click("#pause")
+        expect(page.locator("#status")).to_have_text("paused", timeout=30_000)
+        assert client.get(f"/task/{task_id}/status").json() == "paused"
+        expect(page.locator("#resume")).to_be_enabled()
+        expect(page.locator("#pause")).to_be_disabled()
+        person.shot("paused-task")
+
+        page.click("#resume")
+        poll("the resume", lambda: client.get(f"/task/{task_id}/status").json() in {"running", "created"})
+        expect(page.locator("#pause")).to_be_enabled(timeout=30_000)
+
+        page.click("#stop")
+        expect(page.locator("#status")).to_have_text("stopped", timeout=30_000)
+        assert client.get(f"/task/{task_id}/status").json() == "stopped"
+        expect(page.locator("#live-box")).to_be_hidden()
+        for button in ("#pause", "#resume", "#stop"):
+            expect(page.locator(button)).to_be_disabled()
+        person.shot("stopped-task")
+
+
+def test_another_key_sees_none_of_it(
+    pg_stack: Stack, model: ScriptedModelServer, site: SiteServer, person: Person
+) -> None:
+    with pg_stack.client() as client:
+        task_id = submit(client, f"Mine [script:{model.script([answer('Finish', {'done': {'text': 'mine'}})])}]")
+    other_key = pg_stack.cli("keys", "create", "dashboard-other").strip().splitlines()[-1]
+    person.sign_in(pg_stack, other_key)
+    page = person.page
+    expect(page.locator("#no-tasks")).to_be_visible()
+    expect(page.locator(f"#rows tr[data-id='{task_id}']")).to_have_count(0)
+    page.goto(f"{pg_stack.url}/ui/task/{task_id}")
+    expect(page.locator("#page-error")).to_contain_text("Task not found")
+    expect(page.locator("#layout")).to_be_hidden()
+    person.shot("other-key-task")
+    # No other site may frame the dashboard (it holds a key), and it sets no cookie.
+    response = httpx.get(f"{pg_stack.url}/ui", timeout=10)
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert "set-cookie" not in response.headers

@@ -46,7 +46,9 @@ class McpEndpoint:
         return self.server.session_manager.run()
 
     def route(self) -> Route:
-        return Route(PATH, endpoint=self, methods=["GET", "POST", "DELETE"], include_in_schema=False)
+        """POST only: with no sessions there is no stream to GET and nothing to DELETE, and the
+        spec's answer to both is 405 (an open GET stream would only hold a connection)."""
+        return Route(PATH, endpoint=self, methods=["POST"], include_in_schema=False)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         refused = await _refusal(Request(scope))

@@ -186,6 +186,18 @@ def test_mcp_over_http_needs_the_api_key(pg_stack: Stack) -> None:
     ok = httpx.post(f"{pg_stack.url}/mcp", json=hello, timeout=10,
                     headers={**headers, "Authorization": f"Bearer {pg_stack.key}"})
     assert ok.status_code == 200, ok.text
+    auth = {**headers, "Authorization": f"Bearer {pg_stack.key}"}
+    malformed = {
+        "not JSON": {"content": b"\xff{nope"}, "not JSON-RPC": {"json": {"hello": 1}},
+        "a batch of junk": {"json": [1, 2]}, "unknown method": {"json": {**hello, "method": "nope/nope"}},
+    }
+    for name, body in malformed.items():
+        response = httpx.post(f"{pg_stack.url}/mcp", headers={**auth, "Content-Type": "application/json"},
+                              timeout=10, **body)  # type: ignore[arg-type]
+        assert response.status_code < 500, (name, response.status_code, response.text)
+    for method in ("GET", "DELETE", "PATCH"):
+        response = httpx.request(method, f"{pg_stack.url}/mcp", headers=auth, timeout=10)
+        assert response.status_code == 405, (method, response.status_code, response.text)
 
 
 def _status(stack: Stack, task_id: str) -> str:

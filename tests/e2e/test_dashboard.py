@@ -24,6 +24,8 @@ pytestmark = pytest.mark.e2e
 FINAL = {"finished", "failed", "stopped"}
 NOTES = "Opening hours: 9 to 5\n"
 HOSTILE = '<img src=x onerror="window.pwned=1">'
+# An output file that would read the dashboard's key if it ever ran as a page of its origin.
+STEALER = "<script>fetch('/stolen?' + sessionStorage.getItem('browserq.apiKey'))</script>"
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +77,9 @@ def finished_run(model: ScriptedModelServer, site: SiteServer, client: httpx.Cli
         answer("Open the site", {"navigate": {"url": site.url}}, evaluation="Nothing yet"),
         answer("Note the hours", {"write_file": {"file_name": "notes.txt", "content": NOTES}},
                evaluation="The site is open"),
-        answer("Report the hours", {"done": {"text": "Open 9 to 5"}}, evaluation="The notes are written"),
+        answer("Save a page", {"write_file": {"file_name": "page.html", "content": STEALER}},
+               evaluation="The notes are written"),
+        answer("Report the hours", {"done": {"text": "Open 9 to 5"}}, evaluation="The page is saved"),
     ])
     return submit(client, f"Find the opening hours [script:{key}]")
 
@@ -127,27 +131,33 @@ def test_sign_in_list_filter_and_read_a_run(
     page.click(f"#rows tr[data-id='{done_id}'] td.task a")
     page.wait_for_url(f"**/ui/task/{done_id}")
     steps = page.locator("#steps li.step")
-    expect(steps).to_have_count(3)
+    expect(steps).to_have_count(4)
     expect(page.locator("#status")).to_have_text("finished")
     expect(page.locator("#output")).to_have_text("Open 9 to 5")
     for i, (goal, evaluation) in enumerate([("Open the site", "Nothing yet"), ("Note the hours", "The site is open"),
-                                             ("Report the hours", "The notes are written")]):
+                                             ("Save a page", "The notes are written"),
+                                             ("Report the hours", "The page is saved")]):
         expect(steps.nth(i).locator(".step-goal")).to_have_text(goal)
         expect(steps.nth(i).locator(".step-eval")).to_have_text(evaluation)
     expect(steps.nth(1).locator(".step-url")).to_contain_text(site.url)
     page.wait_for_function("[...document.querySelectorAll('#steps img.step-shot')].every(i => i.complete)")
     widths = page.eval_on_selector_all("#steps img.step-shot", "imgs => imgs.map(i => i.naturalWidth)")
-    assert len(widths) == 3 and all(w > 0 for w in widths), widths  # each screenshot really loads
+    assert len(widths) == 4 and all(w > 0 for w in widths), widths  # each screenshot really loads
     link = page.locator("#files a", has_text="notes.txt")
     expect(link).to_have_attribute("href", re.compile(r"^https?://"))
     assert httpx.get(link.get_attribute("href") or "", timeout=10).text == NOTES
+    # The agent's HTML file comes as a download in a sandbox: it never runs as a page that could read the key.
+    stealer = httpx.get(page.locator("#files a", has_text="page.html").get_attribute("href") or "", timeout=10)
+    assert stealer.text == STEALER
+    assert stealer.headers["content-disposition"].startswith("attachment")
+    assert stealer.headers["content-security-policy"].startswith("sandbox")
     for button in ("#pause", "#resume", "#stop"):
         expect(page.locator(button)).to_be_disabled()  # nothing to steer in a finished task
     expect(page.locator("#live-box")).to_be_hidden()
     person.shot("finished-task")
 
     page.reload()  # the key survives a reload of the tab
-    expect(page.locator("#steps li.step")).to_have_count(3)
+    expect(page.locator("#steps li.step")).to_have_count(4)
 
 
 def test_watch_a_running_task_and_steer_it(

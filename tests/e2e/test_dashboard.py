@@ -6,6 +6,7 @@ test's tmp folder), and the folder is printed when a test fails."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -218,3 +219,34 @@ def test_another_key_sees_none_of_it(
     response = httpx.get(f"{pg_stack.url}/ui", timeout=10)
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
     assert "set-cookie" not in response.headers
+
+
+def test_answer_the_agents_question_from_the_task_page(
+    pg_stack: Stack, model: ScriptedModelServer, site: SiteServer, person: Person
+) -> None:
+    question = "Which colour should I pick: red or blue?"
+    key = model.script([
+        answer("Open the site", {"navigate": {"url": site.url}}),
+        answer("Ask which colour", {"ask_human": {"question": question}}),
+        answer("Finish", {"done": {"text": "picked"}}),
+    ])
+    with pg_stack.client() as client:
+        task_id = submit(client, f"Pick a colour [script:{key}]")
+        person.sign_in(pg_stack)
+        page = person.page
+        page.goto(f"{pg_stack.url}/ui/task/{task_id}")
+        expect(page.locator("#question-box")).to_be_visible(timeout=90_000)
+        expect(page.locator("#question")).to_have_text(question)
+        expect(page.locator("#status")).to_have_text("paused")
+        person.shot("task-waits-for-a-person")
+        page.fill("#answer-input", "blue")
+        page.click("#answer-form button[type=submit]")
+        expect(page.locator("#status")).to_have_text("finished", timeout=90_000)
+        expect(page.locator("#question-box")).to_be_hidden()
+        expect(page.locator("#output")).to_have_text("picked")
+        assert "blue" in json.dumps(model.calls(key)["requests"][-1])  # the model read the answer
+        expect(page.locator("#fact-cost")).not_to_have_text("—")  # tokens were counted
+        person.shot("answered-task")
+        page.goto(f"{pg_stack.url}/ui")
+        expect(page.locator(f"#rows tr[data-id='{task_id}'] td.cost")).not_to_have_text("—")
+        person.shot("task-list-with-cost")

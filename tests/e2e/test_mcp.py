@@ -217,3 +217,33 @@ def test_browserq_mcp_without_a_key_says_how_to_give_one(tmp_path: Path) -> None
                             text=True, timeout=60, stdin=subprocess.DEVNULL)
     assert result.returncode == 1 and result.stdout == ""  # stdout is the protocol's: nothing else goes there
     assert "BROWSERQ_API_KEY" in result.stderr
+
+
+def test_a_task_that_asks_a_person_returns_its_question_and_answer_task_goes_on(
+    pg_stack: Stack, model: ScriptedModelServer, site: SiteServer
+) -> None:
+    question = "Which colour should I pick: red or blue?"
+    key = model.script([
+        answer("Open the site", {"navigate": {"url": site.url}}),
+        answer("Ask which colour", {"ask_human": {"question": question}}),
+        answer("Finish", {"done": {"text": "picked"}}),
+    ])
+
+    async def session(client: Client) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        seen["waiting"] = result_json(await client.call_tool("run_task", {"task": f"Pick a colour [script:{key}]"}))
+        task_id = seen["waiting"]["id"]
+        seen["answered"] = result_json(await client.call_tool("answer_task", {"task_id": task_id, "answer": "blue"}))
+        done = await asyncio.to_thread(wait_for, pg_stack.client(), task_id, {"finished", "failed", "stopped"})
+        seen["done"] = done
+        seen["again"] = error_text(await client.call_tool("answer_task", {"task_id": task_id, "answer": "red"}))
+        return seen
+
+    seen = over_http(pg_stack, session)
+    assert seen["waiting"]["status"] == "paused" and seen["waiting"]["human_question"] == question
+    assert "answer_task" in seen["waiting"]["note"]
+    assert seen["answered"] == {"id": seen["waiting"]["id"], "answered": True}
+    assert seen["done"]["status"] == "finished" and seen["done"]["output"] == "picked"
+    last_prompt = json.dumps(model.calls(key)["requests"][-1])
+    assert "blue" in last_prompt  # the model's next step read the answer
+    assert "409" in seen["again"]  # a task that no longer waits

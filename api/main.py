@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api import scheduler
 from api.errors import error_item
+from api.input_guard import InputGuard
 from api.routes import (
     account,
     billing,
@@ -169,5 +170,6 @@ def create_app(*, maintenance: bool = True) -> FastAPI:
     app.add_exception_handler(DataError, _value_refused)
     app.add_exception_handler(SecretKeyMissing, _secret_key_missing)
     app.add_exception_handler(StorageError, _storage_down)
+    app.add_middleware(InputGuard)  # inside BodyLimit: it reads only bodies within the limit
     app.add_middleware(BodyLimit)
     return app

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from api.schemas import RunTaskRequest, Timestamp
 from shared.models import utcnow
-from shared.schedule_times import cron_error, utc
+from shared.schedule_times import bounded, cron_error
 
 SCHEDULE_FIELDS = ("schedule_type", "interval_minutes", "cron_expression", "start_at", "end_at")
 DEFAULT_LENGTH = timedelta(days=365)
@@ -36,8 +36,8 @@ class ScheduledTaskCreate(RunTaskRequest):
             if reason:
                 raise ValueError(reason)
             self.interval_minutes = None
-        self.start_at = utc(self.start_at) if self.start_at else utcnow()
-        self.end_at = utc(self.end_at) if self.end_at else self.start_at + DEFAULT_LENGTH
+        self.start_at = bounded(self.start_at, "start_at") if self.start_at else utcnow()
+        self.end_at = bounded(self.end_at or self.start_at + DEFAULT_LENGTH, "end_at")
         if self.end_at <= self.start_at:
             raise ValueError("end_at must be after start_at")
         return self

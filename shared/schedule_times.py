@@ -7,9 +7,13 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from croniter import croniter
+from croniter import CroniterError, croniter
 
 TICK = timedelta(microseconds=1)
+# The range a schedule's times may take: wide enough for any real plan, narrow
+# enough that adding a year or a step to it never leaves what datetime can hold.
+EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(2200, 1, 1, tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -32,7 +36,23 @@ def cron_error(expression: str) -> str | None:
         return "cron_expression must have 5 fields (minute hour day month weekday), e.g. '0 9 * * 1-5'"
     if not croniter.is_valid(expression):
         return f"{expression!r} is not a valid cron expression, e.g. '*/15 * * * *' or '0 9 * * 1-5'"
+    try:
+        croniter(expression, datetime.now(timezone.utc)).get_next(datetime)
+    except CroniterError:
+        return f"{expression!r} never fires (it names a date that does not exist, such as 31 February)"
     return None
+
+
+def bounded(value: datetime, name: str) -> datetime:
+    """`value` in UTC, refused (ValueError, so a 422) outside EARLIEST..LATEST,
+    including values whose offset takes them past what datetime can hold."""
+    try:
+        moment = utc(value)
+    except OverflowError:
+        moment = None
+    if moment is None or not EARLIEST <= moment <= LATEST:
+        raise ValueError(f"{name} must be between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d} (UTC)")
+    return moment
 
 
 def first_at_or_after(timing: Timing, moment: datetime) -> datetime | None:
@@ -43,9 +63,12 @@ def first_at_or_after(timing: Timing, moment: datetime) -> datetime | None:
         at = start + step * math.ceil((moment - start) / step)
     else:
         it = croniter(timing.cron_expression, moment - timedelta(seconds=1))
-        at = utc(it.get_next(datetime))
-        while at < moment:
+        try:
             at = utc(it.get_next(datetime))
+            while at < moment:
+                at = utc(it.get_next(datetime))
+        except CroniterError:
+            return None  # no date left that the expression names: the schedule is over
     return at if at <= utc(timing.end_at) else None
 
 

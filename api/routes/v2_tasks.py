@@ -76,9 +76,9 @@ def list_tasks_v2(
     if session_id:
         where.append(col(Task.id) == session_id)
     if after is not None:
-        where.append(col(Task.created_at) >= _utc(after))
+        where.append(col(Task.created_at) >= _utc(after, "after"))
     if before is not None:
-        where.append(col(Task.created_at) < _utc(before))
+        where.append(col(Task.created_at) < _utc(before, "before"))
     total = session.exec(select(func.count()).select_from(Task).where(*where)).one()
     rows = list(session.exec(
         select(Task).where(*where).order_by(col(Task.created_at).desc(), col(Task.id).desc())
@@ -124,9 +124,13 @@ def get_task_logs_v2(task_id: str, session: SessionDep, owner_id: OwnerV2) -> No
                         "browserq keeps no agent log file: every step is in GET /api/v2/tasks/{task_id}")
 
 
-def _utc(value: datetime) -> datetime:
-    """Naive means UTC (the SDK sends naive UTC); SQLite compares the digits, so convert first."""
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+def _utc(value: datetime, name: str) -> datetime:
+    """Naive means UTC (the SDK sends naive UTC); SQLite compares the digits, so convert first.
+    A moment whose offset takes it outside the years 1..9999 is refused, not a 500."""
+    try:
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    except OverflowError:
+        raise invalid(["query", name], f"{name} is outside the years 1 to 9999 once converted to UTC") from None
 
 
 def _view(session: Session, task: Task) -> TaskViewV2:

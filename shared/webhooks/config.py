@@ -32,10 +32,17 @@ class WebhookSet:
 
 def check_url(url: str) -> str:
     url = url.strip()
-    parts = urlsplit(url)
     if len(url) > MAX_URL_CHARS:
         raise WebhookRefused(f"the webhook URL is longer than {MAX_URL_CHARS} characters")
-    if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        if host:
+            host.encode("idna")
+        parts.port  # noqa: B018 (reading it checks it)
+    except (ValueError, UnicodeError):  # e.g. 'http://[::1' or a host IDNA cannot encode
+        raise WebhookRefused(f"{url!r} is not a valid URL, e.g. https://example.com/hooks/browserq") from None
+    if parts.scheme.lower() not in {"http", "https"} or not host:
         raise WebhookRefused("the webhook URL must be an absolute http(s) URL, e.g. https://example.com/hooks/browserq")
     reason = netguard.blocked_reason(url, get_settings().allow_private_hosts)
     if reason:

@@ -12,6 +12,8 @@ import socket
 import uuid
 from pathlib import Path
 
+from sqlalchemy.exc import DataError
+
 from shared import billing, metrics, task_store
 from shared.crypto import decrypt_json, encrypt_json
 from shared.db import session_scope
@@ -19,6 +21,7 @@ from shared.logs import bind_task_id
 from shared.models import Step, Task, TaskStatus
 from shared.netguard import AllowList
 from shared.settings import Settings
+from shared.storable import storable, storable_text
 from shared.storage import get_storage
 from shared.task_store import Lease
 from worker import recovery, runtime, task_browser
@@ -83,6 +86,8 @@ async def _attempt(
             return None
         except PauseTooLong as exc:
             outcome, extra = Outcome(TaskStatus.stopped, f"Stopped: the task was {exc}."), {}
+        except StoreRefused as exc:
+            outcome, extra = Outcome(TaskStatus.failed, f"Failed: {exc}"), {}
         except Exception as exc:
             if not watch.crashed():
                 log.exception("task %s: attempt %d failed in the worker", task.id, lease.attempt)
@@ -117,9 +122,27 @@ class SetupTimeout(Exception):
     """Opening the task's browser did not finish within setup_timeout_seconds."""
 
 
+class StoreRefused(Exception):
+    """The database refused to store a step: running the task again would only repeat it."""
+
+
+# What the database says when it refuses a value (not when it is down: that is OperationalError).
+REFUSED = (DataError,)
+
+
 def _finish(lease: Lease, outcome: Outcome, extra: dict) -> bool:
-    with session_scope() as session:
-        return task_store.finish(session, lease, outcome.status, outcome.output, **extra)
+    """Write the final status. Should the database refuse the result itself, the task
+    still ends, failed, saying so: never left to its lease and retried for the same refusal."""
+    output = storable_text(outcome.output) if outcome.output is not None else None
+    try:
+        with session_scope() as session:
+            return task_store.finish(session, lease, outcome.status, output, **extra)
+    except REFUSED as exc:
+        log.error("task %s: the database refused its result: %s", lease.task_id, exc)
+        reason = (f"Failed: the agent's result could not be stored (the database refused it: "
+                  f"{type(exc.orig).__name__}); its steps are kept.")
+        with session_scope() as session:
+            return task_store.finish(session, lease, TaskStatus.failed, reason)
 
 
 async def _run(
@@ -264,26 +287,32 @@ def _run_state(task: Task, history: list[HistoryItem], notices: list[str]) -> Ru
 
 
 async def _record(lease: Lease, record: StepRecord) -> None:
-    step = Step(
+    step = Step(  # what the model and the page wrote, made storable first
         task_id=lease.task_id,
         step=record.step,
         attempt=lease.attempt,
-        evaluation_previous_goal=record.evaluation_previous_goal,
-        memory=record.memory,
-        next_goal=record.next_goal,
-        url=record.url,
-        actions=record.actions,
-        results=record.results,
+        evaluation_previous_goal=storable_text(record.evaluation_previous_goal),
+        memory=storable_text(record.memory),
+        next_goal=storable_text(record.next_goal),
+        url=storable_text(record.url),
+        actions=storable(record.actions),
+        results=storable(record.results),
         duration_ms=record.duration_ms,
         screenshot_key=record.screenshot_key,
-        elements=record.elements or None,
+        elements=storable(record.elements) or None,
         input_tokens=record.usage.input_tokens,
         output_tokens=record.usage.output_tokens,
     )
 
     def write() -> bool:
-        with session_scope() as session:
-            return task_store.record_step(session, lease, step, record.usage.input_tokens, record.usage.output_tokens)
+        try:
+            with session_scope() as session:
+                return task_store.record_step(session, lease, step, record.usage.input_tokens,
+                                              record.usage.output_tokens)
+        except REFUSED as exc:
+            log.error("task %s: the database refused step %d: %s", lease.task_id, record.step, exc)
+            raise StoreRefused(f"step {record.step} could not be stored (the database refused it: "
+                               f"{type(exc.orig).__name__}).") from None
 
     if not await asyncio.to_thread(write):
         raise Interrupted("the lease was lost while recording a step", lease_lost=True)

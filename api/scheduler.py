@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from functools import partial
 
 from fastapi import HTTPException
 from pydantic import ValidationError
@@ -21,6 +22,7 @@ from shared.crypto import decrypt_json
 from shared.db import as_utc, session_scope
 from shared.dispatch import dispatch
 from shared.models import FINAL_STATUSES, ScheduledTask, Task, utcnow
+from shared.row_jobs import isolated, reason_of
 from shared.schedule_times import Timing, next_after
 from shared.webhooks.outbox import record_new_task
 
@@ -42,7 +44,12 @@ def run_due(now: datetime | None = None, limit: int = 100) -> list[str]:
             .order_by(col(ScheduledTask.next_run_at))
             .limit(limit)
         ).all()
-    started = [task_id for schedule_id in due if (task_id := _run_one(schedule_id, now))]
+    started = []
+    for schedule_id in due:  # one at a time: a schedule that fails is set aside, the others still run
+        task_id = isolated("schedules", schedule_id, partial(_run_one, schedule_id, now),
+                           partial(_set_aside, schedule_id, now))
+        if task_id:
+            started.append(task_id)
     for task_id in started:
         dispatch(task_id)  # broker down: the maintenance loop sends it later
     return started
@@ -71,6 +78,25 @@ def _run_one(schedule_id: str, now: datetime) -> str | None:
             .values(run_count=ScheduledTask.run_count + 1, last_task_id=task.id)
         )
         return task.id
+
+
+def _set_aside(schedule_id: str, now: datetime, exc: Exception) -> None:
+    """This run could not be stored: count it as skipped, say why to the schedule's owner,
+    and move the schedule on to its next time (or end it when its timing fails too)."""
+    with session_scope() as session:
+        schedule = session.get(ScheduledTask, schedule_id)
+        if schedule is None:
+            return
+        try:
+            following = next_after(timing_of(schedule), now)
+        except Exception:
+            following = None
+        reason = f"the run could not be stored ({reason_of(exc)}); fix or recreate the schedule"
+        session.execute(
+            update(ScheduledTask).where(col(ScheduledTask.id) == schedule_id)
+            .values(next_run_at=following, is_active=following is not None, last_run_at=now,
+                    skipped_count=ScheduledTask.skipped_count + 1, last_skipped_at=now, last_skip_reason=reason)
+        )
 
 
 def _claim(session: Session, schedule: ScheduledTask, now: datetime) -> bool:

@@ -5,10 +5,13 @@ has a free slot (not before, so a waiting task costs nothing meanwhile)."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from shared.models import ApiKey, Task, TaskStatus, utcnow
+from shared.row_jobs import isolated
 
 # Paused tasks count: they keep their browser and may resume at any moment.
 HOLDING_SLOT = (TaskStatus.running, TaskStatus.paused)
@@ -67,13 +70,18 @@ def release_waiting(session: Session, cap: int) -> list[str]:
             free[owner_id] = max(0, cap - running_count(session, owner_id)) if cap > 0 else len(waiting)
         if free[owner_id] <= 0:
             continue
-        result = session.execute(
-            update(Task)
-            .where(col(Task.id) == task_id, col(Task.status) == TaskStatus.created, col(Task.capped_at).is_not(None))
-            .values(capped_at=None, enqueued_at=utcnow())
-        )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
+        # One row per commit: a row that fails is rolled back alone (logged, counted), the rest go on.
+        if isolated("capped", task_id, partial(_release, session, task_id), lambda _exc: session.rollback()):
             free[owner_id] -= 1
             released.append(task_id)
-    session.commit()
     return released
+
+
+def _release(session: Session, task_id: str) -> bool:
+    result = session.execute(
+        update(Task)
+        .where(col(Task.id) == task_id, col(Task.status) == TaskStatus.created, col(Task.capped_at).is_not(None))
+        .values(capped_at=None, enqueued_at=utcnow())
+    )
+    session.commit()
+    return result.rowcount == 1  # type: ignore[attr-defined]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from sqlalchemy import and_, func, or_, update
 from sqlalchemy import select as sa_select
@@ -14,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from shared import running_cap
 from shared.models import FINAL_STATUSES, Step, Task, TaskStatus, utcnow
+from shared.row_jobs import isolated
 from shared.settings import get_settings
 from shared.webhooks.outbox import record_status
 
@@ -325,12 +327,19 @@ def reap(session: Session, lease_seconds: float, max_attempts: int) -> ReapResul
                 f"(no heartbeat for {lease_seconds:.0f} s); giving up after {max_attempts} attempts.",
             }
             bucket = out.failed
-        if session.execute(update(Task).where(*guard).values(**values)).rowcount == 1:
+        # One row per commit: a row that fails is rolled back alone (logged, counted), the rest go on.
+        if isolated("reaper", task_id, partial(_take_back, session, task_id, guard, values),
+                    lambda _exc: session.rollback()):
             bucket.append(task_id)
-            if "status" in values:
-                record_status(session, task_id, values["status"])
-    session.commit()
     return out
+
+
+def _take_back(session: Session, task_id: str, guard: list, values: dict) -> bool:
+    taken = session.execute(update(Task).where(*guard).values(**values)).rowcount == 1  # type: ignore[attr-defined]
+    if taken and "status" in values:
+        record_status(session, task_id, values["status"])
+    session.commit()
+    return taken
 
 
 def expire_pauses(session: Session, max_pause_seconds: float) -> list[str]:

@@ -13,12 +13,14 @@ import logging
 import threading
 import time
 from datetime import datetime, timedelta, timezone
+from functools import partial
 
 from sqlalchemy import update
 from sqlmodel import col, select
 
 from shared.db import session_scope
 from shared.models import Task
+from shared.row_jobs import isolated
 from shared.settings import Settings, get_settings
 from shared.storage import Storage, get_storage
 from shared.storage.names import task_prefix
@@ -63,11 +65,17 @@ def purge(storage: Storage, keep: timedelta) -> tuple[int, int]:
             ).all()
         if not ids:
             break
-        for task_id in ids:
-            storage.delete([o.key for o in storage.list(task_prefix(task_id))])
+        for task_id in ids:  # one task's files failing to go never keeps the others'
+            isolated("retention", task_id, partial(_delete_files, storage, task_id))
+        # All are marked, failed ones too: their files are past their time and no longer served;
+        # the sweep below deletes whatever stayed behind, at each round.
         with session_scope() as session:
             session.execute(update(Task).where(col(Task.id).in_(ids)).values(files_expired_at=now))
         expired += len(ids)
     old = [o.key for prefix in ("uploads/", "tasks/") for o in storage.list(prefix) if o.modified < cutoff]
     storage.delete(old)
     return expired, len(old)
+
+
+def _delete_files(storage: Storage, task_id: str) -> None:
+    storage.delete([o.key for o in storage.list(task_prefix(task_id))])

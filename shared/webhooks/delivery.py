@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime, timedelta
+from functools import partial
 
 import httpx
 from sqlalchemy import delete, update
@@ -19,6 +20,7 @@ from shared import netguard
 from shared.celery_app import DELIVER_WEBHOOK, WEBHOOK_QUEUE, celery_app
 from shared.db import session_scope
 from shared.models import Webhook, WebhookDelivery, utcnow
+from shared.row_jobs import isolated
 from shared.settings import Settings, get_settings
 from shared.webhooks.config import secret_of
 from shared.webhooks.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, canonical, sign
@@ -42,8 +44,8 @@ def send_due(limit: int = 200) -> int:
         ).all()
     sent = 0
     for delivery_id, due_at in due:
-        if not _claim(delivery_id, due_at, now):
-            continue  # another API process has it
+        if not isolated("webhooks", delivery_id, partial(_claim, delivery_id, due_at, now)):
+            continue  # another API process has it, or this one row failed (logged, counted)
         try:
             celery_app.send_task(DELIVER_WEBHOOK, args=[delivery_id], queue=WEBHOOK_QUEUE)
         except Exception as exc:  # broker down: the claim expires and it is sent again

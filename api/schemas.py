@@ -7,10 +7,9 @@ import re
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
 
+from shared.bounded_schema import SchemaError, UnsafeSchema, check_schema
 from shared.models import TaskStatus
 
 MAX_TASK_CHARS = 20_000
@@ -95,9 +94,11 @@ class RunTaskRequest(BaseModel):
         if not isinstance(value, dict):
             raise ValueError("structured_output_json must be a JSON Schema object")
         try:
-            Draft202012Validator.check_schema(value)
+            check_schema(value)
         except SchemaError as exc:
             raise ValueError(f"structured_output_json is not a valid JSON Schema: {exc.message}") from None
+        except UnsafeSchema as exc:
+            raise ValueError(f"structured_output_json is refused: {exc}") from None
         return json.dumps(value)
 
     @field_validator("proxy_country_code")

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from jsonschema import Draft202012Validator
 from playwright.async_api import Page
 
+from shared.bounded_schema import first_error, validator_for
 from shared.models import TaskStatus
 from shared.settings import Settings
 from worker.agent import protocol as p
@@ -34,6 +34,9 @@ log = logging.getLogger("browserq.agent")
 # next action nor the model's next look at the browser misses it.
 # The actions declared with may_change_page (worker.agent.actions).
 MAY_CHANGE_PAGE = registry.names_where("may_change_page")
+# Checking `done` data against the caller's schema is the caller's CPU work: it runs in a
+# thread, off the event loop every task of the process shares, and is given up after this.
+SCHEMA_CHECK_SECONDS = 5.0
 
 
 @dataclass
@@ -102,7 +105,7 @@ class Agent:
     def __post_init__(self) -> None:
         self.redactor = Redactor(self.secrets)
         schema = self.run.output_schema
-        self._validator = Draft202012Validator(schema) if schema is not None else None
+        self._validator = validator_for(schema) if schema is not None else None
         self._ctx: ActionContext | None = None
 
     async def run_to_end(self) -> Outcome:
@@ -239,7 +242,7 @@ class Agent:
                 continue
             self._failures = 0
             if result.done is not None:
-                outcome = self._finish(result)
+                outcome = await self._finish(result)
                 if outcome is not None:
                     return results, outcome, ""
                 continue
@@ -294,7 +297,7 @@ class Agent:
         self._ctx.state = state
         return self._ctx
 
-    def _finish(self, result: ActionResult) -> Outcome | None:
+    async def _finish(self, result: ActionResult) -> Outcome | None:
         """`done`: with an output schema, the data must validate or the model is told why."""
         params = result.done
         assert params is not None
@@ -305,10 +308,16 @@ class Agent:
             result.error = "done needs 'data' valid against the output schema"
             self._failures += 1
             return None
-        errors = sorted(self._validator.iter_errors(params.data), key=lambda e: list(e.path))
-        if errors:
-            where = "/".join(str(x) for x in errors[0].path) or "(root)"
-            result.error = f"'data' is not valid against the output schema at {where}: {errors[0].message}"
+        try:
+            error = await asyncio.wait_for(asyncio.to_thread(first_error, self._validator, params.data),
+                                           SCHEMA_CHECK_SECONDS)
+        except TimeoutError:
+            result.error = f"checking 'data' against the output schema took over {SCHEMA_CHECK_SECONDS:g} s; send less"
+            self._failures += 1
+            return None
+        if error is not None:
+            where = "/".join(str(x) for x in error.path) or "(root)"
+            result.error = f"'data' is not valid against the output schema at {where}: {error.message}"
             self._failures += 1
             return None
         return Outcome(TaskStatus.finished, self.redactor(json.dumps(params.data)))

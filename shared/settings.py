@@ -150,6 +150,9 @@ class Settings(BaseSettings):
     retention_interval_seconds: float = 3600.0
     record_video: bool = True
     screenshot_quality: int = Field(default=70, ge=10, le=95)
+    # What a task's page downloads may add up to; a download past it is deleted, never stored,
+    # and the model is told. Uploads have their own cap (10 MB each).
+    max_download_bytes_per_task: int = Field(default=100 * 1024 * 1024, ge=0)
 
     # Search (POST /simple-search, /search-url): the results page the agent starts from
     # ({query} is replaced by the URL-encoded query), and how long the caller waits.

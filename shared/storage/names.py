@@ -6,7 +6,9 @@ checked names and server-made ids."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from collections.abc import Callable
 
 MAX_NAME_CHARS = 200
 
@@ -32,6 +34,32 @@ def check_file_name(name: str) -> str:
     if name != name.strip():
         raise FileNameError("the file name must not start or end with spaces")
     return name
+
+
+def file_name_from(suggested: str, taken: Callable[[str], bool] = lambda _name: False) -> str:
+    """The name a file offered under `suggested` (a page's download) is stored and listed
+    under: `suggested` made to pass check_file_name (path parts, control characters, '..'
+    and leading dots replaced, cut to length with its extension kept), then numbered
+    ' (1)', ' (2)'... while `taken`. The one place such names are made, so the name the
+    task lists is always the name storage has."""
+    name = re.split(r"[/\\]", suggested or "")[-1]
+    name = "".join("_" if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Cs") else ch for ch in name)
+    name = re.sub(r"\.{2,}", ".", name).strip().lstrip(".").strip() or "download"
+    stem, dot, suffix = name.rpartition(".")
+    if not dot or not stem or len(suffix) > 20:
+        stem, suffix = name, ""
+    suffix = f".{suffix}" if suffix else ""
+    n = 0
+    while True:
+        numbered = f" ({n})" if n else ""
+        room = MAX_NAME_CHARS - len(suffix) - len(numbered)
+        cut = stem[:room]
+        while len(f"{cut}{numbered}{suffix}".encode()) > 255:
+            cut = cut[:-1]
+        candidate = check_file_name(f"{cut.rstrip() or 'download'}{numbered}{suffix}")
+        if not taken(candidate):
+            return candidate
+        n += 1
 
 
 def upload_key(owner_id: str, file_name: str) -> str:

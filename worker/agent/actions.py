@@ -15,6 +15,7 @@ from playwright.async_api import ElementHandle, Page
 from playwright.async_api import Error as PlaywrightError
 from pydantic import Field
 
+from shared.storage.names import FileNameError, check_file_name
 from worker.agent.registry import Handler, Params, Registry
 from worker.browser.actionable import focused_for_typing, plainly_clickable
 from worker.browser.date_input import DateTextError, fill_date_field
@@ -313,6 +314,10 @@ async def extract(ctx: ActionContext, params: Extract) -> ActionResult:
 def _file_path(ctx: ActionContext, name: str) -> Path:
     if not SAFE_FILE.fullmatch(name) or ".." in name:
         raise ActionError(f"{name!r} is not an allowed file name: letters, digits, '.', '_', '-', spaces")
+    try:
+        check_file_name(name)  # the rule storage keeps: a name it refuses would be listed but never stored
+    except FileNameError as exc:
+        raise ActionError(f"{name!r} is not an allowed file name: {exc}") from None
     return ctx.files_dir / name
 
 

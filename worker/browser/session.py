@@ -11,6 +11,7 @@ from pathlib import Path
 
 from playwright.async_api import BrowserContext, Dialog, Download, Page, Request
 
+from shared.storage.names import file_name_from
 from worker.browser.guard import NetworkGuard
 from worker.browser.listeners import install_listener_probe
 
@@ -56,9 +57,11 @@ class PageEvents:
 
 
 class BrowserSession:
-    def __init__(self, context: BrowserContext, downloads_dir: Path) -> None:
+    def __init__(self, context: BrowserContext, downloads_dir: Path, max_download_bytes: int | None = None) -> None:
         self.context = context
         self.downloads_dir = downloads_dir
+        self.download_cap = max_download_bytes  # what the task's downloads may add up to; None: no cap
+        self.download_room = max_download_bytes  # what they may still take
         self.events = PageEvents()
         self.downloaded: list[str] = []
         self._tabs: dict[int, Page] = {}
@@ -198,14 +201,12 @@ class BrowserSession:
         self._spawn(self._save_download(download))
 
     def _free_name(self, suggested: str) -> str:
-        """A name no other output file has (downloads and written files share a namespace)."""
-        name = Path(suggested).name.strip() or "download"
-        stem, suffix = Path(name).stem, Path(name).suffix
-        taken = lambda n: (self.downloads_dir / n).exists() or (self.downloads_dir.parent / n).exists()  # noqa: E731
-        n = 1
-        while taken(name) or name in self._reserved:
-            name = f"{stem} ({n}){suffix}"
-            n += 1
+        """A name no other output file has (downloads and written files share a namespace),
+        made by the rule storage checks, so what the task lists is what is stored."""
+        def taken(n: str) -> bool:
+            return (self.downloads_dir / n).exists() or (self.downloads_dir.parent / n).exists() or n in self._reserved
+
+        name = file_name_from(suggested, taken)
         self._reserved.add(name)  # two downloads of one name at once get two names
         return name
 
@@ -214,10 +215,21 @@ class BrowserSession:
         target = self.downloads_dir / name
         self.downloads_dir.mkdir(parents=True, exist_ok=True)
         try:
+            size = Path(await download.path()).stat().st_size  # waits for the download to end
+            if self.download_room is not None and size > self.download_room:
+                await download.delete()
+                self.events.add(
+                    f"A download of {name!r} ({size / 1e6:.1f} MB) was refused and deleted: this task's downloads "
+                    f"may add up to {(self.download_cap or 0) / 1e6:g} MB and {self.download_room / 1e6:.1f} MB were left. "
+                    "Do not download it again; find the information another way.")
+                return
             await download.save_as(target)
+            await download.delete()  # the browser's own copy: the task keeps one
         except Exception as exc:
             self.events.add(f"A download of {name!r} failed: {exc}")
             return
+        if self.download_room is not None:
+            self.download_room -= size
         self.downloaded.append(name)
         self.events.add(f"The page downloaded a file, saved as {name!r}.")
 

@@ -18,7 +18,9 @@ from shared.ratelimit import retry_after
 from shared.settings import get_settings
 
 _bearer = HTTPBearer(auto_error=False, description="Your browserq API key (`browserq keys create NAME`).")
-_KEY_TTL = 30.0
+# How long a process trusts a key it has checked: clients poll in tight loops, and a
+# revoked key (`browserq keys revoke`) must stop working on every process at once.
+KEY_CACHE_SECONDS = 1.0
 _key_cache: dict[str, tuple[str, float]] = {}
 
 
@@ -55,7 +57,7 @@ def owner_of_key(session: Session, key: str) -> str:
     ).one_or_none()
     if owner is None:
         raise _unauthorized("Invalid API key")
-    _key_cache[digest] = (owner, time.monotonic() + _KEY_TTL)
+    _key_cache[digest] = (owner, time.monotonic() + KEY_CACHE_SECONDS)
     return _within_rate_limit(owner)
 
 

@@ -229,10 +229,11 @@ def dev(
                 child.kill()
 
 
-from shared import client_cli, integrations_cli  # noqa: E402  (the client commands: run, tasks, follow, stop, pause, resume)
+from shared import client_cli, integrations_cli, keys_cli  # noqa: E402  (the client commands: run, tasks, follow, stop, pause, resume)
 
 client_cli.register(app)
 integrations_cli.register(app, keys_app)  # keys budget, webhook set/show/remove
+keys_cli.register(keys_app)  # keys list, keys revoke
 
 
 @app.command()

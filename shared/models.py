@@ -227,3 +227,16 @@ class ScheduledTask(SQLModel, table=True):
     skipped_count: int = 0
     last_skipped_at: datetime | None = _ts(nullable=True)
     last_skip_reason: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """A run-task request sent with an Idempotency-Key header: a retry of it within
+    24 h gets the same task (see api/idempotency.py)."""
+
+    __tablename__ = "idempotency_keys"
+
+    owner_id: str = Field(primary_key=True)
+    key: str = Field(primary_key=True)
+    fingerprint: str  # keyed hash of the route and the validated body, never the body itself
+    task_id: str
+    created_at: datetime = _ts(nullable=False, default=utcnow)

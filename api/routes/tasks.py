@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from api import idempotency
 from api.deps import OwnerId, SessionDep
 from api.errors import invalid
 from api.file_rules import check_included_files
@@ -55,10 +58,33 @@ def _check_request(body: RunTaskRequest) -> None:
 
 
 @router.post("/run-task", response_model=TaskCreatedResponse)
-async def run_task(body: RunTaskRequest, session: SessionDep, owner_id: OwnerId) -> TaskCreatedResponse:
-    """Store the task, then queue it. Once this answers, the task is never lost."""
-    task = await create_task(body, session, owner_id)
-    return TaskCreatedResponse(id=task.id)
+async def run_task(body: RunTaskRequest, session: SessionDep, owner_id: OwnerId,
+                   idempotency_key: idempotency.IdempotencyHeader = None) -> TaskCreatedResponse:
+    """Store the task, then queue it. Once this answers, the task is never lost;
+    with an Idempotency-Key, a retry of this request gets this same task."""
+    print_ = idempotency.fingerprint("v1", owner_id, body.model_dump(mode="json"))
+    return TaskCreatedResponse(id=await create_task_once(body, session, owner_id, idempotency_key, print_))
+
+
+async def create_task_once(body: RunTaskRequest, session: Session, owner_id: str, key: str | None,
+                           print_: str) -> str:
+    """create_task, unless a request with this Idempotency-Key made its task already: that task's id."""
+    if key is None:
+        return (await create_task(body, session, owner_id)).id
+    earlier = await run_in_threadpool(idempotency.earlier_task, session, owner_id, key, print_)
+    if earlier:
+        return earlier
+    task = await run_in_threadpool(new_task, body, session, owner_id)
+    try:
+        await run_in_threadpool(_store, session, task, lambda: idempotency.record(session, owner_id, key, print_, task.id))
+    except IntegrityError:  # a request with the same key committed first: its task is the one
+        session.rollback()
+        earlier = await run_in_threadpool(idempotency.earlier_task, session, owner_id, key, print_)
+        if earlier is None:
+            raise
+        return earlier
+    await run_in_threadpool(dispatch, task.id)
+    return task.id
 
 
 async def create_task(body: RunTaskRequest, session: Session, owner_id: str, **columns: Any) -> Task:
@@ -104,9 +130,11 @@ def _profile_settings(session: Session, owner_id: str, profile_id: str | None) -
         ) from None
 
 
-def _store(session: Session, task: Task) -> None:
+def _store(session: Session, task: Task, also: Callable[[], None] | None = None) -> None:
     session.add(task)
     record_new_task(session, task)  # its webhook event commits with it
+    if also is not None:
+        also()  # more rows for the same transaction (the request's Idempotency-Key)
     session.commit()
 
 

@@ -13,10 +13,11 @@ from fastapi.security import APIKeyHeader
 from sqlalchemy import and_, func
 from sqlmodel import Session, col, select
 
+from api import idempotency
 from api.deps import SessionDep, owner_of_key
 from api.errors import invalid
 from api.routes import control
-from api.routes.tasks import NOT_FOUND, create_task, get_owned_task
+from api.routes.tasks import NOT_FOUND, create_task_once, get_owned_task
 from api.v2_mapping import V1_STATUSES, item_view, run_request, status_view, task_view
 from api.v2_schemas import (
     CreateTaskRequestV2,
@@ -51,9 +52,12 @@ _CONTROL = {
 
 
 @router.post("/tasks", response_model=TaskCreatedResponseV2)
-async def create_task_v2(body: CreateTaskRequestV2, session: SessionDep, owner_id: OwnerV2) -> TaskCreatedResponseV2:
-    task = await create_task(run_request(body), session, owner_id)
-    return TaskCreatedResponseV2(id=task.id, session_id=task.id)
+async def create_task_v2(body: CreateTaskRequestV2, session: SessionDep, owner_id: OwnerV2,
+                         idempotency_key: idempotency.IdempotencyHeader = None) -> TaskCreatedResponseV2:
+    """With an Idempotency-Key, a retry of this request gets the same task (see api/idempotency.py)."""
+    print_ = idempotency.fingerprint("v2", owner_id, body.model_dump(mode="json"))
+    task_id = await create_task_once(run_request(body), session, owner_id, idempotency_key, print_)
+    return TaskCreatedResponseV2(id=task_id, session_id=task_id)
 
 
 @router.get("/tasks", response_model=TaskListResponseV2)

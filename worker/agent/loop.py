@@ -209,7 +209,8 @@ class Agent:
         only_done = step >= self.run.max_steps
         screenshot = None
         if getattr(self.model, "vision", False):
-            screenshot = shot or await take_screenshot(page, state, False, self.settings.screenshot_quality)
+            screenshot = shot or await take_screenshot(page, state, False, self.settings.screenshot_quality,
+                                                       self.redactor.values)
         return ModelRequest(
             system=SYSTEM,
             user=self.redactor(user),

@@ -3,6 +3,7 @@ logged or sent to the model passes through a Redactor first."""
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from collections.abc import Iterator
@@ -11,10 +12,22 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 
+MIN_ENCODED_CHARS = 4  # shorter values' spaced or reversed forms would match ordinary text
+
+
 def _forms(value: str) -> set[str]:
     """The ways a typed value shows up again: as is, in a URL (a GET form puts
-    it in the query string) and inside JSON text."""
-    return {value, quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1]}
+    it in the query string), inside JSON text, and in the encodings a page most
+    often echoes it in: base64 (standard and URL-safe, padded or not), hex,
+    spaced out letter by letter, reversed. A page can always transform a value
+    in a way no list knows (docs/security.md says so)."""
+    forms = {value, quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1]}
+    if len(value) >= MIN_ENCODED_CHARS:
+        raw = value.encode()
+        for encoded in (base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()):
+            forms |= {encoded, encoded.rstrip("=")}
+        forms |= {raw.hex(), raw.hex().upper(), " ".join(value), value[::-1]}
+    return forms
 
 
 class Redactor:
@@ -31,6 +44,11 @@ class Redactor:
         pairs = [*self._pairs, *((form, f"<secret>{name}</secret>") for form in _forms(value))]
         # Longest first, so a secret that contains another is replaced whole.
         self._pairs = sorted(pairs, key=lambda pair: -len(pair[0]))
+
+    @property
+    def values(self) -> list[str]:
+        """Every form of every secret, longest first (what a screenshot masks)."""
+        return [value for value, _ in self._pairs]
 
     def __call__(self, text: str) -> str:
         for value, placeholder in self._pairs:

@@ -19,6 +19,7 @@ import base64
 import logging
 import weakref
 from collections import defaultdict
+from collections.abc import Sequence
 
 from playwright.async_api import CDPSession, Frame, Page
 from playwright.async_api import Error as PlaywrightError
@@ -30,7 +31,7 @@ log = logging.getLogger("browserq.media")
 SHOT_TIMEOUT_MS = 5000
 FRAME_TIMEOUT_S = 3.0
 
-_DRAW_JS = """([pairs, captureId]) => {
+_DRAW_JS = """([pairs, captureId, secrets]) => {
   const b = window.__bq;
   const els = b && b.id === captureId ? b.els : [];
   const colors = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#008080', '#9a6324', '#800000'];
@@ -39,12 +40,27 @@ _DRAW_JS = """([pairs, captureId]) => {
   root.style.cssText = 'position:fixed;left:0;top:0;width:0;height:0;pointer-events:none;z-index:2147483647;';
   const vw = window.innerWidth, vh = window.innerHeight;
   let drawn = 0;
-  for (const input of document.querySelectorAll('input[type=password]')) {
-    const r = input.getBoundingClientRect();
-    if (r.width < 1 || r.height < 1) continue;
+  const black = (r) => {
+    if (r.width < 1 || r.height < 1) return;
     const mask = document.createElement('div');
     mask.style.cssText = `position:fixed;left:${r.left}px;top:${r.top}px;width:${r.width}px;height:${r.height}px;background:#000;`;
     root.append(mask);
+  };
+  const holds = (text) => !!text && secrets.some((s) => text.includes(s));
+  // Password fields, and any field (whatever its type) or text that holds one of the task's secrets.
+  for (const input of document.querySelectorAll('input, textarea, [contenteditable]')) {
+    if (input.type === 'password' || holds(input.value) || (input.isContentEditable && holds(input.textContent))) {
+      black(input.getBoundingClientRect());
+    }
+  }
+  if (secrets.length) {
+    const walker = document.createTreeWalker(document.body || document.documentElement, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      if (!holds(node.nodeValue)) continue;
+      const range = document.createRange();
+      range.selectNodeContents(node);
+      for (const r of range.getClientRects()) black(r);
+    }
   }
   for (const [local, index] of pairs) {
     const el = els[local];
@@ -69,14 +85,18 @@ _DRAW_JS = """([pairs, captureId]) => {
 _REMOVE_JS = "() => document.querySelectorAll('[data-bq-overlay]').forEach(e => e.remove())"
 
 
-async def take_screenshot(page: Page, state: PageState | None, highlight: bool, quality: int) -> bytes | None:
-    """The JPEG, or None when the page cannot be shot (a screenshot never fails a step)."""
-    frames: dict[Frame, list[list[int]]] = {page.main_frame: []}  # the main frame always gets its password masks
+async def take_screenshot(page: Page, state: PageState | None, highlight: bool, quality: int,
+                          secrets: Sequence[str] = ()) -> bytes | None:
+    """The JPEG, or None when the page cannot be shot (a screenshot never fails a step).
+    Every frame gets its masks: password fields, and every field or text holding one of
+    `secrets` (the task's secret values and their encoded forms), whatever its type."""
+    frames: dict[Frame, list[list[int]]] = {frame: [] for frame in page.frames}
     if highlight and state is not None:
         frames.update(_frames_with_elements(state))
+    shown = [s for s in secrets if s]
     try:
         for frame, pairs in frames.items():
-            await _in_frame(frame, _DRAW_JS, [pairs, _capture_id(state)])
+            await _in_frame(frame, _DRAW_JS, [pairs, _capture_id(state), shown])
         return await _viewport_jpeg(page, quality)
     except (PlaywrightError, TimeoutError) as exc:
         log.info("no screenshot of %s: %s", page.url, str(exc).splitlines()[0] if str(exc) else exc)

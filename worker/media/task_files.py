@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from playwright.async_api import Page
@@ -35,6 +36,8 @@ class TaskFiles:
         self._synced: dict[Path, tuple[int, int]] = {}
         self._recorder: ScreencastRecorder | None = None
         self.screenshot_ms: list[float] = []
+        # The task's secret values in every form, as they are now: masked in each screenshot.
+        self.secret_forms: Callable[[], list[str]] = list
 
     # -- inputs ----------------------------------------------------------------------
 
@@ -61,7 +64,8 @@ class TaskFiles:
         """Called once the step's page state is captured: shoot now, store in the
         background; the JPEG is what a vision model is sent too."""
         started = time.perf_counter()
-        data = await take_screenshot(page, state, self.highlight, self.settings.screenshot_quality)
+        data = await take_screenshot(page, state, self.highlight, self.settings.screenshot_quality,
+                                     self.secret_forms())
         self.screenshot_ms.append((time.perf_counter() - started) * 1000)
         if data is not None:
             self._shots[step] = asyncio.create_task(self._store_shot(step, data))

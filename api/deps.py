@@ -21,6 +21,7 @@ _bearer = HTTPBearer(auto_error=False, description="Your browserq API key (`brow
 # How long a process trusts a key it has checked: clients poll in tight loops, and a
 # revoked key (`browserq keys revoke`) must stop working on every process at once.
 KEY_CACHE_SECONDS = 1.0
+bearer = _bearer  # for a route that answers a bad key itself (GET /me)
 _key_cache: dict[str, tuple[str, float]] = {}
 
 

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic.fields import FieldInfo
 
 from api.schemas import RunTaskRequest, Timestamp
 from shared.models import utcnow
@@ -62,24 +63,34 @@ class ScheduleState(BaseModel):
     cron_expression: str | None
     start_at: Timestamp
     end_at: Timestamp
-    next_run_at: Timestamp | None
+    next_run_at: Timestamp = Field(description="the next run; paused: the run it makes when resumed; ended: end_at")
     is_active: bool
     created_at: Timestamp
     updated_at: Timestamp
-    # (ext) what the dispatcher did
-    run_count: int
-    last_run_at: Timestamp | None
-    last_task_id: str | None
-    skipped_count: int
-    last_skipped_at: Timestamp | None
-    last_skip_reason: str | None
+    # (ext) what the dispatcher did: always sent, optional in the schema (not in the official one)
+    run_count: int = 0
+    last_run_at: Timestamp | None = None
+    last_task_id: str | None = None
+    skipped_count: int = 0
+    last_skipped_at: Timestamp | None = None
+    last_skip_reason: str | None = None
+
+
+# The run-task fields the official ScheduledTaskResponse requires; the others are (ext).
+VIEW_REQUIRED = {"task", "save_browser_data", "llm_model", "use_adblock", "use_proxy", "highlight_elements"}
+
+
+def _view_field(name: str, field: FieldInfo) -> tuple[Any, Any]:
+    if name in VIEW_REQUIRED:
+        return (field.annotation, Field(...))
+    return (field.annotation, field)
 
 
 # The view: the run-task fields (no secrets) plus the schedule's state.
 ScheduledTaskView = create_model(  # type: ignore[call-overload]
     "ScheduledTaskView",
     __base__=ScheduleState,
-    **{name: (field.annotation, field) for name, field in RunTaskRequest.model_fields.items() if name != "secrets"},
+    **{name: _view_field(name, field) for name, field in RunTaskRequest.model_fields.items() if name != "secrets"},
 )
 
 

@@ -7,7 +7,17 @@ import re
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    PlainSerializer,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from shared.bounded_schema import SchemaError, UnsafeSchema, check_schema
 from shared.models import TaskStatus
@@ -28,7 +38,41 @@ def _iso(value: datetime | None) -> str | None:
 Timestamp = Annotated[datetime, PlainSerializer(_iso, return_type=str)]
 
 
-class RunTaskRequest(BaseModel):
+def _has_default(field: Any) -> bool:
+    return not field.is_required() and field.get_default(call_default_factory=True) is not None
+
+
+class NullMeansDefault(BaseModel):
+    """An explicit `null` for a field with a default means that default. The official
+    OpenAPI types every optional field `X | null` and clients generated from it send
+    nulls; the schema published here says so too."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_default(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        fields = cls.model_fields
+        return {k: v for k, v in data.items() if v is not None or k not in fields or not _has_default(fields[k])}
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        target = handler.resolve_ref_schema(schema)
+        for name, prop in target.get("properties", {}).items():
+            field = cls.model_fields.get(name)
+            if field is not None and _has_default(field) and "anyOf" not in prop:
+                extra = {k: prop.pop(k) for k in ("default", "title", "description") if k in prop}
+                target["properties"][name] = {"anyOf": [prop, {"type": "null"}], **extra}
+        return schema
+
+
+def without_nulls(changes: dict[str, Any]) -> dict[str, Any]:
+    """In a partial update (PUT), `null` means "unchanged", as the official reference has it."""
+    return {name: value for name, value in changes.items() if value is not None}
+
+
+class RunTaskRequest(NullMeansDefault):
     model_config = ConfigDict(extra="ignore")
 
     task: str = Field(min_length=1, max_length=MAX_TASK_CHARS)
@@ -227,7 +271,7 @@ def _profile_country(value: str) -> str:
     return value.upper()
 
 
-class BrowserProfileCreate(BaseModel):
+class BrowserProfileCreate(NullMeansDefault):
     model_config = ConfigDict(extra="ignore")
 
     profile_name: str = Field(min_length=1, max_length=100)
@@ -253,7 +297,7 @@ class BrowserProfileCreate(BaseModel):
 
 
 class BrowserProfileUpdate(BaseModel):
-    """PUT is a partial update: only the fields sent change; none may be null."""
+    """PUT is a partial update: only the fields sent change; a null leaves its field unchanged."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -266,24 +310,17 @@ class BrowserProfileUpdate(BaseModel):
     browser_viewport_width: int | None = Field(default=None, ge=320, le=4096)
     browser_viewport_height: int | None = Field(default=None, ge=240, le=4096)
 
-    @field_validator("*")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        if value is None:
-            raise ValueError("must not be null: leave the field out to keep its value")
-        return value
-
     @field_validator("profile_name")
     @classmethod
-    def _name_not_blank(cls, value: str) -> str:
-        if not value.strip():
+    def _name_not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
             raise ValueError("profile_name must not be blank")
         return value
 
     @field_validator("proxy_country_code")
     @classmethod
-    def _country(cls, value: str) -> str:
-        return _profile_country(value)
+    def _country(cls, value: str | None) -> str | None:
+        return None if value is None else _profile_country(value)
 
 
 class BrowserProfileView(BaseModel):

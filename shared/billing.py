@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -53,6 +54,10 @@ def spend_by_model(session: Session, owner_id: str | None = None) -> list[tuple[
     return [(model, int(inp or 0), int(out or 0)) for model, inp, out in rows]
 
 
+# What /balance shows for a key without a budget: ten million dollars' worth, "no limit".
+UNLIMITED_CREDITS = 1_000_000_000
+
+
 def spend_usd(session: Session, owner_id: str, settings: Settings | None = None) -> Decimal:
     """The cost of all the key's tasks so far; a model without a price costs nothing."""
     settings = settings or get_settings()
@@ -70,10 +75,14 @@ def budget_usd(session: Session, owner_id: str) -> Decimal | None:
 
 
 def balance_credits(session: Session, owner_id: str) -> str:
-    """Budget minus spend, in credits; a key with no budget shows its spend as a negative balance."""
-    budget = budget_usd(session, owner_id) or Decimal(0)
+    """The whole credits left (budget minus spend, rounded down, never below 0), as the
+    official API shows them: clients `int()` it and stop at 0. A key with no budget has
+    no limit and shows UNLIMITED_CREDITS."""
+    budget = budget_usd(session, owner_id)
+    if budget is None:
+        return str(UNLIMITED_CREDITS)
     credits = (budget - spend_usd(session, owner_id)) * CREDITS_PER_USD
-    return str(credits.quantize(Decimal("0.01")))
+    return str(max(0, math.floor(credits)))
 
 
 def over_budget_reason(session: Session, owner_id: str) -> str | None:

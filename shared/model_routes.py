@@ -9,6 +9,10 @@ HOW_TO_CONFIGURE = {
     "openai": "set OPENAI_API_KEY (or OPENAI_BASE_URL for a local OpenAI-compatible server such as Ollama or vLLM)",
     "anthropic": "set ANTHROPIC_API_KEY (or ANTHROPIC_BASE_URL)",
     "gemini": "set GEMINI_API_KEY",
+    "llama": (
+        "set BROWSERQ_LLAMA_BASE_URL to an OpenAI-compatible server that serves it (Groq, Together, vLLM, Ollama), "
+        "and BROWSERQ_LLAMA_API_KEY if that server needs a key"
+    ),
 }
 
 

@@ -56,11 +56,13 @@ def bounded(value: datetime, name: str) -> datetime:
 
 
 def first_at_or_after(timing: Timing, moment: datetime) -> datetime | None:
-    """The first run at or after `moment` (never before start_at); None past end_at."""
+    """The first run at or after `moment` (never before start_at); None past end_at.
+    An interval schedule first runs one interval after start_at, as in the official
+    example (start_at 09:00, every 60 minutes: next_run_at 10:00)."""
     start, moment = utc(timing.start_at), max(utc(moment), utc(timing.start_at))
     if timing.schedule_type == "interval":
         step = timedelta(minutes=timing.interval_minutes or 1)
-        at = start + step * math.ceil((moment - start) / step)
+        at = start + step * max(1, math.ceil((moment - start) / step))
     else:
         it = croniter(timing.cron_expression, moment - timedelta(seconds=1))
         try:

@@ -17,7 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class ModelRoute(BaseModel):
     """Where an `llm_model` name is sent: a provider and the provider's own model name."""
 
-    provider: Literal["openai", "anthropic", "gemini"]
+    provider: Literal["openai", "anthropic", "gemini", "llama"]
     model: str
     vision: bool = True
     # USD per million tokens, for each task's cost and the balance; None: no price known
@@ -46,11 +46,21 @@ def _default_models() -> dict[str, ModelRoute]:
         "claude-sonnet-4-20250514": (3.0, 15.0),
         "claude-3-7-sonnet-20250219": (3.0, 15.0),
     }
-    gemini = {"gemini-2.0-flash": (0.1, 0.4), "gemini-2.5-flash": (0.3, 2.5)}
+    gemini = {
+        "gemini-2.0-flash": (0.1, 0.4),
+        "gemini-2.0-flash-lite": (0.075, 0.3),
+        "gemini-2.5-flash": (0.3, 2.5),
+        "gemini-2.5-pro": (1.25, 10.0),
+    }
+    # Every name of the official v1 enum is served. Llama runs on an OpenAI-compatible
+    # server the operator names (BROWSERQ_LLAMA_BASE_URL); its price is the operator's to set.
+    llama = {"llama-4-maverick-17b-128e-instruct": (0.0, 0.0)}
     routes: dict[str, ModelRoute] = {}
-    for table, provider in ((openai, "openai"), (anthropic, "anthropic"), (gemini, "gemini")):
+    for table, provider in ((openai, "openai"), (anthropic, "anthropic"), (gemini, "gemini"), (llama, "llama")):
         for name, (inp, out) in table.items():
             routes[name] = ModelRoute(provider=provider, model=name, input_price=inp, output_price=out)
+    # A preview name Google has retired: served by its released model.
+    routes["gemini-2.5-flash-preview-04-17"] = routes["gemini-2.5-flash"].model_copy()
     return routes
 
 
@@ -126,6 +136,9 @@ class Settings(BaseSettings):
         default="https://generativelanguage.googleapis.com/v1beta/openai/",
         validation_alias=AliasChoices("GEMINI_BASE_URL"),
     )
+    # The OpenAI-compatible server (Groq, Together, vLLM, Ollama...) that serves the Llama names.
+    llama_base_url: str | None = None
+    llama_api_key: str | None = None
 
     # Secrets at rest are encrypted with this Fernet key; `browserq dev` makes one.
     secret_key: str | None = None
@@ -241,6 +254,8 @@ class Settings(BaseSettings):
             return bool(self.anthropic_api_key or self.anthropic_base_url)
         if provider == "gemini":
             return bool(self.gemini_api_key)
+        if provider == "llama":
+            return bool(self.llama_base_url)
         return False
 
 

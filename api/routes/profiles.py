@@ -7,7 +7,7 @@ import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
@@ -19,6 +19,7 @@ from api.schemas import (
     BrowserProfileView,
     Empty,
     ErrorDetail,
+    without_nulls,
 )
 from shared.models import BrowserProfile, utcnow
 
@@ -106,7 +107,7 @@ def update_profile(
 ) -> BrowserProfileView:
     """A partial update. Turning `persist` off also forgets the saved cookies and storage."""
     profile = get_owned_profile(session, owner_id, profile_id)
-    for name, value in body.model_dump(exclude_unset=True).items():
+    for name, value in without_nulls(body.model_dump(exclude_unset=True)).items():
         setattr(profile, name, value)
     if not profile.persist:
         profile.storage_state_encrypted = None
@@ -122,5 +123,19 @@ def update_profile(
 def delete_profile(profile_id: str, session: SessionDep, owner_id: OwnerId) -> Empty:
     """Deletes the profile and its saved state; tasks that used it keep running without it."""
     session.delete(get_owned_profile(session, owner_id, profile_id))
+    session.commit()
+    return Empty()
+
+
+@router.post("/delete-browser-profile-for-user", response_model=Empty)
+def delete_browser_data_for_user(session: SessionDep, owner_id: OwnerId) -> Empty:
+    """The official v1 call that wipes the caller's saved browser state: the cookies and
+    local storage every profile of this key has kept are forgotten (the next task on a
+    profile starts fresh); the profiles and their settings stay."""
+    session.execute(
+        update(BrowserProfile)
+        .where(col(BrowserProfile.owner_id) == owner_id)
+        .values(storage_state_encrypted=None, storage_saved_at=None, storage_saved_by=None, updated_at=utcnow())
+    )
     session.commit()
     return Empty()

@@ -23,7 +23,7 @@ from api.schedule_schemas import (
     ScheduleState,
 )
 from api.scheduler import timing_of
-from api.schemas import Empty, ErrorDetail, TaskCreatedResponse
+from api.schemas import Empty, ErrorDetail, TaskCreatedResponse, without_nulls
 from shared.crypto import encrypt_json
 from shared.models import ScheduledTask, utcnow
 from shared.schedule_times import first_at_or_after, utc
@@ -55,10 +55,11 @@ def _apply(schedule: ScheduledTask, body: ScheduledTaskCreate, session: Session)
 
 def _restart(schedule: ScheduledTask) -> None:
     """The first run at or after now: runs before now are not made up, but a start_at
-    of "just now" (the default) is still its first run."""
+    of "just now" (the default) still counts from start_at. A paused schedule keeps the
+    run it would make when resumed (only active ones are dispatched)."""
     now = utcnow()
     since = schedule.start_at if utc(schedule.start_at) >= now - START_GRACE else now
-    schedule.next_run_at = first_at_or_after(timing_of(schedule), since) if schedule.is_active else None
+    schedule.next_run_at = first_at_or_after(timing_of(schedule), since)
     if schedule.next_run_at is None:
         schedule.is_active = False
 
@@ -68,7 +69,9 @@ def _timing_key(schedule: ScheduledTask) -> list[Any]:
 
 
 def to_view(schedule: ScheduledTask) -> Any:
+    """The official shape requires next_run_at: a schedule past its last run shows end_at."""
     state = {name: getattr(schedule, name) for name in ScheduleState.model_fields}
+    state["next_run_at"] = schedule.next_run_at or schedule.end_at
     return ScheduledTaskView.model_validate({**schedule.request, **state})
 
 
@@ -111,13 +114,15 @@ def update_schedule(schedule_id: str, body: ScheduledTaskUpdate, session: Sessio
     """A partial update: the fields sent replace the stored ones and the whole is
     checked again as on create. Changing the timing or reactivating restarts from now."""
     schedule = get_owned_schedule(session, owner_id, schedule_id)
-    changes = body.model_dump(exclude_unset=True)
+    changes = without_nulls(body.model_dump(exclude_unset=True))
     reactivate = changes.pop("is_active", None)
     current = {**schedule.request, **{name: getattr(schedule, name) for name in SCHEDULE_FIELDS}}
     try:
         merged = ScheduledTaskCreate.model_validate({**current, **changes})
-    except ValidationError as exc:
-        raise RequestValidationError(exc.errors()) from None
+    except ValidationError as exc:  # the shape of every other 422: located in the body, no pydantic URLs
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+        ) from None
     if "secrets" not in changes:
         merged.model_fields_set.discard("secrets")
     timing_before = _timing_key(schedule)

@@ -17,6 +17,19 @@ from shared.models import FINAL_STATUSES, Task, TaskStatus, Webhook, WebhookDeli
 STATUS_UPDATE = "agent.task.status_update"
 TEST = "test"
 
+# The official webhook docs name statuses differently from the task API: a client that
+# waits for `started` or `initializing` must see those. A failed task is reported as
+# `stopped` (the docs' "stopped: manually or due to an error"): every ending then
+# reaches a client that waits for `finished` or `stopped`, and none waits for ever.
+WEBHOOK_STATUS = {
+    TaskStatus.created: "initializing",
+    TaskStatus.running: "started",
+    TaskStatus.paused: "paused",
+    TaskStatus.stopped: "stopped",
+    TaskStatus.finished: "finished",
+    TaskStatus.failed: "stopped",
+}
+
 
 def iso(value: datetime) -> str:
     return value.isoformat().replace("+00:00", "Z")
@@ -25,12 +38,14 @@ def iso(value: datetime) -> str:
 def status_body(
     task_id: str, status: str, metadata: dict[str, str] | None, at: datetime, extra: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """The event's body; a task runs in its own browser session, so session_id is the task id.
-    `extra`: the extensions of the payload (human_question, cost)."""
+    """The event's body, with the webhook name of the task's `status`; a task runs in its
+    own browser session, so session_id is the task id. `extra`: the extensions of the
+    payload (human_question, cost)."""
     return {
         "type": STATUS_UPDATE,
         "timestamp": iso(at),
-        "payload": {"session_id": task_id, "task_id": task_id, "status": status, "metadata": metadata or {},
+        "payload": {"session_id": task_id, "task_id": task_id, "status": WEBHOOK_STATUS[TaskStatus(status)],
+                    "metadata": metadata or {},
                     **(extra or {})},
     }
 

@@ -35,17 +35,22 @@ def wait_schedule(client: httpx.Client, schedule_id: str, predicate, timeout: fl
 def test_a_schedule_runs_and_can_be_read_changed_and_deleted(stack: Stack, model: ScriptedModelServer) -> None:
     key = stack.cli("keys", "create", "schedules").strip().splitlines()[-1]
     script = model.script([answer("Finish", {"done": {"text": "scheduled ok"}})])
-    body = {"task": f"Say ok [script:{script}]", "schedule_type": "interval", "interval_minutes": 60,
-            "metadata": {"kind": "nightly"}, "max_agent_steps": 5, "secrets": {"pw": "hunter2"}}
+    # The first run is one interval after start_at (the official example): start 58 s ago, every minute.
+    start_at = datetime.now(timezone.utc) - timedelta(seconds=58)
+    body = {"task": f"Say ok [script:{script}]", "schedule_type": "interval", "interval_minutes": 1,
+            "start_at": start_at.isoformat(), "metadata": {"kind": "nightly"}, "max_agent_steps": 5,
+            "secrets": {"pw": "hunter2"}}
     with stack.client(key) as client:
         created = client.post("/scheduled-task", json=body)
         assert created.status_code == 200, created.text
         schedule_id = created.json()["id"]
-        view = wait_schedule(client, schedule_id, lambda v: v["run_count"] == 1)  # the first run is at start_at: now
+        first = client.get(f"/scheduled-task/{schedule_id}").json()
+        start = datetime.fromisoformat(first["start_at"])
+        assert first["run_count"] == 0 and datetime.fromisoformat(first["next_run_at"]) == start + timedelta(minutes=1)
+        view = wait_schedule(client, schedule_id, lambda v: v["run_count"] == 1)
         task = client.get(f"/task/{view['last_task_id']}").json()  # an ordinary task of this key
         assert task["task"] == body["task"] and task["metadata"] == {"kind": "nightly"}
-        start = datetime.fromisoformat(view["start_at"])
-        assert datetime.fromisoformat(view["next_run_at"]) == start + timedelta(minutes=60)
+        assert datetime.fromisoformat(view["next_run_at"]) == start + timedelta(minutes=2)
         assert datetime.fromisoformat(view["end_at"]) == start + timedelta(days=365)
         assert view["is_active"] and view["created_at"] and view["updated_at"] and view["skipped_count"] == 0
         assert view["task"] == body["task"] and view["max_agent_steps"] == 5 and "secrets" not in view
@@ -56,8 +61,8 @@ def test_a_schedule_runs_and_can_be_read_changed_and_deleted(stack: Stack, model
 
         paused = client.put(f"/scheduled-task/{schedule_id}", json={"is_active": False, "max_agent_steps": 7})
         assert paused.status_code == 200, paused.text
-        assert paused.json()["is_active"] is False and paused.json()["next_run_at"] is None
-        assert paused.json()["max_agent_steps"] == 7 and paused.json()["interval_minutes"] == 60
+        assert paused.json()["is_active"] is False and isinstance(paused.json()["next_run_at"], str)
+        assert paused.json()["max_agent_steps"] == 7 and paused.json()["interval_minutes"] == 1
         cron = client.put(f"/scheduled-task/{schedule_id}",
                           json={"is_active": True, "schedule_type": "cron", "cron_expression": "30 4 * * *"}).json()
         next_run = datetime.fromisoformat(cron["next_run_at"])
@@ -87,7 +92,7 @@ def test_bad_schedules_are_refused(pg_stack: Stack) -> None:
             assert response.status_code == 422, (bad, response.text)
         later = client.post("/scheduled-task", json={**base, "start_at": "2099-01-01T09:00:00+02:00"}).json()
         view = client.get(f"/scheduled-task/{later['id']}").json()
-        assert view["next_run_at"] == "2099-01-01T07:00:00Z" and view["run_count"] == 0
+        assert view["next_run_at"] == "2099-01-01T07:05:00Z" and view["run_count"] == 0
         client.delete(f"/scheduled-task/{later['id']}")
 
 

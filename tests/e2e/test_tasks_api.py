@@ -237,9 +237,12 @@ def test_an_undecodable_body_is_422_too(pg_stack: Stack, raw: bytes) -> None:
 def test_auth_and_small_endpoints(stack: Stack) -> None:
     base = f"{stack.url}/api/v1"
     assert httpx.get(f"{base}/ping").json() == {}
-    assert httpx.get(f"{base}/me").status_code == 401
+    missing = httpx.get(f"{base}/me")
+    assert missing.status_code == 401 and missing.json() is False  # the official docs: 401, body false
     wrong = httpx.get(f"{base}/me", headers={"Authorization": "Bearer nope"})
-    assert wrong.status_code == 401 and wrong.json()["detail"] == "Invalid API key"
+    assert wrong.status_code == 401 and wrong.json() is False
+    other = httpx.get(f"{base}/tasks", headers={"Authorization": "Bearer nope"})
+    assert other.status_code == 401 and other.json()["detail"] == "Invalid API key"  # every other route
     with stack.client() as client:
         assert client.get("/me").json() is True
         assert client.get("/task/does-not-exist").status_code == 404

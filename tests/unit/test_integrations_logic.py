@@ -18,7 +18,9 @@ T0 = datetime(2030, 1, 1, 12, 0, tzinfo=timezone.utc)
 
 def test_interval_runs_are_anchored_to_start_and_missed_runs_are_not_made_up() -> None:
     every_5 = Timing("interval", 5, None, T0, T0 + timedelta(hours=1))
-    assert first_at_or_after(every_5, T0 - timedelta(days=1)) == T0
+    # The first run is one interval after start_at, as in the official example.
+    assert first_at_or_after(every_5, T0 - timedelta(days=1)) == T0 + timedelta(minutes=5)
+    assert first_at_or_after(every_5, T0) == T0 + timedelta(minutes=5)
     assert next_after(every_5, T0) == T0 + timedelta(minutes=5)
     assert next_after(every_5, T0 + timedelta(minutes=23)) == T0 + timedelta(minutes=25)
     assert next_after(every_5, T0 + timedelta(minutes=60)) is None  # past end_at

@@ -24,8 +24,11 @@ def resolve_model(llm_model: str, settings: Settings) -> ChatModel:
 
 
 def _openai_compatible(name: str, route: ModelRoute, settings: Settings) -> OpenAIChatModel:
+    base_url: str | None
     if route.provider == "gemini":
         base_url, api_key, key_env = settings.gemini_base_url, settings.gemini_api_key, "GEMINI_API_KEY"
+    elif route.provider == "llama":
+        base_url, api_key, key_env = settings.llama_base_url, settings.llama_api_key, "BROWSERQ_LLAMA_API_KEY"
     else:
         base_url, api_key, key_env = settings.openai_base_url, settings.openai_api_key, "OPENAI_API_KEY"
     return OpenAIChatModel(

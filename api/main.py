@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -37,6 +38,7 @@ from api.routes import metrics as metrics_route
 from api.routes.mcp import McpEndpoint
 from shared.crypto import SecretKeyMissing
 from shared.maintenance import MaintenanceThread
+from shared.settings import get_settings
 from shared.storage import UPLOAD_MAX_BYTES, StorageError, StorageNotConfigured
 
 log = logging.getLogger("browserq.api")
@@ -172,4 +174,8 @@ def create_app(*, maintenance: bool = True) -> FastAPI:
     app.add_exception_handler(StorageError, _storage_down)
     app.add_middleware(InputGuard)  # inside BodyLimit: it reads only bodies within the limit
     app.add_middleware(BodyLimit)
+    origins = get_settings().cors_origins
+    if origins:  # off unless the operator names the origins (keys travel in a header, never cookies)
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["*"], allow_headers=["*"],
+                           allow_credentials=False, max_age=600)
     return app

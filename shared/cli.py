@@ -13,6 +13,16 @@ from typing import Annotated
 
 import typer
 
+from shared.data_dir import (
+    SECRET_KEY_FILE,
+    DataDirOption,
+    ensure_secret_key,
+    fail,
+    kept_secret_key,
+    require_database,
+    use_data_dir,
+)
+from shared.dev_procs import announce_when_ready, child_of_this_process, stop_children_on_signals
 from shared.logs import LogFormat, configure_logging
 from shared.settings import get_settings, reset_settings_cache
 
@@ -36,23 +46,47 @@ def _share_metrics(*, clear: bool = False) -> None:
 
 
 @app.command()
-def migrate() -> None:
-    """Apply the database migrations (idempotent)."""
+def migrate(data_dir: DataDirOption = None) -> None:
+    """Apply the database migrations (idempotent); makes the SQLite database if there is none."""
+    from sqlalchemy.exc import OperationalError
+
     from shared.migrate import upgrade_database
 
-    upgrade_database()
-    typer.echo(f"database is up to date: {get_settings().resolved_database_url.split('@')[-1]}")
+    use_data_dir(data_dir)
+    settings = get_settings()
+    if not settings.database_url:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    where = settings.resolved_database_url.split("@")[-1]
+    try:
+        upgrade_database()
+    except OperationalError as exc:
+        raise fail(f"cannot open the database {where}: {str(exc.orig).strip().splitlines()[0]}") from None
+    typer.echo(f"database is up to date: {where}")
+
+
+@keys_app.callback()
+def keys(data_dir: DataDirOption = None) -> None:
+    """Every keys command works on the database of --data-dir (or BROWSERQ_DATA_DIR), which must exist."""
+    use_data_dir(data_dir)
+    later = data_dir is None and any(a == "--data-dir" or a.startswith("--data-dir=") for a in sys.argv)
+    if not later and not {"--help", "-h"} & set(sys.argv):  # `keys create NAME --data-dir X` checks it itself
+        require_database()
 
 
 @keys_app.command("create")
 def keys_create(
     name: str,
     budget: Annotated[str | None, typer.Option(help="USD the key may spend on model tokens (default: no limit)")] = None,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Create an API key; the key is printed once, on the last line."""
     from shared.db import session_scope
     from shared.integrations_cli import parse_usd
     from shared.keys import create_api_key
+
+    if data_dir is not None:  # given after the command: `keys create NAME --data-dir X`
+        use_data_dir(data_dir)
+        require_database()
 
     budget_usd = parse_usd(budget) if budget is not None else None
     with session_scope() as session:
@@ -67,8 +101,11 @@ def keys_create(
 def api(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Run the HTTP API (with the maintenance loop)."""
+    use_data_dir(data_dir)
+    ensure_secret_key()
     _share_metrics()
     _logging("json")
     import uvicorn
@@ -87,6 +124,10 @@ def worker(
     # get worker_soft_shutdown_timeout, then are handed back, instead of a warm shutdown
     # that waits on a long task until it is SIGKILLed. billiard reads this at import.
     os.environ.setdefault("REMAP_SIGTERM", "SIGQUIT")
+    key_file = get_settings().data_dir / SECRET_KEY_FILE
+    if not get_settings().secret_key and key_file.exists():  # the one `api --data-dir` keeps
+        os.environ["BROWSERQ_SECRET_KEY"] = key_file.read_text().strip()
+        reset_settings_cache()
     _share_metrics()
     _logging("json")
     import worker.tasks  # noqa: F401  (registers the task bodies)
@@ -141,7 +182,8 @@ def _start_dev_flower(data_dir: Path, port: int) -> subprocess.Popen | None:
         return None
     user, _, password = login.split(",")[0].partition(":")
     typer.secho(f"Flower: http://127.0.0.1:{port}  (user {user}, password {password})", fg="green")
-    return subprocess.Popen([sys.executable, "-m", "shared.cli", "flower", "--port", str(port)], env=os.environ.copy())
+    return subprocess.Popen([sys.executable, "-m", "shared.cli", "flower", "--port", str(port)], env=os.environ.copy(),
+                            preexec_fn=child_of_this_process)
 
 
 def _embedded_env(data_dir: Path) -> None:
@@ -150,13 +192,7 @@ def _embedded_env(data_dir: Path) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("BROWSERQ_DATA_DIR", str(data_dir.resolve()))
     os.environ.setdefault("BROWSERQ_ALLOW_PRIVATE_HOSTS", '["127.0.0.1:*", "localhost:*"]')
-    key_file = data_dir / "secret.key"
-    if not key_file.exists():
-        from shared.crypto import new_secret_key
-
-        key_file.write_text(new_secret_key())
-        key_file.chmod(0o600)
-    os.environ.setdefault("BROWSERQ_SECRET_KEY", key_file.read_text().strip())
+    os.environ.setdefault("BROWSERQ_SECRET_KEY", kept_secret_key(data_dir))
     reset_settings_cache()
 
 
@@ -201,18 +237,21 @@ def dev(
 
     upgrade_database()
     key = _dev_key(data_dir)
+    stop_children_on_signals()  # before any child: a signal must never leave one behind
     children = [subprocess.Popen(
-        [sys.executable, "-m", "shared.cli", "worker", "--concurrency", str(concurrency)], env=os.environ.copy()
+        [sys.executable, "-m", "shared.cli", "worker", "--concurrency", str(concurrency)], env=os.environ.copy(),
+        preexec_fn=child_of_this_process,
     )]
     settings = get_settings()
-    if not any(settings.provider_configured(p) for p in ("openai", "anthropic", "gemini")):
+    if not any(settings.provider_configured(p) for p in ("openai", "anthropic", "gemini", "llama")):
         typer.secho("No model is configured: set OPENAI_API_KEY or OPENAI_BASE_URL (or ANTHROPIC_API_KEY).",
                     fg="yellow")
-    typer.secho(f"browserq is starting on http://127.0.0.1:{port}/api/v1  (docs: /docs, metrics: /metrics)",
-                fg="green")
-    typer.secho(f"API key: {key}", fg="green")
     if with_flower and (flower_proc := _start_dev_flower(data_dir, flower_port)) is not None:
         children.append(flower_proc)
+    announce_when_ready(f"http://127.0.0.1:{port}", [
+        (f"browserq is running on http://127.0.0.1:{port}/api/v1  (docs: /docs, metrics: /metrics)", "green"),
+        (f"API key: {key}", "green"),
+    ])
     try:
         import uvicorn
 
@@ -220,13 +259,20 @@ def dev(
 
         uvicorn.run(create_app(), host="127.0.0.1", port=port, log_level="info", log_config=None)
     finally:
-        for child in children:
+        _stop(children)
+
+
+def _stop(children: list[subprocess.Popen]) -> None:
+    """SIGTERM each child (the worker hands back what it runs), then wait; SIGKILL the late ones."""
+    for child in children:
+        if child.poll() is None:
             child.send_signal(signal.SIGTERM)
-        for child in children:
-            try:
-                child.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                child.kill()
+    for child in children:
+        try:
+            child.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
 
 
 from shared import client_cli, integrations_cli, keys_cli  # noqa: E402  (the client commands: run, tasks, follow, stop, pause, resume)

@@ -4,14 +4,15 @@ SDKs' own names (`OPENAI_API_KEY`, `OPENAI_BASE_URL`, `ANTHROPIC_API_KEY`)."""
 
 from __future__ import annotations
 
+import json
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, BaseModel, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class ModelRoute(BaseModel):
@@ -196,6 +197,9 @@ class Settings(BaseSettings):
     worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
     # When set, GET /metrics needs `Authorization: Bearer <metrics_token>`.
     metrics_token: str | None = None
+    # Web pages at these origins may call the API from a browser (CORS), e.g.
+    # BROWSERQ_CORS_ORIGINS=https://app.example.com,http://localhost:3000 ("*": any). Off by default.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     @field_validator("allow_private_hosts")
     @classmethod
@@ -217,6 +221,19 @@ class Settings(BaseSettings):
                     "(scheme http, https or socks5, and a host)"
                 )
         return {country.lower(): url for country, url in value.items()}
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        """Comma-separated (or a JSON list); an origin is scheme://host[:port], nothing after."""
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else [o.strip() for o in text.split(",") if o.strip()]
+        for origin in value if isinstance(value, list) else []:
+            parts = urlsplit(origin)
+            if origin != "*" and (parts.scheme not in {"http", "https"} or not parts.netloc or parts.path):
+                raise ValueError(f"CORS origin {origin!r} must look like https://app.example.com (no path), or *")
+        return value
 
     @property
     def resolved_database_url(self) -> str:

@@ -1,0 +1,191 @@
+"""What an operator meets first, through the real `browserq` command: `dev`
+stops everything it started whatever signal ends it, and prints its URL only
+once the API answers; the admin commands find the data folder `dev` uses and
+say in one line when there is no database; `api` without a secret key refuses
+to start (or keeps one in the data folder it was given)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from tests.support.scripted_model import ScriptedModelServer, answer
+from tests.support.site import SiteServer, _free_port
+from tests.support.stack import CHROMIUM, poll
+
+pytestmark = pytest.mark.e2e
+URL_LINE = "browserq is running on "
+ROOT = Path(__file__).resolve().parents[2]
+SLOW = 240  # a busy machine takes a while to start dev (migrations, Celery, Chromium)  # the commands run in other folders, on this checkout's code
+
+
+def env(data_dir: Path, model: ScriptedModelServer, **extra: str) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("BROWSERQ_", "OPENAI_", "ANTHROPIC_"))}
+    return {**clean, "BROWSERQ_CHROMIUM_PATH": CHROMIUM, "OPENAI_BASE_URL": model.base_url,
+            "OPENAI_API_KEY": "test-key", "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT), **extra}
+
+
+def browserq(*args: str, environ: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "shared.cli", *args], env=environ, cwd=cwd, check=False,
+                          capture_output=True, text=True, timeout=120)
+
+
+@dataclass
+class Dev:
+    """`browserq dev` in its own session, its output read line by line as it comes."""
+
+    proc: subprocess.Popen[str]
+    port: int
+    lines: list[str] = field(default_factory=list)
+    # Whether the API accepted a connection at the moment each line arrived.
+    port_open_at_line: list[bool] = field(default_factory=list)
+
+    def read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.port_open_at_line.append(_port_open(self.port))
+            self.lines.append(line)
+
+    def key(self) -> str:
+        """The key dev prints after its URL, once it is up."""
+        line = poll("dev's key", lambda: next((ln for ln in self.lines if ln.startswith("API key: ")), None),
+                    timeout=SLOW)
+        return line.split()[-1]
+
+    def descendants(self) -> list[psutil.Process]:
+        try:
+            return psutil.Process(self.proc.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return []
+
+
+def _port_open(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/api/v1/ping", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.fixture
+def dev(tmp_path: Path, model: ScriptedModelServer) -> Iterator[Dev]:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "shared.cli", "dev", "--port", str(port), "--data-dir", str(tmp_path / "data"),
+         "-c", "1"],
+        env=env(tmp_path, model), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )
+    started = Dev(proc, port)
+    threading.Thread(target=started.read, daemon=True).start()
+    try:
+        yield started
+    finally:
+        left = started.descendants()
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        for p in left:
+            try:
+                p.kill()
+            except psutil.NoSuchProcess:
+                pass
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGKILL, signal.SIGINT],
+                         ids=lambda s: signal.Signals(s).name)
+def test_any_signal_to_dev_stops_everything_it_started(
+    dev: Dev, sig: int, model: ScriptedModelServer, site: SiteServer
+) -> None:
+    key = dev.key()
+    script = model.script([answer("Open", {"navigate": {"url": site.url + "/"}}),
+                           {"_delay": 300.0, "reply": answer("Finish", {"done": {"text": "late"}})}])
+    with httpx.Client(base_url=f"http://127.0.0.1:{dev.port}/api/v1", headers={"Authorization": f"Bearer {key}"},
+                      timeout=30) as client:
+        task_id = client.post("/run-task", json={"task": f"Wait [script:{script}]"}).json()["id"]
+        poll("the task's first step", lambda: client.get(f"/task/{task_id}").json()["steps"], timeout=SLOW)
+    # dev's worker, its pool process, Playwright's driver and Chromium with its helpers: all below dev.
+    tree = dev.descendants()
+    assert any("chrom" in p.name() for p in tree if _alive(p)), [p.name() for p in tree]
+    dev.proc.send_signal(sig)  # to dev alone, as a process manager does (not to its group)
+    dev.proc.wait(timeout=SLOW)
+    poll("every process dev started to end", lambda: not [p for p in tree if _alive(p)], timeout=SLOW)
+
+
+def _alive(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def test_dev_prints_its_url_only_once_the_api_answers(dev: Dev) -> None:
+    dev.key()
+    at = next(i for i, line in enumerate(dev.lines) if URL_LINE in line)
+    assert dev.port_open_at_line[at], "the URL was printed while the port was still closed"
+    assert any(line.startswith("API key: ") for line in dev.lines[at:])
+
+
+def test_admin_commands_take_the_data_dir_and_say_when_there_is_no_database(
+    tmp_path: Path, model: ScriptedModelServer
+) -> None:
+    environ = env(tmp_path, model)
+    data = tmp_path / "elsewhere"
+    for args in (["keys", "create", "ops"], ["keys", "--data-dir", str(data), "create", "ops"],
+                 ["keys", "create", "ops", "--data-dir", str(data)], ["keys", "budget", "abc", "5"]):
+        missing = browserq(*args, environ=environ, cwd=tmp_path)
+        assert missing.returncode == 1, missing
+        assert "no browserq database at" in missing.stderr and "--data-dir" in missing.stderr, missing.stderr
+        assert len(missing.stderr.strip().splitlines()) == 1 and "Traceback" not in missing.stderr, missing.stderr
+
+    assert browserq("migrate", "--data-dir", str(data), environ=environ, cwd=tmp_path).returncode == 0
+    assert (data / "browserq.db").exists()
+    before = browserq("keys", "--data-dir", str(data), "create", "first", environ=environ, cwd=tmp_path)
+    after = browserq("keys", "create", "second", "--data-dir", str(data), environ=environ, cwd=tmp_path)
+    assert before.returncode == 0 and after.returncode == 0, (before.stderr, after.stderr)
+    assert before.stdout.strip().splitlines()[-1].startswith("bq_")
+
+    unreachable = browserq("keys", "create", "x", cwd=tmp_path, environ={
+        **environ, "BROWSERQ_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"})
+    assert unreachable.returncode == 1 and "cannot open the database" in unreachable.stderr, unreachable.stderr
+    assert len(unreachable.stderr.strip().splitlines()) == 1, unreachable.stderr
+
+
+def test_api_without_a_secret_key_refuses_to_start_or_keeps_one_in_its_data_dir(
+    tmp_path: Path, model: ScriptedModelServer
+) -> None:
+    environ = env(tmp_path, model)
+    refused = browserq("api", "--port", str(_free_port()), environ=environ, cwd=tmp_path)
+    assert refused.returncode == 1 and "BROWSERQ_SECRET_KEY is not set" in refused.stderr, refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+
+    data = tmp_path / "data"
+    assert browserq("migrate", "--data-dir", str(data), environ=environ, cwd=tmp_path).returncode == 0
+    key = browserq("keys", "create", "k", "--data-dir", str(data), environ=environ, cwd=tmp_path).stdout.split()[-1]
+    port = _free_port()
+    log = (tmp_path / "api.log").open("w")
+    api = subprocess.Popen([sys.executable, "-m", "shared.cli", "api", "--port", str(port), "--data-dir", str(data)],
+                           env=environ, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        poll("the API", lambda: _port_open(port), timeout=SLOW)
+        kept = (data / "secret.key").read_text()
+        assert (data / "secret.key").stat().st_mode & 0o777 == 0o600
+        headers = {"Authorization": f"Bearer {key}"}
+        created = httpx.post(f"http://127.0.0.1:{port}/api/v1/run-task", headers=headers,
+                             json={"task": "x", "secrets": {"pw": "hunter2"}})
+        assert created.status_code == 200, created.text  # secrets can be stored: there is a key
+        for _ in range(3):
+            assert httpx.get(f"http://127.0.0.1:{port}/api/v1/task/{created.json()['id']}", headers=headers).status_code == 200
+    finally:
+        os.killpg(api.pid, signal.SIGTERM)
+        api.wait(timeout=30)
+    assert "cannot be signed" not in (tmp_path / "api.log").read_text()
+    assert kept.strip()

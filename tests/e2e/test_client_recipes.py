@@ -19,7 +19,7 @@ from tests.support.stack import Stack, wait_for
 
 pytestmark = pytest.mark.e2e
 DOC = Path(__file__).resolve().parents[2] / "docs" / "clients.md"
-RECIPE = re.compile(r"<!-- recipe: ([\w-]+) -->\n```(\w+)\n(.*?)```", re.S)
+RECIPE = re.compile(r"<!-- recipe: ([\w-]+) -->\n```(\w+)\n(.*?)```", re.DOTALL)
 HEADING_TASK = "Open https://example.com and report the heading"
 WAIT_TASK = "Open https://example.com and wait there"
 FINAL = {"finished", "failed", "stopped"}

@@ -106,6 +106,7 @@ def test_any_signal_to_dev_stops_everything_it_started(
     dev: Dev, sig: int, model: ScriptedModelServer, site: SiteServer
 ) -> None:
     key = dev.key()
+    poll("the API", lambda: _port_open(dev.port), timeout=SLOW)
     script = model.script([answer("Open", {"navigate": {"url": site.url + "/"}}),
                            {"_delay": 300.0, "reply": answer("Finish", {"done": {"text": "late"}})}])
     with httpx.Client(base_url=f"http://127.0.0.1:{dev.port}/api/v1", headers={"Authorization": f"Bearer {key}"},

@@ -49,6 +49,7 @@ class Dev:
     lines: list[str] = field(default_factory=list)
     # Whether the API accepted a connection at the moment each line arrived.
     port_open_at_line: list[bool] = field(default_factory=list)
+    seen: list[psutil.Process] = field(default_factory=list)
 
     def read(self) -> None:
         assert self.proc.stdout is not None
@@ -64,9 +65,11 @@ class Dev:
 
     def descendants(self) -> list[psutil.Process]:
         try:
-            return psutil.Process(self.proc.pid).children(recursive=True)
+            found = psutil.Process(self.proc.pid).children(recursive=True)
         except psutil.NoSuchProcess:
-            return []
+            found = []
+        self.seen.extend(found)  # for the clean-up, should some outlive dev
+        return found
 
 
 def _port_open(port: int) -> bool:
@@ -90,7 +93,7 @@ def dev(tmp_path: Path, model: ScriptedModelServer) -> Iterator[Dev]:
     try:
         yield started
     finally:
-        left = started.descendants()
+        left = started.descendants() + started.seen
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
         for p in left:

@@ -36,7 +36,7 @@ def test_a_conforming_task_passes_and_extensions_are_allowed() -> None:
     ({"created_at": None}, "None is not of type"),
     ({"steps": [{**STEP, "step": "1"}]}, "is not of type 'integer'"),
     ({"live_url": 3}, "3 is not"),
-    ({"cost": "0.1"}, "undocumented key 'cost'"),
+    ({"price": "0.1"}, "undocumented key 'price'"),
     ({"steps": [{**STEP, "thoughts": "x"}]}, "undocumented key 'thoughts'"),
 ])
 def test_each_kind_of_mismatch_is_caught(change: dict[str, Any], needle: str) -> None:

@@ -1,0 +1,314 @@
+"""How many agents one worker host carries: N tasks at once on a real ~750 KB
+page, each model answer taking `--delay` seconds as a real model's would
+(run by hand, not in CI; `--smoke` is the smallest run).
+
+Black-box, as a user runs it: PostgreSQL + Redis, `browserq api` and
+`browserq worker --concurrency N` in their own processes (tests.support.stack).
+Each task opens a generated documentation page (module reference text laid out
+like Sphinx output: ~750 KB, a few thousand links) and reads it for `--steps`
+steps (navigate, scrolls, done). Printed per configuration:
+
+* peak concurrent tasks: most tasks `running` at once (sampled from the database);
+* MiB per task: the unique memory (psutil USS) of the worker's whole process
+  tree at its peak (main process, pool processes, Playwright drivers, Chromium
+  and its renderers, encoders), divided by the peak concurrent tasks;
+* CPU-s per step: the tree's user+system time over the run (exited children
+  included, as their parents reap them), divided by the steps stored;
+* step p50/p95: the gap between a task's consecutive stored steps (steps 2..n),
+  model delay included.
+
+Recording on and off are run side by side. `--tree DIR` runs the worker and
+API from another checkout (e.g. the "before": `git worktree add /tmp/before main`);
+several trees are run one after another, in the order given.
+
+    python bench/bench_density.py --concurrency 4 --tasks 8 --steps 10 --delay 2
+    python bench/bench_density.py --tree /tmp/before --tree . --recording on
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import inspect
+import itertools
+import os
+import statistics
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import psutil  # type: ignore[import-untyped]  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from tests.support.scripted_model import ScriptedModelServer  # noqa: E402
+from tests.support.site import SiteServer  # noqa: E402
+from tests.support.stack import Stack, wait_for  # noqa: E402
+
+PAGE_BYTES = 750_000
+MiB = 1024 * 1024
+
+
+# -- the page ---------------------------------------------------------------------------------
+
+
+def doc_page(target_bytes: int = PAGE_BYTES) -> str:
+    """A reference page the size of the Python `os` module's documentation, made from the
+    docstrings of standard modules in Sphinx's markup (so it is real text, deterministic for a
+    Python version, and needs no network)."""
+    import collections
+    import pathlib
+    import shutil
+    import subprocess
+    import typing
+
+    modules: list[ModuleType] = [os, pathlib, shutil, subprocess, collections, typing, inspect, threading]
+    toc: list[str] = []
+    sections: list[str] = []
+    size = 0
+    for module in modules * 4:
+        section, links = _module_section(module, len(sections))
+        sections.append(section)
+        toc += links
+        size += len(section) + sum(len(link) for link in links)
+        if size >= target_bytes:
+            break
+    body = (
+        '<div class="sphinxsidebar"><h3>Contents</h3><ul>' + "".join(toc) + "</ul></div>"
+        '<div class="body" role="main"><h1>Miscellaneous operating system interfaces</h1>' + "".join(sections) + "</div>"
+    )
+    return f"<!doctype html><html><head><meta charset='utf-8'><title>os - reference</title></head><body>{body}</body></html>"
+
+
+def _module_section(module: ModuleType, n: int) -> tuple[str, list[str]]:
+    name = module.__name__
+    parts = [f'<section id="s{n}-{name}"><h2>{name}<a class="headerlink" href="#s{n}-{name}">¶</a></h2>']
+    links = [f'<li><a href="#s{n}-{name}">{name}</a></li>']
+    for attr in sorted(dir(module)):
+        obj = getattr(module, attr, None)
+        doc = inspect.getdoc(obj) if callable(obj) else None
+        if attr.startswith("_") or not doc:
+            continue
+        anchor = f"s{n}-{name}.{attr}"
+        try:
+            signature = html.escape(str(inspect.signature(obj)))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            signature = "(...)"
+        paragraphs = "".join(f"<p>{html.escape(p)}</p>" for p in doc.split("\n\n"))
+        parts.append(
+            f'<dl class="py function"><dt id="{anchor}"><code class="descname">{name}.{attr}</code>'
+            f'<span class="sig">{signature}</span><a class="headerlink" href="#{anchor}">¶</a></dt>'
+            f"<dd>{paragraphs}</dd></dl>"
+        )
+        links.append(f'<li><a href="#{anchor}">{attr}</a></li>')
+    parts.append("</section>")
+    return "".join(parts), links
+
+
+# -- the worker's process tree --------------------------------------------------------------------
+
+
+def tree(root: psutil.Process) -> list[psutil.Process]:
+    try:
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def tree_uss(root: psutil.Process) -> int:
+    total = 0
+    for proc in tree(root):
+        try:
+            total += proc.memory_full_info().uss
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    return total
+
+
+def tree_cpu(root: psutil.Process) -> float:
+    """User+system seconds of the tree, reaped children included (a child's time moves
+    into its parent's children_* fields once waited for)."""
+    total = 0.0
+    for proc in tree(root):
+        try:
+            t = proc.cpu_times()
+            total += t.user + t.system + t.children_user + t.children_system
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    return total
+
+
+@dataclass
+class Sampler:
+    """Samples the tree's memory and the running-task count once a second, in a thread."""
+
+    root: psutil.Process
+    count_running: object  # () -> int
+    peak_uss: int = 0
+    peak_running: int = 0
+    uss_at_peak_running: int = 0
+    samples: list[tuple[int, int]] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.wait(1.0):
+            running = self.count_running()  # type: ignore[operator]
+            uss = tree_uss(self.root)
+            self.samples.append((running, uss))
+            self.peak_uss = max(self.peak_uss, uss)
+            if running > self.peak_running or (running == self.peak_running and uss > self.uss_at_peak_running):
+                self.peak_running, self.uss_at_peak_running = running, uss
+
+
+# -- one configuration ---------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    label: str
+    tasks: int
+    finished: int
+    steps: int
+    peak_running: int
+    idle_mib: float
+    peak_mib: float
+    mib_per_task: float
+    cpu_per_step: float
+    p50: float
+    p95: float
+    wall: float
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def script(page_url: str, steps: int, delay: float) -> list[dict]:
+    def say(goal: str, *actions: dict) -> dict:
+        reply = {"evaluation_previous_goal": "ok", "memory": "reading", "next_goal": goal, "action": list(actions)}
+        return {"_delay": delay, "reply": reply} if delay else reply
+
+    middle = [say("read on", {"scroll": {"down": True}}) for _ in range(max(0, steps - 2))]
+    return [say("open the page", {"navigate": {"url": page_url}}), *middle, say("done", {"done": {"text": "read"}})]
+
+
+def run_one(tree_dir: Path, label: str, concurrency: int, tasks: int, steps: int, delay: float, recording: bool,
+            env: dict[str, str]) -> Result:
+    with ScriptedModelServer() as model, SiteServer() as site:
+        page_url = site.add_page("os", doc_page())
+        stack = Stack(kind="postgres", model_base_url=model.base_url, concurrency=concurrency,
+                      env_extra={"BROWSERQ_RECORD_VIDEO": "true" if recording else "false", **env})
+        here = os.getcwd()
+        os.chdir(tree_dir)  # the API and worker run `python -m shared.cli` from this checkout
+        try:
+            stack.start()
+        finally:
+            os.chdir(here)
+        engine = create_engine(stack.db_url.replace("postgresql://", "postgresql+psycopg://"))  # type: ignore[union-attr]
+
+        def count_running() -> int:
+            with engine.connect() as conn:
+                return int(conn.execute(text("SELECT count(*) FROM tasks WHERE status = 'running'")).scalar() or 0)
+
+        try:
+            root = psutil.Process(stack.worker_procs[0].pid)
+            time.sleep(2)  # the pool processes are up
+            idle = tree_uss(root)
+            sampler = Sampler(root, count_running).start()
+            cpu0, t0 = tree_cpu(root), time.monotonic()
+            with stack.client() as client:
+                ids = [client.post("/run-task", json={"task": f"read [script:{model.script(script(page_url, steps, delay))}]"})
+                       .json()["id"] for _ in range(tasks)]
+                final = [wait_for(client, task_id, {"finished", "failed", "stopped"}, 120 + tasks * steps * (delay + 2))
+                         for task_id in ids]
+            cpu, wall = tree_cpu(root) - cpu0, time.monotonic() - t0
+            sampler.stop()
+            gaps, stored = step_gaps(engine, ids)
+        finally:
+            engine.dispose()
+            stack.stop()
+    peak_running = max(sampler.peak_running, 1)
+    return Result(
+        label=label, tasks=tasks, finished=sum(t["status"] == "finished" for t in final), steps=stored,
+        peak_running=sampler.peak_running, idle_mib=idle / MiB, peak_mib=sampler.peak_uss / MiB,
+        mib_per_task=sampler.uss_at_peak_running / MiB / peak_running, cpu_per_step=cpu / max(stored, 1),
+        p50=pct(gaps, 0.5), p95=pct(gaps, 0.95), wall=wall,
+    )
+
+
+def step_gaps(engine, ids: list[str]) -> tuple[list[float], int]:  # type: ignore[no-untyped-def]
+    """Seconds between consecutive stored steps of each task (steps 2..n), and how many steps were stored."""
+    gaps: list[float] = []
+    stored = 0
+    with engine.connect() as conn:
+        for task_id in ids:
+            stamps = [r[0] for r in conn.execute(
+                text("SELECT created_at FROM steps WHERE task_id = :t ORDER BY step, attempt"), {"t": task_id})]
+            stored += len(stamps)
+            gaps += [(b - a).total_seconds() for a, b in itertools.pairwise(stamps)]
+    return gaps, stored
+
+
+def print_header() -> None:
+    print(f"{'configuration':34} {'tasks':>5} {'ok':>3} {'steps':>5} {'peak':>4} {'idle MiB':>8} {'peak MiB':>8} "
+          f"{'MiB/task':>8} {'CPU-s/step':>10} {'p50 s':>6} {'p95 s':>6} {'wall s':>6}")
+
+
+def print_result(r: Result) -> None:
+    print(f"{r.label:34} {r.tasks:5d} {r.finished:3d} {r.steps:5d} {r.peak_running:4d} {r.idle_mib:8.0f} "
+          f"{r.peak_mib:8.0f} {r.mib_per_task:8.0f} {r.cpu_per_step:10.3f} {r.p50:6.2f} {r.p95:6.2f} {r.wall:6.1f}",
+          flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--concurrency", "-c", type=int, default=4, help="the worker's --concurrency")
+    parser.add_argument("--tasks", type=int, help="tasks submitted at once (default: 2 x concurrency)")
+    parser.add_argument("--steps", type=int, default=10, help="steps per task (navigate, scrolls, done)")
+    parser.add_argument("--delay", type=float, default=2.0, help="seconds each model answer takes")
+    parser.add_argument("--recording", choices=["on", "off", "both"], default="both")
+    parser.add_argument("--tree", action="append", type=Path, help="checkout to run the service from (repeatable)")
+    parser.add_argument("--env", action="append", default=[], help="KEY=VALUE for the worker and API (repeatable)")
+    parser.add_argument("--smoke", action="store_true", help="one task, two steps, no delay, recording on")
+    args = parser.parse_args()
+    if args.smoke:
+        args.concurrency, args.tasks, args.steps, args.delay, args.recording = 1, 1, 2, 0.0, "on"
+    tasks = args.tasks or 2 * args.concurrency
+    env = dict(item.split("=", 1) for item in args.env)
+    trees = args.tree or [Path(".")]
+    recordings = {"on": [True], "off": [False], "both": [True, False]}[args.recording]
+    print(f"page {len(doc_page()) / 1000:.0f} kB, concurrency {args.concurrency}, {tasks} tasks x {args.steps} steps, "
+          f"model delay {args.delay:g} s, host {os.cpu_count()} cores", flush=True)
+    print_header()
+    results = []
+    for recording in recordings:
+        for tree_dir in trees:
+            label = f"{tree_dir.resolve().name} N={args.concurrency} rec={'on' if recording else 'off'}"
+            result = run_one(tree_dir.resolve(), label, args.concurrency, tasks, args.steps, args.delay, recording, env)
+            print_result(result)
+            results.append(result)
+    if args.smoke:
+        assert all(r.finished == r.tasks for r in results), "a task did not finish"
+    print(f"mean step p50 {statistics.mean(r.p50 for r in results):.2f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -59,7 +59,8 @@ def make_celery(settings: Settings | None = None) -> Celery:
         task_retry_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         worker_proc_alive_timeout=60,
-        worker_max_tasks_per_child=200,
+        # No recycling: a pool process hosts many running tasks, which a recycle would hand back.
+        worker_max_tasks_per_child=None,
         worker_cancel_long_running_tasks_on_connection_loss=True,
         worker_soft_shutdown_timeout=10,
         worker_hijack_root_logger=False,

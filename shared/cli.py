@@ -3,6 +3,7 @@ worker processes), apply migrations, make API keys."""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -117,9 +118,12 @@ def api(
 
 @app.command()
 def worker(
-    concurrency: Annotated[int | None, typer.Option("--concurrency", "-c", help="Browser slots")] = None,
+    concurrency: Annotated[int | None, typer.Option("--concurrency", "-c", help="Tasks at once on this host")] = None,
+    processes: Annotated[
+        int | None, typer.Option("--processes", "-p", help="Worker processes sharing them (default: one a core)")
+    ] = None,
 ) -> None:
-    """Run a Celery worker: one warm Chromium per pool process."""
+    """Run a Celery worker: N tasks at once, in processes of one event loop and one warm Chromium each."""
     # SIGTERM (docker stop, systemd) then starts Celery's soft shutdown: running tasks
     # get worker_soft_shutdown_timeout, then are handed back, instead of a warm shutdown
     # that waits on a long task until it is SIGKILLed. billiard reads this at import.
@@ -132,16 +136,35 @@ def worker(
     _logging("json")
     import worker.tasks  # noqa: F401  (registers the task bodies)
     from shared.celery_app import QUEUE, WEBHOOK_QUEUE, celery_app
+    from worker import runtime
 
-    slots = concurrency or get_settings().worker_concurrency
-    if get_settings().worker_metrics_port:
+    settings = get_settings()
+    slots = concurrency or settings.worker_concurrency
+    try:
+        procs = worker_processes(slots, processes or settings.worker_processes, os.cpu_count() or 1)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    runtime.TASKS_PER_PROCESS = slots // procs  # read by the pool children, which fork after this
+    logging.getLogger("browserq.worker").info("worker: %d tasks at once, in %d processes of %d", slots, procs, slots // procs)
+    if settings.worker_metrics_port:
         from shared.metrics import serve_worker_metrics
 
-        serve_worker_metrics(get_settings().worker_metrics_port)
+        serve_worker_metrics(settings.worker_metrics_port)
     celery_app.worker_main(
-        ["worker", f"--loglevel={get_settings().log_level.upper()}", f"--concurrency={slots}", f"--queues={QUEUE},{WEBHOOK_QUEUE}", "--pool=prefork",
+        ["worker", f"--loglevel={settings.log_level.upper()}", f"--concurrency={procs}", f"--queues={QUEUE},{WEBHOOK_QUEUE}", "--pool=prefork",
          "--without-gossip", "--without-mingle"]
     )
+
+
+def worker_processes(concurrency: int, asked: int, cores: int) -> int:
+    """How many processes share `concurrency` tasks: `asked` (0: the most, up to one a core,
+    that divides them evenly), so --concurrency keeps meaning tasks at once on the host."""
+    if asked:
+        if asked > concurrency or concurrency % asked:
+            raise ValueError(f"--processes {asked} must divide --concurrency {concurrency} evenly "
+                             f"(e.g. --processes {max(d for d in range(1, concurrency + 1) if concurrency % d == 0 and d <= asked)})")
+        return asked
+    return max(d for d in range(1, min(cores, concurrency) + 1) if concurrency % d == 0)
 
 
 @app.command()

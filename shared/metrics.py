@@ -20,7 +20,15 @@ import time
 from collections.abc import Awaitable, Iterator
 from typing import TypeVar
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
@@ -47,6 +55,13 @@ BROWSER_LAUNCHES = Counter(
     "Chromium launches by worker processes: reason=start (first of a process) or restart (the browser had died).",
     ["reason"],
 )
+# Admission (worker/admission.py): 0 while any worker process of the host holds new tasks back.
+ADMITTING = Gauge("browserq_worker_admitting", "1 when this host's workers take new tasks; 0 while short of memory or CPU.",
+                  multiprocess_mode="livemin")
+ADMISSION_HELD = Counter("browserq_worker_admission_held",
+                         "Checks that held a new task back, by what the host was short of (memory or cpu).", ["reason"])
+TASKS_RUNNING = Gauge("browserq_worker_tasks_running", "Tasks running in this host's worker processes.",
+                      multiprocess_mode="livesum")
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 
@@ -76,6 +91,12 @@ def step_recorded(duration_ms: int, input_tokens: int, output_tokens: int) -> No
 
 def browser_launched(restart: bool) -> None:
     BROWSER_LAUNCHES.labels(reason="restart" if restart else "start").inc()
+
+
+def admission(short_of: str | None) -> None:
+    ADMITTING.set(0 if short_of else 1)
+    if short_of:
+        ADMISSION_HELD.labels(reason=short_of).inc()
 
 
 # ------------------------------------------------------------------ serving

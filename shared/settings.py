@@ -77,7 +77,17 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
 
     # Workers and the browser.
-    worker_concurrency: int = 2
+    # Tasks at once on a worker host, split into worker_processes processes (0: as many as
+    # the host has cores, dividing worker_concurrency evenly), each running its share of the
+    # tasks on one event loop and one Chromium. See docs/operations.md, "Concurrency".
+    worker_concurrency: int = Field(default=2, ge=1)
+    worker_processes: int = Field(default=0, ge=0)
+    # Admission: a worker takes no new task while its host has less memory available than
+    # this, or (below 100) while its CPUs are busier than this percent; it waits
+    # admission_wait_seconds for room, then puts the message back for another worker.
+    admission_min_free_memory_mb: int = Field(default=256, ge=0)
+    admission_max_cpu_percent: float = Field(default=100.0, gt=0, le=100)
+    admission_wait_seconds: float = Field(default=30.0, ge=0)
     chromium_path: str | None = None  # None: Playwright's own browser, else `chromium` on PATH
     headless: bool = True
     # Private, loopback and link-local addresses are never connected to unless listed here:

@@ -46,7 +46,10 @@ def new_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def _claim(task_id: str, worker_id: str) -> tuple[Lease, Task, int, list[HistoryItem]] | None:
+Claimed = tuple[Lease, Task, int, list[HistoryItem]]
+
+
+def _claim(task_id: str, worker_id: str) -> Claimed | None:
     with session_scope() as session:
         lease = task_store.claim(session, task_id, worker_id)
         if lease is None:
@@ -57,17 +60,31 @@ def _claim(task_id: str, worker_id: str) -> tuple[Lease, Task, int, list[History
     return lease, task, first_step, recovery.load_history(task_id) if first_step > 1 else []
 
 
+def claim_task(task_id: str) -> Claimed | None:
+    """Claims the task (blocking; a duplicate delivery gets None) and counts its lease as
+    held by this process, so a process that exits before or while running it hands it back."""
+    claimed = _claim(task_id, new_worker_id())
+    if claimed is None:
+        log.info("task %s: not claimable (already taken, stopped or unknown); skipping", task_id)
+        return None
+    lease = claimed[0]
+    log.info("task %s: attempt %d started on %s", task_id, lease.attempt, lease.worker_id)
+    recovery.HELD.add(lease)
+    return claimed
+
+
 @bind_task_id
 async def execute_task(task_id: str, pool: BrowserPool, settings: Settings) -> TaskStatus | None:
     """Claims the task (a duplicate delivery does nothing) and runs it to its end.
     Returns the final status written, or None when nothing was run or written."""
-    claimed = await asyncio.to_thread(_claim, task_id, new_worker_id())
-    if claimed is None:
-        log.info("task %s: not claimable (already taken, stopped or unknown); skipping", task_id)
-        return None
+    claimed = await asyncio.to_thread(claim_task, task_id)
+    return await run_claimed(task_id, claimed, pool, settings) if claimed is not None else None
+
+
+@bind_task_id
+async def run_claimed(task_id: str, claimed: Claimed, pool: BrowserPool, settings: Settings) -> TaskStatus | None:
+    """Runs a task `claim_task` claimed to its end; returns the final status written, or None."""
     lease, task, first_step, history = claimed
-    log.info("task %s: attempt %d started on %s", task_id, lease.attempt, lease.worker_id)
-    recovery.HELD.add(lease)
     try:
         return await _attempt(lease, task, first_step, history, pool, settings)
     finally:

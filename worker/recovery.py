@@ -50,11 +50,12 @@ def release(lease: Lease) -> bool:
     return released
 
 
-def release_held() -> None:
+def release_held(leases: list[Lease] | None = None) -> None:
     """The pool child is exiting (soft shutdown, cancelled on a lost broker
-    connection, recycled): hand back every task it holds. The maintenance loop
-    sends them again within a round."""
-    for lease in list(HELD):
+    connection, recycled): hand back every task it holds (or `leases`, what it
+    held before its tasks were stopped). The maintenance loop sends them again
+    within a round."""
+    for lease in list(HELD) if leases is None else leases:
         try:
             release(lease)
         except Exception as exc:

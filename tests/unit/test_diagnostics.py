@@ -36,17 +36,17 @@ def test_the_dump_shows_each_task_down_to_what_it_awaits() -> None:
 
 def test_sigusr2_writes_the_dump_to_stderr(capfd) -> None:
     previous = signal.getsignal(signal.SIGUSR2)
-    loop = runtime.loop()
     try:
         diagnostics.install()
 
-        async def wait_for_the_signal() -> None:
+        async def wait_for_the_signal() -> None:  # on the worker's loop, in its own thread
             gate = asyncio.Event()
+            loop = asyncio.get_running_loop()
             loop.call_soon(os.kill, os.getpid(), signal.SIGUSR2)
             loop.call_later(0.2, gate.set)
             await _inner(gate)
 
-        loop.run_until_complete(wait_for_the_signal())
+        runtime.run(wait_for_the_signal())
     finally:
         signal.signal(signal.SIGUSR2, previous)
         runtime.shutdown()

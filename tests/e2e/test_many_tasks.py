@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from tests.chaos import procs
@@ -101,3 +102,26 @@ def test_a_stop_or_a_failure_of_one_task_leaves_the_others_running(
     assert long_task["status"] == "finished" and long_task["output"] == "all steps done"
     assert_steps_contiguous(long_task)
     assert len(long_task["steps"]) == 11
+
+
+def test_a_host_short_of_memory_takes_no_task_and_says_so(model: ScriptedModelServer) -> None:
+    """Admission: with more free memory asked for than any host has, the worker claims
+    nothing (the task stays queued, its message goes back) and /metrics shows why."""
+    stack = Stack(kind="postgres", model_base_url=model.base_url, concurrency=2, env_extra={
+        "BROWSERQ_ADMISSION_MIN_FREE_MEMORY_MB": str(10**9), "BROWSERQ_ADMISSION_WAIT_SECONDS": "1",
+    }).start()
+    try:
+        with stack.client() as client:
+            task_id = submit(client, model.script([answer("end", {"done": {"text": "ran"}})]))
+
+            def held() -> str | None:
+                text = httpx.get(f"{stack.url}/metrics", timeout=10).text
+                return text if 'browserq_worker_admission_held_total{reason="memory"}' in text else None
+
+            poll("the task put back", lambda: "short of memory; putting it back" in stack.log("worker0"), 60)
+            metrics = poll("/metrics saying so", held, 30)
+            assert "browserq_worker_admitting 0.0" in metrics, metrics
+            assert client.get(f"/task/{task_id}/status").json() == "created"
+            assert f"task {task_id}: attempt 1 started" not in stack.log("worker0")
+    finally:
+        stack.stop()

@@ -114,7 +114,7 @@ def _run_task_signature() -> inspect.Signature:
     params = [inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Context)]
     for name, field in RunTaskRequest.model_fields.items():
         metadata = (*field.metadata, Field(description=FIELD_HELP.get(name)))
-        annotation: Any = Annotated[(field.annotation, *metadata)]  # type: ignore[name-defined]  # built at run time
+        annotation: Any = Annotated[(field.annotation, *metadata)]  # built at run time
         default = inspect.Parameter.empty if field.is_required() else field.default
         params.append(inspect.Parameter(name, keyword, annotation=annotation, default=default))
     params += [

@@ -117,7 +117,7 @@ def _claim(session: Session, schedule: ScheduledTask, now: datetime) -> bool:
 def _previous_unfinished(session: Session, schedule: ScheduledTask) -> str | None:
     if not schedule.last_task_id:
         return None
-    status = session.exec(select(Task.status).where(Task.id == schedule.last_task_id)).one_or_none()
+    status = session.exec(select(col(Task.status)).where(Task.id == schedule.last_task_id)).one_or_none()
     if status is None or status in FINAL_STATUSES:
         return None
     return f"the previous run (task {schedule.last_task_id}) was still {status.value}"

@@ -13,8 +13,8 @@ FRAME_MS = 1000
 def build_gif(screenshots: list[bytes]) -> bytes:
     frames = []
     for data in screenshots:
-        with Image.open(io.BytesIO(data)) as img:
-            img = img.convert("RGB")
+        with Image.open(io.BytesIO(data)) as opened:
+            img = opened.convert("RGB")
             img.thumbnail((GIF_WIDTH, GIF_WIDTH * 4))
             frames.append(img.quantize(colors=128, method=Image.Quantize.MEDIANCUT))
     out = io.BytesIO()

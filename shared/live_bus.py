@@ -26,7 +26,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 from shared.settings import Settings
 
@@ -97,7 +97,7 @@ class RedisLiveBus:
             await pubsub.subscribe(self._key(task_id, "frames"))
             latest = await self.redis.get(self._key(task_id, "frame"))
             if latest:
-                yield latest.decode()
+                yield cast(bytes, latest).decode()  # the client is made without decode_responses
             async for message in pubsub.listen():
                 if message.get("type") == "message":
                     yield message["data"].decode()

@@ -13,10 +13,10 @@ import functools
 import json
 import logging
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
 from datetime import datetime, timezone
-from typing import Literal, ParamSpec, TypeVar
+from typing import Any, Literal, ParamSpec, TypeVar
 
 LogFormat = Literal["json", "text"]
 P = ParamSpec("P")
@@ -74,8 +74,10 @@ def configure_logging(log_format: LogFormat, level: str = "INFO") -> None:
     logging.captureWarnings(True)
 
 
-def bind_task_id(func: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
-    """For `async def f(task_id, ...)`: every log line written while f runs names the task."""
+def bind_task_id(func: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, Coroutine[Any, Any, R]]:
+    """For `async def f(task_id, ...)`: every log line written while f runs names the task.
+    The result is still a coroutine function (not just any awaitable), so it can be given
+    to whatever runs coroutines (asyncio.run, the worker's runtime.run)."""
 
     @functools.wraps(func)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:

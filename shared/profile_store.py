@@ -5,6 +5,7 @@ save wins whole (the states are never merged or half-written)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import update
@@ -25,7 +26,7 @@ def load_state(session: Session, profile_id: str, owner_id: str) -> tuple[Browse
     return profile, state if isinstance(state, dict) else None
 
 
-def save_state(session: Session, profile_id: str, state: dict[str, Any], task_id: str) -> bool:
+def save_state(session: Session, profile_id: str, state: Mapping[str, Any], task_id: str) -> bool:
     """Replace the saved state in one statement; False when the profile is gone or no longer persists."""
     result = session.execute(
         update(BrowserProfile)

@@ -8,8 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
+from typing import Any, cast
 
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import CursorResult, Update, and_, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -46,7 +47,7 @@ def claim(session: Session, task_id: str, worker_id: str, max_running: int | Non
         running_cap.mark_capped(session, task_id)
         session.commit()
         return None
-    result = session.execute(
+    result = _run_update(session, 
         update(Task)
         .where(col(Task.id) == task_id, col(Task.status) == TaskStatus.created)
         .values(
@@ -66,6 +67,12 @@ def claim(session: Session, task_id: str, worker_id: str, max_running: int | Non
     return Lease(task_id, attempt, worker_id)
 
 
+def _run_update(session: Session, statement: Update) -> CursorResult[Any]:
+    """Runs an UPDATE; its result counts the rows it changed (sqlmodel types every
+    execute() result as a plain Result, which has no rowcount)."""
+    return cast(CursorResult[Any], session.execute(statement))
+
+
 def _held(lease: Lease) -> list:
     return [
         col(Task.id) == lease.task_id,
@@ -77,17 +84,17 @@ def _held(lease: Lease) -> list:
 
 def heartbeat(session: Session, lease: Lease) -> TaskStatus | None:
     """Renew the lease; returns the task's status, or None when the lease is lost."""
-    result = session.execute(update(Task).where(*_held(lease)).values(heartbeat_at=utcnow()))
+    result = _run_update(session, update(Task).where(*_held(lease)).values(heartbeat_at=utcnow()))
     session.commit()
     if result.rowcount != 1:
         return None
-    return session.exec(select(Task.status).where(Task.id == lease.task_id)).one()
+    return session.exec(select(col(Task.status)).where(Task.id == lease.task_id)).one()
 
 
 def current_status(session: Session, lease: Lease) -> TaskStatus | None:
     """The task's status if this lease still holds it, else None."""
     row = session.exec(
-        select(Task.status, Task.attempt, Task.worker_id).where(Task.id == lease.task_id)
+        select(col(Task.status), col(Task.attempt), col(Task.worker_id)).where(Task.id == lease.task_id)
     ).one_or_none()
     if row is None or row[1] != lease.attempt or row[2] != lease.worker_id:
         return None
@@ -101,7 +108,7 @@ def next_step_number(session: Session, task_id: str) -> int:
 
 def record_step(session: Session, lease: Lease, step: Step, input_tokens: int, output_tokens: int) -> bool:
     """Write one finished step, only while the lease holds. False: the lease is lost."""
-    result = session.execute(
+    result = _run_update(session, 
         update(Task)
         .where(*_held(lease))
         .values(
@@ -121,7 +128,7 @@ def record_step(session: Session, lease: Lease, step: Step, input_tokens: int, o
 def finish(session: Session, lease: Lease, status: TaskStatus, output: str | None, **extra: object) -> bool:
     """Compare-and-set to a final status; False if the task was stopped or reaped meanwhile."""
     assert status in FINAL_STATUSES
-    result = session.execute(
+    result = _run_update(session, 
         update(Task)
         .where(*_held(lease))
         .values(status=status, output=output, finished_at=utcnow(), human_question=None, **extra)
@@ -136,14 +143,14 @@ def release(session: Session, lease: Lease) -> bool:
     """Hand a task back for another attempt now, rather than after its lease runs
     out: the worker is shutting down or its browser crashed. running -> created
     (the dispatcher sends it again); a paused task stays paused, unowned."""
-    result = session.execute(
+    result = _run_update(session, 
         update(Task)
         .where(*_held(lease), col(Task.status) == TaskStatus.running)
         .values(status=TaskStatus.created, worker_id=None, enqueued_at=None)
     )
     released_to_queue = result.rowcount == 1
     if not released_to_queue:
-        result = session.execute(
+        result = _run_update(session, 
             update(Task).where(*_held(lease), col(Task.status) == TaskStatus.paused).values(worker_id=None)
         )
     if result.rowcount == 1 and released_to_queue:
@@ -155,7 +162,7 @@ def release(session: Session, lease: Lease) -> bool:
 def ask_human(session: Session, lease: Lease, question: str) -> bool:
     """The agent asks a person: the task waits paused, showing the question, until
     it is answered (or resumed); False when the lease is lost."""
-    result = session.execute(
+    result = _run_update(session, 
         update(Task)
         .where(*_held(lease))
         .values(status=TaskStatus.paused, paused_at=utcnow(), human_question=question, human_answer_encrypted=None)
@@ -211,7 +218,7 @@ def recorded_steps(session: Session, task_id: str) -> list[Step]:
 
 
 def request_stop(session: Session, task: Task, output: str = "Stopped by the user.") -> bool:
-    result = session.execute(
+    result = _run_update(session, 
         update(Task)
         .where(col(Task.id) == task.id, col(Task.status).in_((TaskStatus.created, *ACTIVE)))
         .values(status=TaskStatus.stopped, finished_at=utcnow(), output=func.coalesce(Task.output, output),
@@ -224,7 +231,7 @@ def request_stop(session: Session, task: Task, output: str = "Stopped by the use
 
 
 def request_pause(session: Session, task: Task) -> bool:
-    result = session.execute(
+    result = _run_update(session, 
         update(Task)
         .where(col(Task.id) == task.id, col(Task.status).in_((TaskStatus.created, TaskStatus.running)))
         .values(status=TaskStatus.paused, paused_at=utcnow())
@@ -238,13 +245,13 @@ def request_pause(session: Session, task: Task) -> bool:
 def request_resume(session: Session, task: Task) -> TaskStatus | None:
     """paused -> running when a worker holds it, else back to created (to be enqueued)."""
     now = utcnow()
-    result = session.execute(
+    result = _run_update(session, 
         update(Task)
         .where(col(Task.id) == task.id, col(Task.status) == TaskStatus.paused, col(Task.worker_id).is_not(None))
         .values(status=TaskStatus.running, paused_at=None, heartbeat_at=now, human_question=None)
     )
     if result.rowcount != 1:
-        result = session.execute(
+        result = _run_update(session, 
             update(Task)
             .where(col(Task.id) == task.id, col(Task.status) == TaskStatus.paused, col(Task.worker_id).is_(None))
             .values(status=TaskStatus.created, paused_at=None, enqueued_at=None, human_question=None)
@@ -252,7 +259,7 @@ def request_resume(session: Session, task: Task) -> TaskStatus | None:
     if result.rowcount != 1:
         session.commit()
         return None
-    new_status = session.exec(select(Task.status).where(Task.id == task.id)).one()
+    new_status = session.exec(select(col(Task.status)).where(Task.id == task.id)).one()
     record_status(session, task.id, new_status)
     session.commit()
     return new_status
@@ -264,19 +271,19 @@ def answer(session: Session, task: Task, answer_encrypted: str, **columns: objec
     not waiting for an answer. `columns`: more to set with it (a secret answer's secrets)."""
     waiting = [col(Task.id) == task.id, col(Task.status) == TaskStatus.paused, col(Task.human_question).is_not(None)]
     values = {"paused_at": None, "human_question": None, "human_answer_encrypted": answer_encrypted, **columns}
-    result = session.execute(
+    result = _run_update(session, 
         update(Task).where(*waiting, col(Task.worker_id).is_not(None))
         .values(status=TaskStatus.running, heartbeat_at=utcnow(), **values)
     )
     if result.rowcount != 1:
-        result = session.execute(
+        result = _run_update(session, 
             update(Task).where(*waiting, col(Task.worker_id).is_(None))
             .values(status=TaskStatus.created, enqueued_at=None, **values)
         )
     if result.rowcount != 1:
         session.rollback()
         return None
-    new_status = session.exec(select(Task.status).where(Task.id == task.id)).one()
+    new_status = session.exec(select(col(Task.status)).where(Task.id == task.id)).one()
     record_status(session, task.id, new_status)
     session.commit()
     return new_status
@@ -314,6 +321,7 @@ def reap(session: Session, lease_seconds: float, max_attempts: int) -> ReapResul
             col(Task.status) == status,
             col(Task.heartbeat_at) < cutoff,
         ]
+        values: dict[str, Any]
         if status == TaskStatus.paused:
             values, bucket = {"worker_id": None}, out.released
         elif attempt < max_attempts:
@@ -335,7 +343,7 @@ def reap(session: Session, lease_seconds: float, max_attempts: int) -> ReapResul
 
 
 def _take_back(session: Session, task_id: str, guard: list, values: dict) -> bool:
-    taken = session.execute(update(Task).where(*guard).values(**values)).rowcount == 1  # type: ignore[attr-defined]
+    taken = _run_update(session, update(Task).where(*guard).values(**values)).rowcount == 1
     if taken and "status" in values:
         record_status(session, task_id, values["status"])
     session.commit()
@@ -350,7 +358,7 @@ def expire_pauses(session: Session, max_pause_seconds: float) -> list[str]:
     ).all()
     done = []
     for task_id in ids:
-        result = session.execute(
+        result = _run_update(session, 
             update(Task)
             .where(col(Task.id) == task_id, col(Task.status) == TaskStatus.paused, col(Task.paused_at) < cutoff)
             .values(

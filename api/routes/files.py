@@ -3,7 +3,7 @@ and (local backend) the signed file URLs the API serves itself."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
@@ -22,7 +22,7 @@ from shared.storage.local import LocalStorage
 
 router = APIRouter(tags=["files"])
 StorageDep = Annotated[Storage, Depends(get_storage)]
-GONE = {410: {"description": "The task's files expired and were deleted"}}
+GONE: dict[int | str, dict[str, Any]] = {410: {"description": "The task's files expired and were deleted"}}
 
 
 class UploadUrlRequest(BaseModel):

@@ -25,7 +25,7 @@ from shared.models import BrowserProfile, utcnow
 
 router = APIRouter(tags=["browser profiles"])
 
-NOT_FOUND = {404: {"model": ErrorDetail, "description": "Browser profile not found"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorDetail, "description": "Browser profile not found"}}
 
 
 def get_owned_profile(session: Session, owner_id: str, profile_id: str) -> BrowserProfile:

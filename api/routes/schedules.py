@@ -31,7 +31,7 @@ from shared.schedule_times import first_at_or_after, utc
 router = APIRouter(tags=["scheduled tasks"])
 
 START_GRACE = timedelta(seconds=60)
-NOT_FOUND = {404: {"model": ErrorDetail, "description": "Scheduled task not found"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorDetail, "description": "Scheduled task not found"}}
 
 
 def get_owned_schedule(session: Session, owner_id: str, schedule_id: str) -> ScheduledTask:

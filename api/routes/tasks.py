@@ -41,7 +41,7 @@ from shared.webhooks.outbox import record_new_task
 
 router = APIRouter(tags=["tasks"])
 
-NOT_FOUND = {404: {"model": ErrorDetail, "description": "Task not found"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorDetail, "description": "Task not found"}}
 
 
 def get_owned_task(session: Session, owner_id: str, task_id: str) -> Task:
@@ -199,7 +199,7 @@ def get_task(task_id: str, session: SessionDep, owner_id: OwnerId) -> TaskView:
 @router.get("/task/{task_id}/status", response_model=TaskStatus, responses=NOT_FOUND)
 def get_task_status(task_id: str, session: SessionDep, owner_id: OwnerId) -> TaskStatus:
     """Just the status: one indexed lookup, meant for tight polling."""
-    row = session.exec(select(Task.status, Task.owner_id).where(Task.id == task_id)).one_or_none()
+    row = session.exec(select(col(Task.status), col(Task.owner_id)).where(Task.id == task_id)).one_or_none()
     if row is None or row[1] != owner_id:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Task not found")
     return row[0]

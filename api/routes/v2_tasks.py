@@ -150,5 +150,5 @@ def _last_steps(session: Session, task_ids: list[str]) -> dict[str, Step]:
         select(Step.task_id, func.max(Step.step).label("step"))
         .where(col(Step.task_id).in_(task_ids)).group_by(col(Step.task_id)).subquery()
     )
-    rows = session.exec(select(Step).join(last, and_(Step.task_id == last.c.task_id, Step.step == last.c.step)))
+    rows = session.exec(select(Step).join(last, and_(col(Step.task_id) == last.c.task_id, col(Step.step) == last.c.step)))
     return {s.task_id: s for s in rows}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
 from sqlalchemy import func
@@ -19,7 +19,7 @@ from shared.webhooks import config
 router = APIRouter(tags=["webhooks"])
 
 NO_WEBHOOK = "No webhook is set for this key: set one with PUT /api/v1/webhook {\"url\": \"https://...\"}"
-NOT_FOUND = {404: {"model": ErrorDetail, "description": "No webhook is set"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorDetail, "description": "No webhook is set"}}
 RECENT = 20
 
 

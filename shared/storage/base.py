@@ -3,6 +3,7 @@ keep files, whatever the backend (a local folder, or an S3-compatible store)."""
 
 from __future__ import annotations
 
+import builtins  # `list` is also a method of Storage: annotations in its class body say builtins.list
 import mimetypes
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -57,7 +58,7 @@ class Storage(ABC):
         """Every object under `prefix`, sorted by key."""
 
     @abstractmethod
-    def delete(self, keys: list[str]) -> None: ...
+    def delete(self, keys: builtins.list[str]) -> None: ...
 
     @abstractmethod
     def url_for_get(self, key: str, download_name: str | None = None) -> str:

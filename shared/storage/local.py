@@ -3,6 +3,7 @@ The default: one machine, nothing to run."""
 
 from __future__ import annotations
 
+import builtins  # `list` is also a method of Storage: annotations in its class body say builtins.list
 import os
 import tempfile
 from datetime import datetime, timezone
@@ -70,7 +71,7 @@ class LocalStorage(Storage):
                 found.append(ObjectInfo(key, st.st_size, datetime.fromtimestamp(st.st_mtime, timezone.utc)))
         return sorted(found, key=lambda o: o.key)
 
-    def delete(self, keys: list[str]) -> None:
+    def delete(self, keys: builtins.list[str]) -> None:
         for key in keys:
             path = self.path(key)
             path.unlink(missing_ok=True)

@@ -3,6 +3,7 @@ real presigned URLs, so file bytes never pass through the API."""
 
 from __future__ import annotations
 
+import builtins  # `list` is also a method of Storage: annotations in its class body say builtins.list
 import threading
 from pathlib import Path
 from typing import Any
@@ -101,7 +102,7 @@ class S3Storage(Storage):
             raise StorageError(f"S3 list failed: {exc}") from exc
         return sorted(found, key=lambda o: o.key)
 
-    def delete(self, keys: list[str]) -> None:
+    def delete(self, keys: builtins.list[str]) -> None:
         for start in range(0, len(keys), 1000):
             batch = [{"Key": k} for k in keys[start : start + 1000]]
             self._call("delete_objects", Delete={"Objects": batch, "Quiet": True})

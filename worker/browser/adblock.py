@@ -15,7 +15,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from playwright.async_api import BrowserContext, Route
+from playwright.async_api import BrowserContext, Request, Route
 
 from shared.settings import Settings
 
@@ -79,7 +79,7 @@ async def _block(route: Route) -> None:
     await route.abort("blockedbyclient")
 
 
-def _is_top_level_navigation(request) -> bool:  # type: ignore[no-untyped-def]
+def _is_top_level_navigation(request: Request) -> bool:
     try:
         return request.is_navigation_request() and request.frame.parent_frame is None
     except Exception:  # a service worker's request has no frame

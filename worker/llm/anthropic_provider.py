@@ -43,7 +43,8 @@ class AnthropicChatModel:
 
     async def complete(self, request: ModelRequest) -> ModelReply:
         try:
-            message = await self._client.messages.create(
+            # The SDK types its arguments as TypedDicts; ours are plain dicts of the same JSON shape.
+            message = await self._client.messages.create(  # type: ignore[call-overload]
                 model=self.model,
                 max_tokens=MAX_OUTPUT_TOKENS,
                 system=request.system,

@@ -47,6 +47,10 @@ class ChatModel(Protocol):
     """A provider: sends one request, returns the raw text of the answer."""
 
     name: str
-    vision: bool
+
+    @property
+    def vision(self) -> bool:
+        """Whether it is sent the page's screenshot (read-only: a plain attribute does too)."""
+        ...
 
     async def complete(self, request: ModelRequest) -> ModelReply: ...

@@ -43,7 +43,8 @@ class OpenAIChatModel:
 
     async def complete(self, request: ModelRequest) -> ModelReply:
         try:
-            response = await self._client.chat.completions.create(
+            # The SDK types its arguments as TypedDicts; ours are plain dicts of the same JSON shape.
+            response = await self._client.chat.completions.create(  # type: ignore[call-overload]
                 model=self.model,
                 messages=self.messages(request),
                 response_format=response_format(request.response_schema),

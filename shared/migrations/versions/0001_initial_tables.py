@@ -7,6 +7,7 @@ Create Date: 2026-12-01 22:17:25.476559
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
+import sqlmodel.sql.sqltypes  # the AutoString columns; names the submodule for type checkers
 
 
 revision = '0001'

@@ -135,7 +135,7 @@ _SCHEMA = {"type": "object", "properties": {"code": {"type": "string"}}, "requir
 
 
 def _deltas(started: float, marks: list[float]) -> list[float]:
-    return [b - a for a, b in zip([started, *marks], marks)]
+    return [b - a for a, b in zip([started, *marks], marks, strict=False)]
 
 
 # ---------------------------------------------------------------- browser-use (child process)
@@ -229,8 +229,10 @@ def report(ours: dict[str, Any], theirs: dict[str, Any], vision: bool) -> None:
         a, b = ours["steps"][i], theirs["steps"][i]
         print(f"{label:<20}{a:>10.3f}{b:>13.3f}{b / a:>7.1f}x")
     print(f"{'total':<20}{ours['total']:>10.3f}{theirs['total']:>13.3f}{theirs['total'] / ours['total']:>7.1f}x")
-    print(f"{'browser launch':<20}{ours['launch']:>10.3f}{theirs['launch']:>13.3f}   (once per process; not in the totals)")
-    print(f"{'context + tab':<20}{ours['setup']:>10.3f}{'(reused)':>13}   (browserq: a fresh one per task; not in the totals)")
+    print(f"{'browser launch':<20}{ours['launch']:>10.3f}{theirs['launch']:>13.3f}"
+          "   (once per process; not in the totals)")
+    print(f"{'context + tab':<20}{ours['setup']:>10.3f}{'(reused)':>13}"
+          "   (browserq: a fresh one per task; not in the totals)")
     print(f"finished runs: browserq {ours['ok']}/{ours['runs']}, browser-use {theirs['ok']}/{theirs['runs']}; "
           f"steps per run: {ours['step_counts']} vs {theirs['step_counts']}")
     print(f"browserq process CPU per run: {statistics.median(r for r in ours['cpu']):.3f} s "

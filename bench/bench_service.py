@@ -88,7 +88,7 @@ def step_figures(stack: Stack, ids: list[str]) -> tuple[list[float], list[float]
             ).all()
             stamps = [r[0] if not isinstance(r[0], str) else _parse(r[0]) for r in rows]
             # Steps 2..n: from the end of one step to the end of the next (step 1 includes the context start).
-            gaps += [(b - a).total_seconds() * 1000 for a, b in zip(stamps[1:], stamps[2:])]
+            gaps += [(b - a).total_seconds() * 1000 for a, b in zip(stamps[1:], stamps[2:], strict=False)]
             durations += [float(r[1]) for r in rows[1:]]
     engine.dispose()
     return gaps, durations

@@ -174,7 +174,7 @@ async def _run(
 ) -> tuple[Outcome, dict]:
     secrets = decrypt_json(task.secrets_encrypted) if task.secrets_encrypted else {}
     assert isinstance(secrets, dict)
-    files_dir = Path(settings.data_dir).resolve() / "files" / task.id
+    files_dir = Path(settings.data_dir).resolve() / "files" / task.id  # noqa: ASYNC240 (once per task, no I/O to wait on)
     # One deadline for all of set-up, in two parts: the context must exist before the
     # `finally` that closes it.
     setup_deadline = asyncio.get_running_loop().time() + settings.setup_timeout_seconds

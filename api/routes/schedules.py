@@ -77,8 +77,13 @@ def to_view(schedule: ScheduledTask) -> Any:
 
 @router.post("/scheduled-task", response_model=TaskCreatedResponse)
 def create_schedule(body: ScheduledTaskCreate, session: SessionDep, owner_id: OwnerId) -> TaskCreatedResponse:
-    schedule = ScheduledTask(owner_id=owner_id, request={}, schedule_type=body.schedule_type,
-                             start_at=body.start_at, end_at=body.end_at)  # type: ignore[arg-type]
+    schedule = ScheduledTask(
+        owner_id=owner_id,
+        request={},
+        schedule_type=body.schedule_type,
+        start_at=body.start_at,  # type: ignore[arg-type]
+        end_at=body.end_at,  # type: ignore[arg-type]
+    )  # (laid out as ruff format leaves it, so each ignore stays on the line it is for)
     _apply(schedule, body, session)
     _restart(schedule)
     session.add(schedule)

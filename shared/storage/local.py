@@ -93,7 +93,8 @@ class LocalStorage(Storage):
     def _signing_key(self) -> bytes:
         if self._key is None:
             raise StorageNotConfigured(
-                "file URLs cannot be signed: set BROWSERQ_URL_SIGNING_KEY (or BROWSERQ_SECRET_KEY, from which one is derived)"
+                "file URLs cannot be signed: set BROWSERQ_URL_SIGNING_KEY "
+                "(or BROWSERQ_SECRET_KEY, from which one is derived)"
             )
         return self._key
 

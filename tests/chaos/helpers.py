@@ -30,7 +30,7 @@ def wait_workers_ready(stack: Stack, timeout: float = 90) -> None:
     """Celery says `ready.` once it consumes: only then does a test's clock start
     (a loaded machine can take many seconds to start a worker)."""
     for i in range(len(stack.worker_procs)):
-        poll(f"worker{i} becoming ready", lambda: stack.log(f"worker{i}").count(" ready.") >= 1, timeout)
+        poll(f"worker{i} becoming ready", lambda i=i: stack.log(f"worker{i}").count(" ready.") >= 1, timeout)
 
 
 def submit(client: httpx.Client, key: str, **fields: object) -> str:

@@ -31,7 +31,7 @@ document.getElementById('name').addEventListener('keydown', e => {
 });
 const box = document.getElementById('box');
 box.addEventListener('scroll', () => { document.getElementById('boxed').textContent = 'box at ' + box.scrollTop; });
-</script></body></html>"""
+</script></body></html>"""  # noqa: E501 (HTML)
 
 POPUPS = """<!doctype html><html><head><title>Popups</title></head><body>
 <a href="/p/{tab1}" target="_blank">Open blank tab</a>
@@ -42,7 +42,7 @@ POPUPS = """<!doctype html><html><head><title>Popups</title></head><body>
 <a id=dl download="report.csv">Download report</a>
 <script>document.getElementById('dl').href = URL.createObjectURL(new Blob(['id,qty\\n1,2\\n'], {{type: 'text/csv'}}));</script>
 <p id=r>no alert</p><p id=c>no confirm</p><p id=p>no prompt</p>
-</body></html>"""
+</body></html>"""  # noqa: E501 (HTML)
 
 
 

@@ -65,7 +65,7 @@ def links_page(site: SiteServer, other: str) -> str:
 <a href="/agent-redirect?to={other}/agent-sink/redirect">Redirecting link</a>
 <form method=post action="{other}/agent-sink/form"><input name=q aria-label="Query"><button>Post off-site</button></form>
 <button onclick="window.open('{other}/agent-sink/window')">Open off-site window</button>
-<img src="{other}/agent-sink/img" alt="">""",
+<img src="{other}/agent-sink/img" alt="">""",  # noqa: E501 (HTML)
     )
 
 

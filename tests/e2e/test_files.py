@@ -160,7 +160,7 @@ def file_task(site: SiteServer, model: ScriptedModelServer, client: httpx.Client
 def saturated_pixels(img: Image.Image) -> int:
     """Pixels of strong color: the highlight labels and outlines (the test pages are black on white)."""
     _h, sat, val = img.convert("HSV").split()
-    return sum(1 for s, v in zip(sat.tobytes(), val.tobytes()) if s > 150 and v > 100)
+    return sum(1 for s, v in zip(sat.tobytes(), val.tobytes(), strict=True) if s > 150 and v > 100)
 
 
 # -- the whole path ------------------------------------------------------------------------

@@ -75,7 +75,8 @@ def test_a_new_action_is_one_declaration() -> None:
     assert own.handlers() == {"echo": echo}
     assert own.names_where("terminates_sequence") == {"echo"}
     assert own.prompt_list() == (
-        '- echo {"text": str, "times": int=1 (at least 1, at most 3), "loud": bool (optional: in capitals)}: say it again'
+        '- echo {"text": str, "times": int=1 (at least 1, at most 3), "loud": bool (optional: in capitals)}'
+        ": say it again"
     )
     with pytest.raises(ValueError, match="declared twice"):
         own.action("echo", _Echo, "again")(echo)

@@ -15,7 +15,8 @@ FIELD = '<input type=text name=user placeholder=Username />'
 
 def user_message(step: int, *element_lines: str) -> str:
     return (
-        "<task>\nLog in [1] <button>not an element</button>\n</task>\n\n<history>\nStep 1: [3]<a>old</a>\n</history>\n\n"
+        "<task>\nLog in [1] <button>not an element</button>\n</task>\n\n"
+        "<history>\nStep 1: [3]<a>old</a>\n</history>\n\n"
         "<browser_state>\nCurrent URL: http://x/login\nPage content:\nWelcome\n"
         + "\n".join(element_lines)
         + f"\n</browser_state>\n\n<step>\nStep {step} of at most 10.\n</step>"

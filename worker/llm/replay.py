@@ -60,7 +60,8 @@ def map_answer(recorded: RecordedStep, elements: list[tuple[int, str]]) -> dict[
     """The recorded answer with each index pointing at the element of this page
     that has the recorded description; None when one of them is not here."""
     answer = copy.deepcopy(recorded.answer)
-    for action, wanted in zip(answer["action"], recorded.elements):
+    # strict=False: a step recorded before elements were kept has none (no index is mapped then).
+    for action, wanted in zip(answer["action"], recorded.elements, strict=False):
         if wanted is None:
             continue
         params = next(iter(action.values()))

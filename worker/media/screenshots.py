@@ -80,7 +80,7 @@ _DRAW_JS = """([pairs, captureId, secrets]) => {
   }
   (document.body || document.documentElement).appendChild(root);
   return drawn;
-}"""
+}"""  # noqa: E501 (the script is JavaScript)
 
 _REMOVE_JS = "() => document.querySelectorAll('[data-bq-overlay]').forEach(e => e.remove())"
 

@@ -93,8 +93,9 @@ async def run_browserq(site_url: str, model_url: str, key: str, vision: bool, po
     settings = Settings(chromium_path=CHROMIUM, allow_private_hosts=["127.0.0.1:*"])
     marks: list[float] = []
 
-    async def record(_step: Any) -> None:
-        marks.append(time.perf_counter())
+    class Marks:  # the step sink: when each step ended
+        async def add(self, _step: Any) -> None:
+            marks.append(time.perf_counter())
 
     files = Path(tempfile.mkdtemp(prefix="bench-bq-"))
     setup_started = time.perf_counter()
@@ -116,7 +117,7 @@ async def run_browserq(site_url: str, model_url: str, key: str, vision: bool, po
         # The worker's own control, never started: nobody stops or pauses this run, and the
         # bench keeps working as the loop's use of its control changes (a stand-in here rotted).
         control=TaskControl(Lease(task_id="bench", attempt=1, worker_id="bench"), settings),
-        record=record,
+        steps=Marks(),
         settings=settings,
         secrets={"password": "s3cret-pa55"},
         files_dir=files,

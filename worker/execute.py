@@ -12,21 +12,19 @@ import socket
 import uuid
 from pathlib import Path
 
-from sqlalchemy.exc import DataError
-
-from shared import billing, metrics, task_store
+from shared import billing, task_store
 from shared.crypto import decrypt_json, encrypt_json
 from shared.db import session_scope
 from shared.logs import bind_task_id
-from shared.models import Step, Task, TaskStatus
+from shared.models import Task, TaskStatus
 from shared.netguard import AllowList
 from shared.settings import Settings
-from shared.storable import storable, storable_text
+from shared.storable import storable_text
 from shared.storage import get_storage
 from shared.task_store import Lease
 from worker import recovery, runtime, task_browser
 from worker.agent.control import Interrupted, PauseTooLong, TaskControl
-from worker.agent.loop import Agent, Outcome, StepRecord
+from worker.agent.loop import Agent, Outcome
 from worker.agent.prompt import HistoryItem, RunState
 from worker.browser import egress, guard
 from worker.browser.pool import BrowserPool
@@ -35,6 +33,7 @@ from worker.human import HumanChannel, Reply
 from worker.live_view import LiveView
 from worker.media.task_files import TaskFiles
 from worker.replay import model_for_task
+from worker.task_steps import REFUSED, StoreRefused, TaskSteps
 
 log = logging.getLogger("browserq.worker")
 
@@ -139,12 +138,6 @@ class SetupTimeout(Exception):
     """Opening the task's browser did not finish within setup_timeout_seconds."""
 
 
-class StoreRefused(Exception):
-    """The database refused to store a step: running the task again would only repeat it."""
-
-
-# What the database says when it refuses a value (not when it is down: that is OperationalError).
-REFUSED = (DataError,)
 
 
 def _finish(lease: Lease, outcome: Outcome, extra: dict) -> bool:
@@ -213,7 +206,7 @@ async def _run(
             session=session,
             model=model,
             control=control,
-            record=lambda record: _record(lease, task_browser.with_notices(record, browser.notices)),
+            steps=TaskSteps(lease, task_files, browser.notices),
             settings=settings,
             secrets=secrets,
             files_dir=files_dir,
@@ -223,7 +216,6 @@ async def _run(
             spend_check=(lambda: asyncio.to_thread(_over_budget, task.owner_id)) if budgeted else None,
             human=HumanChannel(lease),
         )
-        agent.record = task_files.wrap(agent.record)
         await _answered_meanwhile(agent)
         task_files.secret_forms = lambda: agent.redactor.values  # secrets answered later count too
         live = LiveView(task.id, session, control, settings)  # streams and takes input only while watched
@@ -302,36 +294,3 @@ def _run_state(task: Task, history: list[HistoryItem], notices: list[str]) -> Ru
         files=list(task.included_file_names or []),
         notes=notes,
     )
-
-
-async def _record(lease: Lease, record: StepRecord) -> None:
-    step = Step(  # what the model and the page wrote, made storable first
-        task_id=lease.task_id,
-        step=record.step,
-        attempt=lease.attempt,
-        evaluation_previous_goal=storable_text(record.evaluation_previous_goal),
-        memory=storable_text(record.memory),
-        next_goal=storable_text(record.next_goal),
-        url=storable_text(record.url),
-        actions=storable(record.actions),
-        results=storable(record.results),
-        duration_ms=record.duration_ms,
-        screenshot_key=record.screenshot_key,
-        elements=storable(record.elements) or None,
-        input_tokens=record.usage.input_tokens,
-        output_tokens=record.usage.output_tokens,
-    )
-
-    def write() -> bool:
-        try:
-            with session_scope() as session:
-                return task_store.record_step(session, lease, step, record.usage.input_tokens,
-                                              record.usage.output_tokens)
-        except REFUSED as exc:
-            log.error("task %s: the database refused step %d: %s", lease.task_id, record.step, exc)
-            raise StoreRefused(f"step {record.step} could not be stored (the database refused it: "
-                               f"{type(exc.orig).__name__}).") from None
-
-    if not await asyncio.to_thread(write):
-        raise Interrupted("the lease was lost while recording a step", lease_lost=True)
-    metrics.step_recorded(record.duration_ms, record.usage.input_tokens, record.usage.output_tokens)

@@ -69,7 +69,11 @@ class Outcome:
     output: str
 
 
-Recorder = Callable[[StepRecord], Awaitable[None]]
+class StepSink(Protocol):
+    """Where the agent hands each finished step (the worker's stores it under the
+    task's lease; a test or a bench can keep them in a list)."""
+
+    async def add(self, record: StepRecord) -> None: ...
 
 
 class StepObserver(Protocol):
@@ -85,7 +89,7 @@ class Agent:
     session: BrowserSession
     model: ChatModel
     control: TaskControl
-    record: Recorder
+    steps: StepSink
     settings: Settings
     secrets: dict[str, str]
     files_dir: Path
@@ -172,7 +176,7 @@ class Agent:
             return self._failed(self.redactor(str(exc)))
         self.usage = self.usage + usage
         results, outcome, skipped_because = await self._act(state, answer)
-        await self.record(
+        await self.steps.add(
             StepRecord(
                 step=step,
                 evaluation_previous_goal=self.redactor(answer.evaluation_previous_goal),

@@ -17,7 +17,6 @@ from playwright.async_api import Page
 
 from shared.settings import Settings
 from shared.storage import UPLOAD_MAX_BYTES, FileNameError, Storage, StorageError, guess_type, names
-from worker.agent.loop import Recorder, StepRecord
 from worker.browser.page_state import PageState
 from worker.browser.session import BrowserSession
 from worker.media.recorder import ScreencastRecorder
@@ -139,16 +138,3 @@ class TaskFiles:
             log.warning("task %s: recording not stored: %s", self.task_id, exc)
         finally:
             video.unlink(missing_ok=True)
-
-    # -- hooking into the agent ----------------------------------------------------------
-
-    def wrap(self, record: Recorder) -> Recorder:
-        """The step recorder, with the step's screenshot key filled in and the
-        step's new output files stored right after it."""
-
-        async def record_with_files(step: StepRecord) -> None:
-            step.screenshot_key = await self.screenshot_key(step.step)
-            await record(step)
-            await self.sync_outputs()
-
-        return record_with_files

@@ -1,0 +1,192 @@
+"""The worker's loop below the API and Celery: `execute_task` and the `Agent`
+called directly, with a real Chromium, the scripted model over HTTP and a real
+PostgreSQL database (a fresh one for this module). A change to the loop can be
+tried here in seconds instead of through the e2e suite."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import col, select
+
+from shared.db import session_scope
+from shared.keys import create_api_key
+from shared.migrate import upgrade_database
+from shared.models import Step, Task, TaskStatus
+from shared.settings import Settings, get_settings, reset_settings_cache
+from shared.task_store import Lease
+from tests.support.scripted_model import ScriptedModelServer, answer, message_texts
+from tests.support.site import SiteServer
+from tests.support.stack import CHROMIUM, drop_postgres_db, fresh_postgres_db
+from worker.agent.control import TaskControl
+from worker.agent.loop import Agent, StepRecord
+from worker.agent.prompt import RunState
+from worker.browser import guard
+from worker.browser.pool import BrowserPool
+from worker.browser.session import BrowserSession
+from worker.execute import execute_task
+from worker.llm.openai_provider import OpenAIChatModel
+
+PAGE = """<!doctype html><html><head><title>Stock</title></head><body>
+<h1>Stock</h1><button onclick="document.getElementById('n').textContent = 'Count: 42'">Count</button>
+<p id=n>Count: ?</p></body></html>"""
+
+
+@pytest.fixture(scope="module")
+def settings(model: ScriptedModelServer) -> Iterator[Settings]:
+    """The process's settings pointed at a fresh database, a scratch data folder and the scripted model."""
+    db_url = fresh_postgres_db()
+    env = {
+        "BROWSERQ_DATABASE_URL": db_url,
+        "BROWSERQ_DATA_DIR": tempfile.mkdtemp(prefix="browserq-exec-"),
+        "BROWSERQ_CHROMIUM_PATH": CHROMIUM,
+        "BROWSERQ_ALLOW_PRIVATE_HOSTS": '["127.0.0.1"]',
+        "BROWSERQ_SECRET_KEY": "dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdDE=",
+        "BROWSERQ_MODEL_RETRY_BASE_DELAY": "0.05",
+        "OPENAI_BASE_URL": model.base_url,
+        "OPENAI_API_KEY": "test-key",
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        patch.delenv("BROWSERQ_BROKER_URL", raising=False)
+        reset_settings_cache()
+        upgrade_database()
+        try:
+            yield get_settings()
+        finally:
+            reset_settings_cache()
+            drop_postgres_db(db_url)
+
+
+def _new_task(text: str, **fields: Any) -> str:
+    with session_scope() as session:
+        key, _clear = create_api_key(session, "exec-test")
+        task = Task(owner_id=key.id, task=text, max_agent_steps=5, **fields)
+        session.add(task)
+        session.commit()
+        return task.id
+
+
+def _run(task_id: str, settings: Settings) -> TaskStatus | None:
+    async def go() -> TaskStatus | None:
+        pool = BrowserPool(settings)
+        try:
+            return await execute_task(task_id, pool, settings)
+        finally:
+            await pool.close()
+
+    return asyncio.run(go())
+
+
+def _stored(task_id: str) -> tuple[Task, list[Step]]:
+    with session_scope() as session:
+        task = session.get(Task, task_id)
+        assert task is not None
+        steps = session.exec(select(Step).where(Step.task_id == task_id).order_by(col(Step.step))).all()
+        return task, list(steps)
+
+
+def test_execute_task_runs_a_task_to_its_end_and_stores_each_step(
+    settings: Settings, model: ScriptedModelServer, site: SiteServer
+) -> None:
+    url = site.add_page("exec-stock", PAGE)
+    key = model.script(
+        [
+            answer("Open the page", {"navigate": {"url": url}}),
+            answer("Count", {"click": {"index": "@text:Count"}}, memory="clicked"),
+            answer("Report", {"done": {"text": "42 in stock"}}),
+        ]
+    )
+    task_id = _new_task(f"How many in stock? [script:{key}]")
+
+    assert _run(task_id, settings) == TaskStatus.finished
+    task, steps = _stored(task_id)
+    assert (task.status, task.output, task.attempt) == (TaskStatus.finished, "42 in stock", 1)
+    assert [s.step for s in steps] == [1, 2, 3]
+    assert steps[1].actions == [{"click": {"index": steps[1].actions[0]["click"]["index"]}}]
+    assert steps[1].elements and "Count" in (steps[1].elements[0] or "")
+    assert all(s.screenshot_key for s in steps)  # the step sink filled each one in before storing it
+    assert all(s.attempt == 1 for s in steps)
+    third = "\n".join(message_texts(model.calls(key)["requests"][2], "user"))
+    assert "Count: 42" in third and "Clicked [" in third  # what the click did reached the model
+
+    assert _run(task_id, settings) is None  # a second delivery of a finished task runs nothing
+    assert len(_stored(task_id)[1]) == 3
+
+
+def test_the_set_up_notices_reach_the_model_and_step_one(settings: Settings, model: ScriptedModelServer) -> None:
+    key = model.script([answer("Finish", {"done": {"text": "ok"}}, evaluation="Nothing yet")])
+    task_id = _new_task(f"Just finish [script:{key}]", browser_profile_id="no-such-profile")
+
+    assert _run(task_id, settings) == TaskStatus.finished
+    notice = "The browser profile of this task was deleted; the task runs in a fresh browser."
+    prompt = "\n".join(message_texts(model.calls(key)["requests"][0], "user"))
+    assert notice in prompt.split("<notes>", 1)[1].split("</notes>", 1)[0]
+    _task, steps = _stored(task_id)
+    assert steps[0].evaluation_previous_goal == f"Note: {notice}\nNothing yet"
+
+
+def test_the_agent_alone_tells_the_model_why_its_data_was_refused(model: ScriptedModelServer, site: SiteServer) -> None:
+    """An Agent with its own step sink (a list), no database: the output schema's check
+    sends the model back with the reason, and the corrected answer finishes the task."""
+    schema = {"type": "object", "properties": {"count": {"type": "integer"}}, "required": ["count"]}
+    url = site.add_page("exec-agent", PAGE)
+    key = model.script(
+        [
+            answer("Open", {"navigate": {"url": url}}),
+            answer("Report", {"done": {"data": {"count": "many"}}}),
+            answer("Report again", {"done": {"data": {"count": 42}}}),
+        ]
+    )
+    settings = Settings(chromium_path=CHROMIUM, allow_private_hosts=["127.0.0.1"], data_dir=Path(tempfile.mkdtemp()))
+
+    class Kept:
+        def __init__(self) -> None:
+            self.records: list[StepRecord] = []
+
+        async def add(self, record: StepRecord) -> None:
+            self.records.append(record)
+
+    kept = Kept()
+
+    async def go() -> Any:
+        pool = BrowserPool(settings)
+        try:
+            context = await pool.new_context(**guard.CONTEXT_OPTIONS)
+            session = BrowserSession(context, settings.data_dir / "downloads")
+            session.guard = guard.NetworkGuard(guard.DomainGuard(None, settings.allow_private_hosts), session.events.add)
+            await session.guard.install(context)
+            await session.start()
+            agent = Agent(
+                run=RunState(task=f"Count it [script:{key}]", output_schema=schema, secret_names=[], max_steps=5),
+                session=session,
+                model=OpenAIChatModel(
+                    name="gpt-4.1", model="gpt-4.1", vision=False, api_key="x", base_url=model.base_url, timeout=30
+                ),
+                control=TaskControl(Lease(task_id="agent-test", attempt=1, worker_id="test"), settings),
+                steps=kept,
+                settings=settings,
+                secrets={},
+                files_dir=settings.data_dir,
+            )
+            try:
+                return await agent.run_to_end()
+            finally:
+                await session.close()
+        finally:
+            await pool.close()
+
+    outcome = asyncio.run(go())
+    assert (outcome.status, json.loads(outcome.output)) == (TaskStatus.finished, {"count": 42})
+    assert [r.step for r in kept.records] == [1, 2, 3]
+    refused = kept.records[1].results[0]
+    assert "error" in refused and "not valid against the output schema at count" in refused["error"]
+    third = "\n".join(message_texts(model.calls(key)["requests"][2], "user"))
+    assert refused["error"] in third

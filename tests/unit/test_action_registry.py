@@ -45,7 +45,9 @@ def test_the_tables_hold_exactly_the_registered_actions_in_order() -> None:
 
 
 def test_flags_drive_the_loop_and_the_protocol() -> None:
-    assert loop.MAY_CHANGE_PAGE == {"click", "send_keys", "select_dropdown"}
+    assert loop.MAY_CHANGE_PAGE == {s.name for s in registry.specs() if s.may_change_page}
+    assert {"click", "send_keys", "select_dropdown"} <= loop.MAY_CHANGE_PAGE  # the actions flagged before the registry
+    assert "navigate" not in loop.MAY_CHANGE_PAGE
     assert protocol.FINISHING == ["done"]
     with pytest.raises(ValueError, match="'done' must be the only action of its step"):
         protocol.AgentOutput.model_validate({"action": [{"done": {"text": "x"}}, {"go_back": {}}]})

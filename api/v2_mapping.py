@@ -156,7 +156,7 @@ def task_view(task: Task, steps: list[Step], settings: Settings) -> TaskViewV2:
             TaskStepViewV2(
                 number=s.step,
                 memory=s.memory,
-                evaluation_previous_goal=s.evaluation_previous_goal,
+                evaluation_previous_goal=s.shown_evaluation,
                 next_goal=s.next_goal,
                 url=s.url,
                 screenshot_url=screenshot_url(task, s.screenshot_key),

@@ -132,6 +132,15 @@ class Step(SQLModel, table=True):
     screenshot_key: str | None = None  # where the step's screenshot is in storage
     # Per action, the element line its index named (null: none); what a replay matches on.
     elements: list[str | None] | None = Field(default=None, sa_column=Column(JSON))
+    # Step 1 only: what the worker's set-up told the model (no proxy for the country, a
+    # deleted profile...). Kept apart from the model's own evaluation; shown before it.
+    notices: list[str] | None = Field(default=None, sa_column=Column(JSON))
+
+    @property
+    def shown_evaluation(self) -> str:
+        """The evaluation as the API shows it: one `Note:` line per notice, then the model's own."""
+        lines = [f"Note: {n}" for n in self.notices or []]
+        return "\n".join([*lines, self.evaluation_previous_goal] if self.evaluation_previous_goal else lines)
 
 
 class BrowserProfile(SQLModel, table=True):

@@ -34,7 +34,7 @@ def _history_item(step: Step) -> HistoryItem:
     results = [r.get("error") and f"error: {r['error']}" or r.get("result", "") for r in step.results or []]
     return HistoryItem(
         step=step.step,
-        evaluation=step.evaluation_previous_goal,
+        evaluation=step.shown_evaluation,  # with its notices, as the model read its history before
         memory=step.memory,
         next_goal=step.next_goal,
         results=[str(r) for r in results],

@@ -41,7 +41,7 @@ def recorded_step(step: Step) -> RecordedStep | None:
     return RecordedStep(
         step=step.step,
         answer={
-            "evaluation_previous_goal": _without_notes(step.evaluation_previous_goal),
+            "evaluation_previous_goal": step.evaluation_previous_goal,  # the model's own (notices are apart)
             "memory": step.memory,
             "next_goal": step.next_goal,
             "action": actions[:ran],
@@ -49,7 +49,3 @@ def recorded_step(step: Step) -> RecordedStep | None:
         elements=elements[:ran],
     )
 
-
-def _without_notes(evaluation: str) -> str:
-    """Step 1's evaluation carries the worker's notices; the replay's step 1 gets its own."""
-    return "\n".join(line for line in evaluation.splitlines() if not line.startswith("Note: "))

@@ -8,7 +8,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from playwright.async_api import BrowserContext
@@ -19,7 +19,6 @@ from shared.db import session_scope
 from shared.models import Task
 from shared.settings import Settings
 from worker.agent.control import Interrupted
-from worker.agent.loop import StepRecord
 from worker.browser.adblock import install_adblock
 from worker.browser.proxy import no_proxy_note, upstream_for
 
@@ -107,13 +106,3 @@ async def _save(context: BrowserContext, setup: TaskBrowser, task_id: str) -> No
 
     if not await asyncio.to_thread(write):
         log.info("task %s: profile %s is gone or no longer persists; state not saved", task_id, profile_id)
-
-
-def with_notices(record: StepRecord, notices: list[str]) -> StepRecord:
-    """Step 1 carries the notices in its evaluation, where anyone polling the task reads them."""
-    if record.step != 1 or not notices:
-        return record
-    lines = [f"Note: {n}" for n in notices]
-    if record.evaluation_previous_goal:
-        lines.append(record.evaluation_previous_goal)
-    return replace(record, evaluation_previous_goal="\n".join(lines))

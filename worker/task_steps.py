@@ -1,5 +1,6 @@
 """Where a task's finished steps go: the step sink the worker gives its Agent.
-Each step gets its screenshot's storage key, step 1 the set-up's notices, then it
+Each step gets its screenshot's storage key, step 1 the set-up's notices (as data:
+Step.notices, shown before the evaluation by the API), then it
 is written under the task's lease (a lost lease interrupts the run), and the
 files the step wrote or downloaded are stored right after it."""
 
@@ -16,7 +17,6 @@ from shared.db import session_scope
 from shared.models import Step
 from shared.storable import storable, storable_text
 from shared.task_store import Lease
-from worker import task_browser
 from worker.agent.control import Interrupted
 from worker.agent.loop import StepRecord
 from worker.media.task_files import TaskFiles
@@ -42,7 +42,9 @@ class TaskSteps:
 
     async def add(self, record: StepRecord) -> None:
         record.screenshot_key = await self.files.screenshot_key(record.step)
-        await store_step(self.lease, task_browser.with_notices(record, self.notices))
+        if record.step == 1:
+            record.notices = list(self.notices)
+        await store_step(self.lease, record)
         await self.files.sync_outputs()
 
 
@@ -60,6 +62,7 @@ async def store_step(lease: Lease, record: StepRecord) -> None:
         duration_ms=record.duration_ms,
         screenshot_key=record.screenshot_key,
         elements=storable(record.elements) or None,
+        notices=storable(record.notices) or None,
         input_tokens=record.usage.input_tokens,
         output_tokens=record.usage.output_tokens,
     )

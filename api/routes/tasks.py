@@ -167,7 +167,7 @@ def to_view(task: Task, steps: list[Step]) -> TaskView:
             StepView(
                 id=s.id,
                 step=s.step,
-                evaluation_previous_goal=s.evaluation_previous_goal,
+                evaluation_previous_goal=s.shown_evaluation,
                 next_goal=s.next_goal,
                 url=s.url,
                 memory=s.memory,

@@ -122,7 +122,9 @@ def test_execute_task_runs_a_task_to_its_end_and_stores_each_step(
 
 
 def test_the_set_up_notices_reach_the_model_and_step_one(settings: Settings, model: ScriptedModelServer) -> None:
-    key = model.script([answer("Finish", {"done": {"text": "ok"}}, evaluation="Nothing yet")])
+    key = model.script(
+        [answer("Wait", {"wait": {"seconds": 0}}, evaluation="Nothing yet"), answer("Finish", {"done": {"text": "ok"}})]
+    )
     task_id = _new_task(f"Just finish [script:{key}]", browser_profile_id="no-such-profile")
 
     assert _run(task_id, settings) == TaskStatus.finished
@@ -130,7 +132,9 @@ def test_the_set_up_notices_reach_the_model_and_step_one(settings: Settings, mod
     prompt = "\n".join(message_texts(model.calls(key)["requests"][0], "user"))
     assert notice in prompt.split("<notes>", 1)[1].split("</notes>", 1)[0]
     _task, steps = _stored(task_id)
-    assert steps[0].evaluation_previous_goal == f"Note: {notice}\nNothing yet"
+    assert (steps[0].notices, steps[0].evaluation_previous_goal) == ([notice], "Nothing yet")  # data, apart
+    assert steps[0].shown_evaluation == f"Note: {notice}\nNothing yet"  # what the API shows, as before
+    assert (steps[1].notices, steps[1].shown_evaluation) == (None, "Success")
 
 
 def test_the_agent_alone_tells_the_model_why_its_data_was_refused(model: ScriptedModelServer, site: SiteServer) -> None:

@@ -8,12 +8,10 @@ import re
 import pytest
 from pydantic import ValidationError
 
+from shared.models import Step
 from shared.settings import Settings
-from worker.agent.loop import StepRecord
 from worker.browser.adblock import DEFAULT_HOSTS_FILE, parse_hosts, url_pattern
 from worker.browser.proxy import upstream_for
-from worker.llm.base import TokenUsage
-from worker.task_browser import with_notices
 
 
 def test_hosts_file_lines() -> None:
@@ -61,16 +59,12 @@ def test_proxies_setting_by_country() -> None:
     assert "http://user:pass@host:port" in str(err.value)
 
 
-def _record(step: int, evaluation: str) -> StepRecord:
-    return StepRecord(
-        step=step, evaluation_previous_goal=evaluation, memory="", next_goal="goal", url="about:blank",
-        actions=[], results=[], duration_ms=1, usage=TokenUsage(),
-    )
+def _step(evaluation: str, notices: list[str] | None) -> Step:
+    return Step(task_id="t", step=1, evaluation_previous_goal=evaluation, notices=notices)
 
 
-def test_notices_lead_step_one_only() -> None:
+def test_notices_are_shown_before_the_evaluation() -> None:
     notes = ["No proxy is configured for proxy_country_code 'DE'."]
-    first = with_notices(_record(1, "Success"), notes)
-    assert first.evaluation_previous_goal == "Note: No proxy is configured for proxy_country_code 'DE'.\nSuccess"
-    assert with_notices(_record(2, "Success"), notes).evaluation_previous_goal == "Success"
-    assert with_notices(_record(1, "Success"), []).evaluation_previous_goal == "Success"
+    assert _step("Success", notes).shown_evaluation == "Note: No proxy is configured for proxy_country_code 'DE'.\nSuccess"
+    assert _step("Success", None).shown_evaluation == "Success"
+    assert _step("", notes).shown_evaluation == "Note: No proxy is configured for proxy_country_code 'DE'."

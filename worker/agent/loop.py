@@ -55,6 +55,7 @@ class StepRecord:
     screenshot_key: str | None = None  # set by the worker once the screenshot is stored
     # Per action, the element line its index named (None: no index); a replay finds it again by it.
     elements: list[str | None] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # set by the worker on step 1: its set-up's notices
 
 
 def targeted_elements(state: PageState, actions: list[p.Action]) -> list[str | None]:

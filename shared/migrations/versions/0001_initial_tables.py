@@ -177,6 +177,7 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('screenshot_key', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('elements', sa.JSON(), nullable=True),
+    sa.Column('notices', sa.JSON(), nullable=True),
     sa.ForeignKeyConstraint(['task_id'], ['tasks.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('task_id', 'step', name='uq_steps_task_step')

@@ -19,6 +19,7 @@ from shared.db import session_scope
 from shared.keys import create_api_key
 from shared.migrate import upgrade_database
 from shared.models import Step, Task, TaskStatus
+from shared.netguard import AllowList
 from shared.settings import Settings, get_settings, reset_settings_cache
 from shared.task_store import Lease
 from tests.support.scripted_model import ScriptedModelServer, answer, message_texts
@@ -27,7 +28,7 @@ from tests.support.stack import CHROMIUM, drop_postgres_db, fresh_postgres_db
 from worker.agent.control import TaskControl
 from worker.agent.loop import Agent, StepRecord
 from worker.agent.prompt import RunState
-from worker.browser import guard
+from worker.browser import egress, guard
 from worker.browser.pool import BrowserPool
 from worker.browser.session import BrowserSession
 from worker.execute import execute_task
@@ -46,7 +47,7 @@ def settings(model: ScriptedModelServer) -> Iterator[Settings]:
         "BROWSERQ_DATABASE_URL": db_url,
         "BROWSERQ_DATA_DIR": tempfile.mkdtemp(prefix="browserq-exec-"),
         "BROWSERQ_CHROMIUM_PATH": CHROMIUM,
-        "BROWSERQ_ALLOW_PRIVATE_HOSTS": '["127.0.0.1"]',
+        "BROWSERQ_ALLOW_PRIVATE_HOSTS": '["127.0.0.1:*"]',
         "BROWSERQ_SECRET_KEY": "dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdDE=",
         "BROWSERQ_MODEL_RETRY_BASE_DELAY": "0.05",
         "OPENAI_BASE_URL": model.base_url,
@@ -149,7 +150,7 @@ def test_the_agent_alone_tells_the_model_why_its_data_was_refused(model: Scripte
             answer("Report again", {"done": {"data": {"count": 42}}}),
         ]
     )
-    settings = Settings(chromium_path=CHROMIUM, allow_private_hosts=["127.0.0.1"], data_dir=Path(tempfile.mkdtemp()))
+    settings = Settings(chromium_path=CHROMIUM, allow_private_hosts=["127.0.0.1:*"], data_dir=Path(tempfile.mkdtemp()))
 
     class Kept:
         def __init__(self) -> None:
@@ -162,10 +163,11 @@ def test_the_agent_alone_tells_the_model_why_its_data_was_refused(model: Scripte
 
     async def go() -> Any:
         pool = BrowserPool(settings)
+        gate = await egress.Egress().open(egress.Rules(None, AllowList.parse(settings.allow_private_hosts)))
         try:
-            context = await pool.new_context(**guard.CONTEXT_OPTIONS)
+            context = await pool.new_context(proxy=gate.proxy)  # every connection through the gate, as a task's
             session = BrowserSession(context, settings.data_dir / "downloads")
-            session.guard = guard.NetworkGuard(guard.DomainGuard(None, settings.allow_private_hosts), session.events.add)
+            session.guard = guard.NetworkGuard(gate, session.events.add)
             await session.guard.install(context)
             await session.start()
             agent = Agent(
@@ -185,6 +187,7 @@ def test_the_agent_alone_tells_the_model_why_its_data_was_refused(model: Scripte
             finally:
                 await session.close()
         finally:
+            await gate.close()
             await pool.close()
 
     outcome = asyncio.run(go())

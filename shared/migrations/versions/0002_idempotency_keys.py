@@ -7,6 +7,7 @@ Create Date: 2026-12-01 23:05:00
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
+import sqlmodel.sql.sqltypes  # the AutoString columns; names the submodule for type checkers
 
 
 revision = '0002_idempotency'

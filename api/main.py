@@ -10,10 +10,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import scheduler
 from api.errors import error_item
@@ -65,7 +65,7 @@ class BodyLimit:
         seen = 0
         too_large = False
 
-        async def limited() -> dict:
+        async def limited() -> Message:
             nonlocal seen, too_large
             message = await receive()
             seen += len(message.get("body", b""))
@@ -74,7 +74,7 @@ class BodyLimit:
                 raise _BodyTooLarge
             return message
 
-        async def answer_unless_too_large(message: dict) -> None:
+        async def answer_unless_too_large(message: Message) -> None:
             # FastAPI turns the exception raised while it reads the body into a
             # 400 of its own; that answer is dropped for the 413 below.
             if not too_large:
@@ -111,7 +111,7 @@ def _value_refused(_request: Request, exc: Exception) -> JSONResponse:
 BODY_PARSE_ERROR = "There was an error parsing the body"  # FastAPI's 400 for a body it cannot decode
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> Response:
     """A body FastAPI cannot even decode (bytes that are not UTF-8, say) is
     invalid input like any other: 422 in the documented shape, not an undocumented 400."""
     assert isinstance(exc, StarletteHTTPException)

@@ -221,6 +221,8 @@ def _embedded_env(data_dir: Path) -> None:
 
 def _dev_key(data_dir: Path) -> str:
     """The embedded mode's own key, kept in the data folder so it survives restarts."""
+    from sqlmodel import col
+
     from shared.db import session_scope
     from shared.keys import create_api_key, hash_key
     from shared.models import ApiKey
@@ -229,7 +231,7 @@ def _dev_key(data_dir: Path) -> str:
     with session_scope() as session:
         if key_file.exists():
             key = key_file.read_text().strip()
-            if session.query(ApiKey).filter(ApiKey.key_hash == hash_key(key)).first():
+            if session.query(ApiKey).filter(col(ApiKey.key_hash) == hash_key(key)).first():
                 return key
         _row, key = create_api_key(session, "dev")
     key_file.write_text(key)

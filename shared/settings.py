@@ -57,7 +57,10 @@ def _default_models() -> dict[str, ModelRoute]:
     # server the operator names (BROWSERQ_LLAMA_BASE_URL); its price is the operator's to set.
     llama = {"llama-4-maverick-17b-128e-instruct": (0.0, 0.0)}
     routes: dict[str, ModelRoute] = {}
-    for table, provider in ((openai, "openai"), (anthropic, "anthropic"), (gemini, "gemini"), (llama, "llama")):
+    tables: list[tuple[dict[str, tuple[float, float]], Literal["openai", "anthropic", "gemini", "llama"]]] = [
+        (openai, "openai"), (anthropic, "anthropic"), (gemini, "gemini"), (llama, "llama")
+    ]
+    for table, provider in tables:
         for name, (inp, out) in table.items():
             routes[name] = ModelRoute(provider=provider, model=name, input_price=inp, output_price=out)
     # A preview name Google has retired: served by its released model.

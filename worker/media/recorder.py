@@ -26,7 +26,9 @@ import base64
 import contextlib
 import logging
 import shutil
+from collections.abc import Awaitable
 from pathlib import Path
+from typing import Any
 
 from playwright.async_api import CDPSession, Page
 
@@ -174,7 +176,7 @@ def concat_list(frames: list[tuple[float, Path]], ended: float) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def _quiet(coro) -> None:  # type: ignore[no-untyped-def]
+async def _quiet(coro: Awaitable[Any]) -> None:
     try:
         await coro
     except Exception:

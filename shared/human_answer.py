@@ -24,7 +24,7 @@ class HumanAnswer:
     secret_name: str | None = None  # set when the answer is a secret: `text` is then its value
 
 
-def _free_name(names: list[str]) -> str:
+def free_name(names: list[str]) -> str:
     n = 1
     while f"{SECRET_PREFIX}{n}" in names:
         n += 1
@@ -38,7 +38,7 @@ def seal(task: Task, text: str, secret: bool) -> tuple[str, dict[str, Any]]:
     if secret:
         secrets = decrypt_json(task.secrets_encrypted) if task.secrets_encrypted else {}
         assert isinstance(secrets, dict)
-        name = _free_name([*secrets, *(task.secret_names or [])])
+        name = free_name([*secrets, *(task.secret_names or [])])
         secrets[name] = text
         columns = {"secrets_encrypted": encrypt_json(secrets), "secret_names": sorted(secrets)}
     sealed = encrypt_json({"question": task.human_question or "", "answer": text, "secret_name": name})

@@ -261,14 +261,16 @@ def test_the_live_page_shows_the_question_and_takes_the_answer(
         task_id = submit(client, key)
         started.append((pg_stack, task_id))
         task = waiting(client, task_id)
+        forged = httpx.post(f"{pg_stack.url}/live/{task_id}/answer", params={"token": "1.bad"}, json={"answer": "x"})
+        assert forged.status_code == 403  # the live page answers only by its signed link
         page = viewer.new_page()
         try:
             page.goto(task["live_url"])
-            page.wait_for_selector("#question-box:not([hidden])", timeout=15_000)
+            page.wait_for_selector("#question-box:not([hidden])", timeout=45_000)
             assert page.inner_text("#question") == "Ship to the <b>office</b> or home?"  # text, not HTML
             page.fill("#answer", "home, please")
             page.click("#answer-send")
-            poll("the question box to close", lambda: page.is_hidden("#question-box"), timeout=15)
+            poll("the question box to close", lambda: page.is_hidden("#question-box"), timeout=45)
             assert "Answer sent" in page.inner_text("#banner")
         finally:
             page.close()

@@ -271,7 +271,7 @@ def test_the_live_page_shows_the_question_and_takes_the_answer(
             page.fill("#answer", "home, please")
             page.click("#answer-send")
             poll("the question box to close", lambda: page.is_hidden("#question-box"), timeout=45)
-            assert "Answer sent" in page.inner_text("#banner")
+            assert "Answer sent" in page.inner_text("#answer-note")
         finally:
             page.close()
         task = wait_for(client, task_id, FINAL, timeout=120)

@@ -10,9 +10,17 @@ from shared.storage.names import upload_key
 # Text, images and documents. Types a browser would run (HTML, SVG, scripts) are
 # left out: the files are served from the API's own origin.
 _DOCUMENT_TYPES = {
-    "application/pdf", "application/json", "application/xml", "application/rtf", "application/csv",
-    "application/msword", "application/vnd.ms-excel", "application/vnd.ms-powerpoint",
-    "application/x-yaml", "application/yaml", "application/zip",
+    "application/pdf",
+    "application/json",
+    "application/xml",
+    "application/rtf",
+    "application/csv",
+    "application/msword",
+    "application/vnd.ms-excel",
+    "application/vnd.ms-powerpoint",
+    "application/x-yaml",
+    "application/yaml",
+    "application/zip",
 }
 _DOCUMENT_PREFIXES = ("application/vnd.openxmlformats-officedocument.", "application/vnd.oasis.opendocument.")
 _REFUSED = {"text/html", "text/javascript", "application/javascript", "image/svg+xml", "text/xml+svg"}
@@ -53,7 +61,10 @@ def check_included_files(storage: Storage, owner_id: str, names: list[str]) -> N
         checked_name(name, loc)
         info = storage.stat(upload_key(owner_id, name))
         if info is None:
-            raise invalid(loc, f"file {name!r} was never uploaded: get an upload URL from POST /api/v1/uploads/presigned-url first")
+            raise invalid(
+                loc,
+                f"file {name!r} was never uploaded: get an upload URL from POST /api/v1/uploads/presigned-url first",
+            )
         if info.size > UPLOAD_MAX_BYTES:
             storage.delete([info.key])
             raise invalid(loc, f"file {name!r} is larger than {UPLOAD_MAX_BYTES // (1024 * 1024)} MB and was deleted")

@@ -26,9 +26,13 @@ HEADER = "Idempotency-Key"
 
 IdempotencyHeader = Annotated[
     str | None,
-    Header(alias=HEADER, min_length=1, max_length=255,
-           description="Any unique string (a UUID): a retry with the same key and body within 24 h returns the same "
-                       "task instead of making another"),
+    Header(
+        alias=HEADER,
+        min_length=1,
+        max_length=255,
+        description="Any unique string (a UUID): a retry with the same key and body within 24 h returns the same "
+        "task instead of making another",
+    ),
 ]
 
 
@@ -46,14 +50,17 @@ def earlier_task(session: Session, owner_id: str, key: str, print_: str) -> str 
     if row is None:
         return None
     if as_utc(row.created_at) < utcnow() - KEEP:  # type: ignore[operator]
-        session.execute(delete(IdempotencyKey).where(col(IdempotencyKey.owner_id) == owner_id,
-                                                     col(IdempotencyKey.key) == key))
+        session.execute(
+            delete(IdempotencyKey).where(col(IdempotencyKey.owner_id) == owner_id, col(IdempotencyKey.key) == key)
+        )
         session.commit()
         return None
     if not hmac.compare_digest(row.fingerprint, print_):
-        raise invalid(["header", HEADER],
-                      f"this {HEADER} was used within the last 24 h for a request with another body (task "
-                      f"{row.task_id}): send a new key for a new task, or the same body to get that task")
+        raise invalid(
+            ["header", HEADER],
+            f"this {HEADER} was used within the last 24 h for a request with another body (task "
+            f"{row.task_id}): send a new key for a new task, or the same body to get that task",
+        )
     return row.task_id
 
 

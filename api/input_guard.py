@@ -71,8 +71,9 @@ def problems(value: Any, loc: list[str | int]) -> Iterator[dict]:
         for key, item in value.items():
             reason = text_problem(key)
             if reason:
-                yield error_item([*loc, key.encode("utf-8", "replace").decode()], f"the key {reason}",
-                                 "string_unstorable")
+                yield error_item(
+                    [*loc, key.encode("utf-8", "replace").decode()], f"the key {reason}", "string_unstorable"
+                )
             yield from problems(item, [*loc, key if not reason else "?"])
 
 
@@ -85,8 +86,9 @@ def url_problems(scope: Scope) -> list[dict]:
     for name, value in parse_qsl(query, keep_blank_values=True):
         reason = text_problem(name) or text_problem(value)
         if reason:
-            found.append(error_item(["query", name.replace("\x00", "?")], f"the parameter {reason}",
-                                    "string_unstorable"))
+            found.append(
+                error_item(["query", name.replace("\x00", "?")], f"the parameter {reason}", "string_unstorable")
+            )
     return found
 
 
@@ -145,6 +147,11 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
 
 async def _refuse(send: Send, found: list[dict]) -> None:
     body = json.dumps({"detail": found}).encode()
-    await send({"type": "http.response.start", "status": 422,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 422,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

@@ -94,8 +94,13 @@ class _BodyTooLarge(Exception):
 
 async def _too_large(send: Send, max_bytes: int) -> None:
     body = b'{"detail":"Request body too large (limit %d MB)"}' % (max_bytes // (1024 * 1024))
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -132,7 +137,11 @@ def _database_down(_request: Request, exc: Exception) -> JSONResponse:
 
 def _storage_down(_request: Request, exc: Exception) -> JSONResponse:
     log.warning("file storage unavailable: %s", exc)
-    detail = str(exc) if isinstance(exc, StorageNotConfigured) else f"File storage is unavailable right now ({exc}); retry later."
+    detail = (
+        str(exc)
+        if isinstance(exc, StorageNotConfigured)
+        else f"File storage is unavailable right now ({exc}); retry later."
+    )
     return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": "5"})
 
 
@@ -157,8 +166,18 @@ def create_app(*, maintenance: bool = True) -> FastAPI:
         description="Self-hosted browser agents, speaking the Browser Use Cloud v1 API.",
         lifespan=lifespan,
     )
-    for router in (account.router, tasks.router, control.router, profiles.router, files.router,
-                   search.router, replay.router, webhooks.router, schedules.router, billing.router):
+    for router in (
+        account.router,
+        tasks.router,
+        control.router,
+        profiles.router,
+        files.router,
+        search.router,
+        replay.router,
+        webhooks.router,
+        schedules.router,
+        billing.router,
+    ):
         app.include_router(router, prefix="/api/v1")
     app.include_router(v2_tasks.router)  # /api/v2: the official SDKs' and n8n node's task API
     app.include_router(metrics_route.router)  # /metrics, for Prometheus
@@ -176,6 +195,12 @@ def create_app(*, maintenance: bool = True) -> FastAPI:
     app.add_middleware(BodyLimit)
     origins = get_settings().cors_origins
     if origins:  # off unless the operator names the origins (keys travel in a header, never cookies)
-        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["*"], allow_headers=["*"],
-                           allow_credentials=False, max_age=600)
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            allow_credentials=False,
+            max_age=600,
+        )
     return app

@@ -50,8 +50,8 @@ def build_server(api_for: ApiFor) -> MCPServer:
     async def list_tasks(
         ctx: Context,
         status: Annotated[
-            str | None, Field(description="Only tasks with this status: created, running, paused, finished, "
-                                          "stopped or failed")
+            str | None,
+            Field(description="Only tasks with this status: created, running, paused, finished, stopped or failed"),
         ] = None,
         page: Annotated[int, Field(ge=1)] = 1,
         limit: Annotated[int, Field(ge=1, le=100)] = 10,
@@ -92,8 +92,9 @@ CONTROL = {
 
 
 def _run_task(api_for: ApiFor) -> Callable[..., Any]:
-    async def run_task(ctx: Context, wait: bool = True, wait_seconds: int = DEFAULT_WAIT_SECONDS,
-                       **fields: Any) -> dict[str, Any]:
+    async def run_task(
+        ctx: Context, wait: bool = True, wait_seconds: int = DEFAULT_WAIT_SECONDS, **fields: Any
+    ) -> dict[str, Any]:
         body = _run_task_body(fields)
         async with api_for(ctx) as api:
             task_id = (await _checked(api.call("POST", "/run-task", json=body)))["id"]
@@ -118,10 +119,22 @@ def _run_task_signature() -> inspect.Signature:
         default = inspect.Parameter.empty if field.is_required() else field.default
         params.append(inspect.Parameter(name, keyword, annotation=annotation, default=default))
     params += [
-        inspect.Parameter("wait", keyword, default=True, annotation=Annotated[
-            bool, Field(description="Wait for the result, reporting each step as progress (false: return the id)")]),
-        inspect.Parameter("wait_seconds", keyword, default=DEFAULT_WAIT_SECONDS, annotation=Annotated[
-            int, Field(ge=1, le=3600, description="The longest to wait; the task goes on afterwards")]),
+        inspect.Parameter(
+            "wait",
+            keyword,
+            default=True,
+            annotation=Annotated[
+                bool, Field(description="Wait for the result, reporting each step as progress (false: return the id)")
+            ],
+        ),
+        inspect.Parameter(
+            "wait_seconds",
+            keyword,
+            default=DEFAULT_WAIT_SECONDS,
+            annotation=Annotated[
+                int, Field(ge=1, le=3600, description="The longest to wait; the task goes on afterwards")
+            ],
+        ),
     ]
     return inspect.Signature(params, return_annotation=dict[str, Any])
 
@@ -146,8 +159,11 @@ def _run_task_body(fields: dict[str, Any]) -> dict[str, Any]:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
         raise ToolError(f"invalid run_task arguments: {problems}") from None
     defaults = RunTaskRequest.model_fields
-    return {name: value for name, value in request.model_dump(mode="json").items()
-            if name in fields and value != defaults[name].default}
+    return {
+        name: value
+        for name, value in request.model_dump(mode="json").items()
+        if name in fields and value != defaults[name].default
+    }
 
 
 async def _follow(api: TaskApi, ctx: Context, task_id: str, wait_seconds: float, steps: int | None) -> dict[str, Any]:

@@ -24,7 +24,14 @@ _templates = Environment(
 # metadata, the uploaded files' names, or the links themselves.
 _TASK_FIELDS = {"id", "task", "status", "output", "created_at", "finished_at", "output_files", "human_question"}
 _STEP_FIELDS = {
-    "id", "step", "evaluation_previous_goal", "next_goal", "memory", "url", "actions", "screenshot_url",
+    "id",
+    "step",
+    "evaluation_previous_goal",
+    "next_goal",
+    "memory",
+    "url",
+    "actions",
+    "screenshot_url",
     "duration_ms",
 }
 _NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"}

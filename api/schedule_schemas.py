@@ -24,7 +24,7 @@ class ScheduledTaskCreate(RunTaskRequest):
     end_at: datetime | None = Field(default=None, description="default: a year after start_at")
 
     @model_validator(mode="after")
-    def _timing(self) -> "ScheduledTaskCreate":
+    def _timing(self) -> ScheduledTaskCreate:
         if self.schedule_type == "interval":
             if self.interval_minutes is None:
                 raise ValueError("schedule_type 'interval' needs interval_minutes (1 or more)")

@@ -30,8 +30,9 @@ log = logging.getLogger("browserq.scheduler")
 
 
 def timing_of(schedule: ScheduledTask) -> Timing:
-    return Timing(schedule.schedule_type, schedule.interval_minutes, schedule.cron_expression,
-                  schedule.start_at, schedule.end_at)
+    return Timing(
+        schedule.schedule_type, schedule.interval_minutes, schedule.cron_expression, schedule.start_at, schedule.end_at
+    )
 
 
 def run_due(now: datetime | None = None, limit: int = 100) -> list[str]:
@@ -46,8 +47,9 @@ def run_due(now: datetime | None = None, limit: int = 100) -> list[str]:
         ).all()
     started = []
     for schedule_id in due:  # one at a time: a schedule that fails is set aside, the others still run
-        task_id = isolated("schedules", schedule_id, partial(_run_one, schedule_id, now),
-                           partial(_set_aside, schedule_id, now))
+        task_id = isolated(
+            "schedules", schedule_id, partial(_run_one, schedule_id, now), partial(_set_aside, schedule_id, now)
+        )
         if task_id:
             started.append(task_id)
     for task_id in started:
@@ -67,14 +69,16 @@ def _run_one(schedule_id: str, now: datetime) -> str | None:
         if task is None:
             log.info("scheduled task %s: run skipped: %s", schedule_id, reason)
             session.execute(
-                update(ScheduledTask).where(col(ScheduledTask.id) == schedule_id)
+                update(ScheduledTask)
+                .where(col(ScheduledTask.id) == schedule_id)
                 .values(skipped_count=ScheduledTask.skipped_count + 1, last_skipped_at=now, last_skip_reason=reason)
             )
             return None
         session.add(task)
         record_new_task(session, task)
         session.execute(
-            update(ScheduledTask).where(col(ScheduledTask.id) == schedule_id)
+            update(ScheduledTask)
+            .where(col(ScheduledTask.id) == schedule_id)
             .values(run_count=ScheduledTask.run_count + 1, last_task_id=task.id)
         )
         return task.id
@@ -93,9 +97,16 @@ def _set_aside(schedule_id: str, now: datetime, exc: Exception) -> None:
             following = None
         reason = f"the run could not be stored ({reason_of(exc)}); fix or recreate the schedule"
         session.execute(
-            update(ScheduledTask).where(col(ScheduledTask.id) == schedule_id)
-            .values(next_run_at=following, is_active=following is not None, last_run_at=now,
-                    skipped_count=ScheduledTask.skipped_count + 1, last_skipped_at=now, last_skip_reason=reason)
+            update(ScheduledTask)
+            .where(col(ScheduledTask.id) == schedule_id)
+            .values(
+                next_run_at=following,
+                is_active=following is not None,
+                last_run_at=now,
+                skipped_count=ScheduledTask.skipped_count + 1,
+                last_skipped_at=now,
+                last_skip_reason=reason,
+            )
         )
 
 
@@ -107,8 +118,11 @@ def _claim(session: Session, schedule: ScheduledTask, now: datetime) -> bool:
     following = next_after(timing_of(schedule), now)
     result = session.execute(
         update(ScheduledTask)
-        .where(col(ScheduledTask.id) == schedule.id, col(ScheduledTask.is_active).is_(True),
-               col(ScheduledTask.next_run_at) == due_at)
+        .where(
+            col(ScheduledTask.id) == schedule.id,
+            col(ScheduledTask.is_active).is_(True),
+            col(ScheduledTask.next_run_at) == due_at,
+        )
         .values(next_run_at=following, is_active=following is not None, last_run_at=now)
     )
     return result.rowcount == 1  # type: ignore[attr-defined]

@@ -18,6 +18,7 @@ def build_gif(screenshots: list[bytes]) -> bytes:
             img.thumbnail((GIF_WIDTH, GIF_WIDTH * 4))
             frames.append(img.quantize(colors=128, method=Image.Quantize.MEDIANCUT))
     out = io.BytesIO()
-    frames[0].save(out, format="GIF", save_all=True, append_images=frames[1:], duration=FRAME_MS, loop=0,
-                   optimize=False)
+    frames[0].save(
+        out, format="GIF", save_all=True, append_images=frames[1:], duration=FRAME_MS, loop=0, optimize=False
+    )
     return out.getvalue()

@@ -81,7 +81,9 @@ def run_request(body: CreateTaskRequestV2) -> RunTaskRequest:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             [
-                error_item(["body", _V2_FIELD.get(str(e["loc"][0]), str(e["loc"][0])), *e["loc"][1:]], e["msg"], e["type"])
+                error_item(
+                    ["body", _V2_FIELD.get(str(e["loc"][0]), str(e["loc"][0])), *e["loc"][1:]], e["msg"], e["type"]
+                )
                 for e in exc.errors()
             ],
         ) from None

@@ -110,8 +110,12 @@ async def run_browserq(site_url: str, model_url: str, key: str, vision: bool, po
     chat = OpenAIChatModel(name="gpt-4.1", model="gpt-4.1", vision=vision, api_key="x", base_url=model_url, timeout=30)
     started = time.perf_counter()  # browser-use's page exists before its clock starts too
     agent = Agent(
-        run=RunState(task=f"Log in and read the code [script:{key}]", output_schema=_SCHEMA, secret_names=["password"],
-                     max_steps=10),
+        run=RunState(
+            task=f"Log in and read the code [script:{key}]",
+            output_schema=_SCHEMA,
+            secret_names=["password"],
+            max_steps=10,
+        ),
         session=session,
         model=chat,
         # The worker's own control, never started: nobody stops or pauses this run, and the
@@ -128,8 +132,14 @@ async def run_browserq(site_url: str, model_url: str, key: str, vision: bool, po
     cpu = time.process_time() - cpu_started
     await session.close()
     await gate.close()
-    return {"steps": _deltas(started, marks), "total": total, "output": outcome.output, "status": outcome.status.value,
-            "setup": started - setup_started, "cpu": cpu}
+    return {
+        "steps": _deltas(started, marks),
+        "total": total,
+        "output": outcome.output,
+        "status": outcome.status.value,
+        "setup": started - setup_started,
+        "cpu": cpu,
+    }
 
 
 _SCHEMA = {"type": "object", "properties": {"code": {"type": "string"}}, "required": ["code"]}
@@ -141,7 +151,7 @@ def _deltas(started: float, marks: list[float]) -> list[float]:
 
 # ---------------------------------------------------------------- browser-use (child process)
 
-CHILD = r'''
+CHILD = r"""
 import asyncio, json, os, sys, time
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "false")
 os.environ.setdefault("BROWSER_USE_CLOUD_SYNC", "false")
@@ -179,20 +189,30 @@ async def main(model_url, key, vision, rounds):
     print("RESULT " + json.dumps(results))
 
 asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3] == "1", int(sys.argv[4])))
-'''
+"""
 
 
 def run_browser_use(model_url: str, keys: list[str], vision: bool) -> list[dict[str, Any]]:
-    env = {**os.environ, "ANONYMIZED_TELEMETRY": "false", "BROWSER_USE_CLOUD_SYNC": "false",
-           "BROWSER_USE_LOGGING_LEVEL": "warning", "OPENAI_API_KEY": "x"}
+    env = {
+        **os.environ,
+        "ANONYMIZED_TELEMETRY": "false",
+        "BROWSER_USE_CLOUD_SYNC": "false",
+        "BROWSER_USE_LOGGING_LEVEL": "warning",
+        "OPENAI_API_KEY": "x",
+    }
     proc = subprocess.run(
         [BU_PYTHON, "-c", CHILD, model_url, ",".join(keys), "1" if vision else "0", str(len(keys)), CHROMIUM],
-        capture_output=True, text=True, env=env, timeout=600,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
     )
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT "):])
-    raise RuntimeError(f"browser-use run failed (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
+            return json.loads(line[len("RESULT ") :])
+    raise RuntimeError(
+        f"browser-use run failed (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+    )
 
 
 # ---------------------------------------------------------------- the comparison
@@ -207,9 +227,7 @@ async def run_ours(site_url: str, model_url: str, keys: list[str], vision: bool)
     await pool.browser()
     launch = time.perf_counter() - t
     try:
-        return [
-            {**await run_browserq(site_url, model_url, key, vision, pool), "launch": launch} for key in keys
-        ]
+        return [{**await run_browserq(site_url, model_url, key, vision, pool), "launch": launch} for key in keys]
     finally:
         await pool.close()
 
@@ -217,27 +235,47 @@ async def run_ours(site_url: str, model_url: str, keys: list[str], vision: bool)
 def summarize(name: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
     ok = [r for r in runs if r["status"] == "finished"]
     steps = [statistics.median(r["steps"][i] for r in ok if len(r["steps"]) > i) for i in range(len(STEPS))]
-    return {"name": name, "steps": steps, "total": statistics.median(r["total"] for r in ok),
-            "launch": runs[0]["launch"], "setup": statistics.median(r.get("setup", 0.0) for r in runs), "ok": len(ok), "runs": len(runs), "output": runs[0]["output"],
-            "step_counts": [len(r["steps"]) for r in runs], "cpu": [r.get("cpu", 0.0) for r in runs]}
+    return {
+        "name": name,
+        "steps": steps,
+        "total": statistics.median(r["total"] for r in ok),
+        "launch": runs[0]["launch"],
+        "setup": statistics.median(r.get("setup", 0.0) for r in runs),
+        "ok": len(ok),
+        "runs": len(runs),
+        "output": runs[0]["output"],
+        "step_counts": [len(r["steps"]) for r in runs],
+        "cpu": [r.get("cpu", 0.0) for r in runs],
+    }
 
 
 def report(ours: dict[str, Any], theirs: dict[str, Any], vision: bool) -> None:
-    print(f"\nFive-step scripted run, {'with' if vision else 'without'} screenshots for the model; "
-          f"median of {ours['runs']} runs (seconds)")
+    print(
+        f"\nFive-step scripted run, {'with' if vision else 'without'} screenshots for the model; "
+        f"median of {ours['runs']} runs (seconds)"
+    )
     print(f"{'step':<20}{'browserq':>10}{'browser-use':>13}{'ratio':>8}")
     for i, label in enumerate(STEPS):
         a, b = ours["steps"][i], theirs["steps"][i]
         print(f"{label:<20}{a:>10.3f}{b:>13.3f}{b / a:>7.1f}x")
     print(f"{'total':<20}{ours['total']:>10.3f}{theirs['total']:>13.3f}{theirs['total'] / ours['total']:>7.1f}x")
-    print(f"{'browser launch':<20}{ours['launch']:>10.3f}{theirs['launch']:>13.3f}"
-          "   (once per process; not in the totals)")
-    print(f"{'context + tab':<20}{ours['setup']:>10.3f}{'(reused)':>13}"
-          "   (browserq: a fresh one per task; not in the totals)")
-    print(f"finished runs: browserq {ours['ok']}/{ours['runs']}, browser-use {theirs['ok']}/{theirs['runs']}; "
-          f"steps per run: {ours['step_counts']} vs {theirs['step_counts']}")
-    print(f"browserq process CPU per run: {statistics.median(r for r in ours['cpu']):.3f} s "
-          f"({statistics.median(r for r in ours['cpu']) / len(STEPS) * 1000:.1f} ms per step; its Python, the egress proxy included)")
+    print(
+        f"{'browser launch':<20}{ours['launch']:>10.3f}{theirs['launch']:>13.3f}"
+        "   (once per process; not in the totals)"
+    )
+    print(
+        f"{'context + tab':<20}{ours['setup']:>10.3f}{'(reused)':>13}"
+        "   (browserq: a fresh one per task; not in the totals)"
+    )
+    print(
+        f"finished runs: browserq {ours['ok']}/{ours['runs']}, browser-use {theirs['ok']}/{theirs['runs']}; "
+        f"steps per run: {ours['step_counts']} vs {theirs['step_counts']}"
+    )
+    print(
+        f"browserq process CPU per run: {statistics.median(r for r in ours['cpu']):.3f} s "
+        f"({statistics.median(r for r in ours['cpu']) / len(STEPS) * 1000:.1f} ms per step; "
+        "its Python, the egress proxy included)"
+    )
     print(f"outputs: browserq {ours['output']!r}; browser-use {theirs['output']!r}")
 
 
@@ -278,8 +316,14 @@ def servers() -> Iterator[tuple[str, str]]:
     """The test site and the scripted model in a process of their own, so neither
     agent shares its interpreter (and GIL) with them."""
     root = str(Path(__file__).resolve().parents[1])
-    proc = subprocess.Popen([sys.executable, "-c", SERVE], cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            text=True, env={**os.environ, "PYTHONPATH": root})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SERVE],
+        cwd=root,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": root},
+    )
     try:
         assert proc.stdout is not None
         site_url, model_url = proc.stdout.readline().split()

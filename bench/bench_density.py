@@ -42,12 +42,12 @@ from types import ModuleType
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import psutil  # type: ignore[import-untyped]  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
+import psutil  # type: ignore[import-untyped]
+from sqlalchemy import create_engine, text
 
-from tests.support.scripted_model import ScriptedModelServer  # noqa: E402
-from tests.support.site import SiteServer  # noqa: E402
-from tests.support.stack import Stack, wait_for  # noqa: E402
+from tests.support.scripted_model import ScriptedModelServer
+from tests.support.site import SiteServer
+from tests.support.stack import Stack, wait_for
 
 PAGE_BYTES = 750_000
 MiB = 1024 * 1024
@@ -79,9 +79,12 @@ def doc_page(target_bytes: int = PAGE_BYTES) -> str:
             break
     body = (
         '<div class="sphinxsidebar"><h3>Contents</h3><ul>' + "".join(toc) + "</ul></div>"
-        '<div class="body" role="main"><h1>Miscellaneous operating system interfaces</h1>' + "".join(sections) + "</div>"
+        '<div class="body" role="main"><h1>Miscellaneous operating system interfaces</h1>'
+        + "".join(sections)
+        + "</div>"
     )
-    return f"<!doctype html><html><head><meta charset='utf-8'><title>os - reference</title></head><body>{body}</body></html>"
+    head = "<meta charset='utf-8'><title>os - reference</title>"
+    return f"<!doctype html><html><head>{head}</head><body>{body}</body></html>"
 
 
 def _module_section(module: ModuleType, n: int) -> tuple[str, list[str]]:
@@ -210,12 +213,24 @@ def script(page_url: str, steps: int, delay: float) -> list[dict]:
     return [say("open the page", {"navigate": {"url": page_url}}), *middle, say("done", {"done": {"text": "read"}})]
 
 
-def run_one(tree_dir: Path, label: str, concurrency: int, tasks: int, steps: int, delay: float, recording: bool,
-            env: dict[str, str]) -> Result:
+def run_one(
+    tree_dir: Path,
+    label: str,
+    concurrency: int,
+    tasks: int,
+    steps: int,
+    delay: float,
+    recording: bool,
+    env: dict[str, str],
+) -> Result:
     with ScriptedModelServer() as model, SiteServer() as site:
         page_url = site.add_page("os", doc_page())
-        stack = Stack(kind="postgres", model_base_url=model.base_url, concurrency=concurrency,
-                      env_extra={"BROWSERQ_RECORD_VIDEO": "true" if recording else "false", **env})
+        stack = Stack(
+            kind="postgres",
+            model_base_url=model.base_url,
+            concurrency=concurrency,
+            env_extra={"BROWSERQ_RECORD_VIDEO": "true" if recording else "false", **env},
+        )
         here = os.getcwd()
         os.chdir(tree_dir)  # the API and worker run `python -m shared.cli` from this checkout
         try:
@@ -235,10 +250,16 @@ def run_one(tree_dir: Path, label: str, concurrency: int, tasks: int, steps: int
             sampler = Sampler(root, count_running).start()
             cpu0, t0 = tree_cpu(root), time.monotonic()
             with stack.client() as client:
-                ids = [client.post("/run-task", json={"task": f"read [script:{model.script(script(page_url, steps, delay))}]"})
-                       .json()["id"] for _ in range(tasks)]
-                final = [wait_for(client, task_id, {"finished", "failed", "stopped"}, 120 + tasks * steps * (delay + 2))
-                         for task_id in ids]
+                ids = [
+                    client.post(
+                        "/run-task", json={"task": f"read [script:{model.script(script(page_url, steps, delay))}]"}
+                    ).json()["id"]
+                    for _ in range(tasks)
+                ]
+                final = [
+                    wait_for(client, task_id, {"finished", "failed", "stopped"}, 120 + tasks * steps * (delay + 2))
+                    for task_id in ids
+                ]
             cpu, wall = tree_cpu(root) - cpu0, time.monotonic() - t0
             sampler.stop()
             gaps, stored = step_gaps(engine, ids)
@@ -247,10 +268,18 @@ def run_one(tree_dir: Path, label: str, concurrency: int, tasks: int, steps: int
             stack.stop()
     peak_running = max(sampler.peak_running, 1)
     return Result(
-        label=label, tasks=tasks, finished=sum(t["status"] == "finished" for t in final), steps=stored,
-        peak_running=sampler.peak_running, idle_mib=idle / MiB, peak_mib=sampler.peak_uss / MiB,
-        mib_per_task=sampler.uss_at_peak_running / MiB / peak_running, cpu_per_step=cpu / max(stored, 1),
-        p50=pct(gaps, 0.5), p95=pct(gaps, 0.95), wall=wall,
+        label=label,
+        tasks=tasks,
+        finished=sum(t["status"] == "finished" for t in final),
+        steps=stored,
+        peak_running=sampler.peak_running,
+        idle_mib=idle / MiB,
+        peak_mib=sampler.peak_uss / MiB,
+        mib_per_task=sampler.uss_at_peak_running / MiB / peak_running,
+        cpu_per_step=cpu / max(stored, 1),
+        p50=pct(gaps, 0.5),
+        p95=pct(gaps, 0.95),
+        wall=wall,
     )
 
 
@@ -260,22 +289,30 @@ def step_gaps(engine, ids: list[str]) -> tuple[list[float], int]:  # type: ignor
     stored = 0
     with engine.connect() as conn:
         for task_id in ids:
-            stamps = [r[0] for r in conn.execute(
-                text("SELECT created_at FROM steps WHERE task_id = :t ORDER BY step, attempt"), {"t": task_id})]
+            stamps = [
+                r[0]
+                for r in conn.execute(
+                    text("SELECT created_at FROM steps WHERE task_id = :t ORDER BY step, attempt"), {"t": task_id}
+                )
+            ]
             stored += len(stamps)
             gaps += [(b - a).total_seconds() for a, b in itertools.pairwise(stamps)]
     return gaps, stored
 
 
 def print_header() -> None:
-    print(f"{'configuration':34} {'tasks':>5} {'ok':>3} {'steps':>5} {'peak':>4} {'idle MiB':>8} {'peak MiB':>8} "
-          f"{'MiB/task':>8} {'CPU-s/step':>10} {'p50 s':>6} {'p95 s':>6} {'wall s':>6}")
+    print(
+        f"{'configuration':34} {'tasks':>5} {'ok':>3} {'steps':>5} {'peak':>4} {'idle MiB':>8} {'peak MiB':>8} "
+        f"{'MiB/task':>8} {'CPU-s/step':>10} {'p50 s':>6} {'p95 s':>6} {'wall s':>6}"
+    )
 
 
 def print_result(r: Result) -> None:
-    print(f"{r.label:34} {r.tasks:5d} {r.finished:3d} {r.steps:5d} {r.peak_running:4d} {r.idle_mib:8.0f} "
-          f"{r.peak_mib:8.0f} {r.mib_per_task:8.0f} {r.cpu_per_step:10.3f} {r.p50:6.2f} {r.p95:6.2f} {r.wall:6.1f}",
-          flush=True)
+    print(
+        f"{r.label:34} {r.tasks:5d} {r.finished:3d} {r.steps:5d} {r.peak_running:4d} {r.idle_mib:8.0f} "
+        f"{r.peak_mib:8.0f} {r.mib_per_task:8.0f} {r.cpu_per_step:10.3f} {r.p50:6.2f} {r.p95:6.2f} {r.wall:6.1f}",
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -295,8 +332,11 @@ def main() -> None:
     env = dict(item.split("=", 1) for item in args.env)
     trees = args.tree or [Path(".")]
     recordings = {"on": [True], "off": [False], "both": [True, False]}[args.recording]
-    print(f"page {len(doc_page()) / 1000:.0f} kB, concurrency {args.concurrency}, {tasks} tasks x {args.steps} steps, "
-          f"model delay {args.delay:g} s, host {os.cpu_count()} cores", flush=True)
+    print(
+        f"page {len(doc_page()) / 1000:.0f} kB, concurrency {args.concurrency}, {tasks} tasks x {args.steps} steps, "
+        f"model delay {args.delay:g} s, host {os.cpu_count()} cores",
+        flush=True,
+    )
     print_header()
     results = []
     for recording in recordings:

@@ -60,9 +60,14 @@ async def measure(site: SiteServer, requests: int) -> None:
     finally:
         await gate.close()
     print(f"requests: {requests} small, {rounds} of 1 MB; connections through the gate: {gate.connections}")
-    print(f"wall per small request   direct {statistics.median(direct) * 1000:6.2f} ms   "
-          f"through the gate {statistics.median(proxied) * 1000:6.2f} ms   (median; curl's start included)")
-    print(f"gate CPU per connection  {per_connection * 1000:6.3f} ms   (handshake, checks, connect, relay of a small page)")
+    print(
+        f"wall per small request   direct {statistics.median(direct) * 1000:6.2f} ms   "
+        f"through the gate {statistics.median(proxied) * 1000:6.2f} ms   (median; curl's start included)"
+    )
+    print(
+        f"gate CPU per connection  {per_connection * 1000:6.3f} ms"
+        "   (handshake, checks, connect, relay of a small page)"
+    )
     print(f"gate CPU per MB relayed  {per_mb * 1000:6.3f} ms")
 
 

@@ -24,15 +24,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import create_engine, text  # noqa: E402
-from websockets.exceptions import ConnectionClosed  # noqa: E402
-from websockets.sync.client import connect  # noqa: E402
+from sqlalchemy import create_engine, text
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
-from shared.live_bus import live_bus  # noqa: E402
-from shared.settings import Settings  # noqa: E402
-from tests.support.scripted_model import ScriptedModelServer  # noqa: E402
-from tests.support.site import SiteServer  # noqa: E402
-from tests.support.stack import Stack, wait_for  # noqa: E402
+from shared.live_bus import live_bus
+from shared.settings import Settings
+from tests.support.scripted_model import ScriptedModelServer
+from tests.support.site import SiteServer
+from tests.support.stack import Stack, wait_for
 
 COUNTER = """<!doctype html><html><head><title>Counter</title></head><body>
 <h1>Counter <span id=count>0</span></h1><input id=note placeholder="Note"><div style="height:3000px"></div>
@@ -47,7 +47,8 @@ def say(*actions: dict) -> dict:
 
 def script(url: str) -> list[dict]:
     work = [
-        say({"input": {"index": "@text:Note", "text": f"note {i}"}}) if i % 3 == 0
+        say({"input": {"index": "@text:Note", "text": f"note {i}"}})
+        if i % 3 == 0
         else say({"scroll": {"down": i % 3 == 1}})
         for i in range(STEPS - 2)
     ]
@@ -76,8 +77,10 @@ class Watcher(threading.Thread):
 
 
 def durations(stack: Stack, ids: list[str]) -> dict[str, float]:
-    url = stack.db_url.replace("postgresql://", "postgresql+psycopg://") if stack.db_url else (
-        f"sqlite:///{stack.data_dir / 'browserq.db'}"
+    url = (
+        stack.db_url.replace("postgresql://", "postgresql+psycopg://")
+        if stack.db_url
+        else (f"sqlite:///{stack.data_dir / 'browserq.db'}")
     )
     engine = create_engine(url)
     out = {}
@@ -134,7 +137,7 @@ def main(kind: str, pairs: int) -> None:
             run_one(stack, model, url, False)  # warm the browser
             plain, watched, frames, rates, sizes = [], [], [], [], []
             for i in range(pairs):
-                for is_watched in ((False, True) if i % 2 == 0 else (True, False)):  # ABBA: drift cancels
+                for is_watched in (False, True) if i % 2 == 0 else (True, False):  # ABBA: drift cancels
                     task_id, watcher = run_one(stack, model, url, is_watched)
                     seconds = durations(stack, [task_id])[task_id]
                     (watched if is_watched else plain).append(seconds)
@@ -149,12 +152,15 @@ def main(kind: str, pairs: int) -> None:
     print(f"mode={kind} pairs={pairs} steps/task={STEPS} (one worker slot, tasks one after another)")
     print(f"unwatched task   median {p50_plain * 1000:7.0f} ms   mean {statistics.mean(plain) * 1000:7.0f} ms")
     print(f"watched task     median {p50_watched * 1000:7.0f} ms   mean {statistics.mean(watched) * 1000:7.0f} ms")
-    print(f"added when watched: {(p50_watched / p50_plain - 1) * 100:+.1f}% (median), "
-          f"{(statistics.mean(watched) / statistics.mean(plain) - 1) * 100:+.1f}% (mean)")
-    print(f"frames per watched task median {statistics.median(frames):.0f}, "
-          f"{statistics.median(rates):.1f} frames/s, {statistics.median(sizes):.0f} KiB/frame (base64 JSON)")
-    print(f"idle: one look at the viewer list {look_us:.0f} us, every 0.5 s "
-          f"= {look_us / 5000:.3f}% of a task's time")
+    print(
+        f"added when watched: {(p50_watched / p50_plain - 1) * 100:+.1f}% (median), "
+        f"{(statistics.mean(watched) / statistics.mean(plain) - 1) * 100:+.1f}% (mean)"
+    )
+    print(
+        f"frames per watched task median {statistics.median(frames):.0f}, "
+        f"{statistics.median(rates):.1f} frames/s, {statistics.median(sizes):.0f} KiB/frame (base64 JSON)"
+    )
+    print(f"idle: one look at the viewer list {look_us:.0f} us, every 0.5 s = {look_us / 5000:.3f}% of a task's time")
 
 
 if __name__ == "__main__":

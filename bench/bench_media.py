@@ -22,10 +22,10 @@ from pathlib import Path
 from playwright.async_api import async_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from worker.browser.page_state import capture_page_state  # noqa: E402
-from worker.browser.session import BrowserSession  # noqa: E402
-from worker.media.recorder import ScreencastRecorder  # noqa: E402
-from worker.media.screenshots import take_screenshot  # noqa: E402
+from worker.browser.page_state import capture_page_state
+from worker.browser.session import BrowserSession
+from worker.media.recorder import ScreencastRecorder
+from worker.media.screenshots import take_screenshot
 
 PAGE = "<h1>Shop</h1><input type=password value=secret>" + "".join(
     f"<p>Item {i} <a href='#{i}'>link {i}</a> <button>Buy {i}</button></p>" for i in range(100)
@@ -48,9 +48,11 @@ async def main(runs: int, chromium: str) -> None:
                 times.append((time.perf_counter() - t) * 1000)
                 sizes.append(len(data or b""))
             times = times[1:]
-            print(f"screenshot highlight={highlight}: p50 {statistics.median(times):.1f} ms, "
-                  f"max {max(times):.1f} ms, {statistics.median(sizes) / 1024:.0f} KiB "
-                  f"({len(state.elements)} elements)")
+            print(
+                f"screenshot highlight={highlight}: p50 {statistics.median(times):.1f} ms, "
+                f"max {max(times):.1f} ms, {statistics.median(sizes) / 1024:.0f} KiB "
+                f"({len(state.elements)} elements)"
+            )
         target = Path(tempfile.mkdtemp()) / "rec.webm"
         recorder = ScreencastRecorder(session, target, 1280, 960)
         cpu0 = _children_cpu()
@@ -64,8 +66,10 @@ async def main(runs: int, chromium: str) -> None:
         await recorder.stop()
         stop_ms = (time.perf_counter() - t_stop) * 1000
         cpu = _children_cpu() - cpu0  # ffmpeg has exited and been waited for: its whole CPU time
-        print(f"recording: {seconds:.1f} s -> {target.stat().st_size / 1024:.0f} KiB, "
-              f"ffmpeg CPU {cpu / seconds * 100:.0f}% of one core, finishing the file took {stop_ms:.0f} ms")
+        print(
+            f"recording: {seconds:.1f} s -> {target.stat().st_size / 1024:.0f} KiB, "
+            f"ffmpeg CPU {cpu / seconds * 100:.0f}% of one core, finishing the file took {stop_ms:.0f} ms"
+        )
         await browser.close()
 
 

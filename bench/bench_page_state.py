@@ -38,7 +38,7 @@ from playwright.async_api import BrowserContext, Page, async_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from worker.browser import page_state
-from worker.browser.page_state import capture_page_state  # noqa: E402
+from worker.browser.page_state import capture_page_state
 
 
 def probe_installer() -> Callable[[BrowserContext], Awaitable[None]] | None:
@@ -51,8 +51,12 @@ def probe_installer() -> Callable[[BrowserContext], Awaitable[None]] | None:
 
 
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 ELEMENTS_PER_CARD = 14
 
@@ -61,7 +65,7 @@ def card(i: int) -> str:
     """One card of 14 elements: text, a link, a button, an input, nesting, a pointer div, a hidden bit."""
     return (
         f'<div class="card"><div class="head"><h3>Product {i}</h3><span class="tag">new</span></div>'
-        f'<p>Description of product {i}: sturdy, light and <em>cheap</em>.</p>'
+        f"<p>Description of product {i}: sturdy, light and <em>cheap</em>.</p>"
         f'<div class="row"><a href="/item/{i}?ref=list">Open item {i}</a>'
         f'<button type="button">Add {i} to cart</button>'
         f'<input type="number" name="qty{i}" value="1"></div>'
@@ -70,8 +74,9 @@ def card(i: int) -> str:
     )
 
 
-LISTENERS_JS = ("<script>for (const el of document.querySelectorAll('.card, h3')) el.addEventListener('click', () => {});"
-                "</script>")
+LISTENERS_JS = (
+    "<script>for (const el of document.querySelectorAll('.card, h3')) el.addEventListener('click', () => {});</script>"
+)
 
 
 def page_html(elements: int, listeners: bool = False) -> str:
@@ -89,7 +94,7 @@ def serve(root: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -123,8 +128,13 @@ async def compare(page: Page, runs: int, scripts: dict[str, str]) -> dict[str, l
 
 def script_at(rev: str) -> str:
     path = "worker/browser/dom_state.js"
-    return subprocess.run(["git", "show", f"{rev}:{path}"], capture_output=True, text=True, check=True,
-                          cwd=Path(__file__).resolve().parents[1]).stdout
+    return subprocess.run(
+        ["git", "show", f"{rev}:{path}"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    ).stdout
 
 
 def p95(values: list[float]) -> float:
@@ -141,15 +151,19 @@ async def main(sizes: list[int], runs: int, listeners: bool = False, against: st
         async with async_playwright() as pw:
             browser = await pw.chromium.launch(
                 executable_path=os.environ.get("BROWSERQ_CHROMIUM_PATH", "/usr/bin/chromium"),
-                args=CHROMIUM_ARGS, headless=True,
+                args=CHROMIUM_ARGS,
+                headless=True,
             )
             page = await browser.new_page(viewport={"width": 1280, "height": 720})
             if (install := probe_installer()) is not None:
                 await install(page.context)
             scripts = {"this tree": page_state.DOM_STATE_JS, **({against: script_at(against)} if against else {})}
             if against:
-                print(f"{'elements':>9} {'where':>6} " + " ".join(f"{name[:12] + ' ms':>15}" for name in scripts)
-                      + f" {'ratio':>6}")
+                print(
+                    f"{'elements':>9} {'where':>6} "
+                    + " ".join(f"{name[:12] + ' ms':>15}" for name in scripts)
+                    + f" {'ratio':>6}"
+                )
             else:
                 print(f"{'elements':>9} {'where':>6} {'median ms':>10} {'p95 ms':>8} {'listed':>7} {'chars':>7}")
             for n in sizes:
@@ -160,12 +174,17 @@ async def main(sizes: list[int], runs: int, listeners: bool = False, against: st
                         await page.evaluate("window.scrollTo(0, document.body.scrollHeight / 2)")
                     if against:
                         both = [statistics.median(t) for t in (await compare(page, runs, scripts)).values()]
-                        print(f"{count:>9} {where:>6} " + " ".join(f"{m:>15.1f}" for m in both)
-                              + f" {both[0] / both[1]:>6.2f}")
+                        print(
+                            f"{count:>9} {where:>6} "
+                            + " ".join(f"{m:>15.1f}" for m in both)
+                            + f" {both[0] / both[1]:>6.2f}"
+                        )
                         continue
                     times, facts = await measure(page, runs)
-                    print(f"{count:>9} {where:>6} {statistics.median(times):>10.1f} {p95(times):>8.1f}"
-                          f" {facts['listed']:>7} {facts['chars']:>7}")
+                    print(
+                        f"{count:>9} {where:>6} {statistics.median(times):>10.1f} {p95(times):>8.1f}"
+                        f" {facts['listed']:>7} {facts['chars']:>7}"
+                    )
             await browser.close()
         server.shutdown()
 

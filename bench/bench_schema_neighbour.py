@@ -31,10 +31,16 @@ def _neighbour(stack: Stack, model: ScriptedModelServer, key: str, chars: int | 
     with stack.client() as a, stack.client(key) as b:
         evil_id = None
         if chars is not None:
-            evil = model.script([answer("Finish", {"done": {"data": {"code": "a" * chars + "!"}}}),
-                                 answer("Finish", {"done": {"data": {"code": "a"}}})])
+            evil = model.script(
+                [
+                    answer("Finish", {"done": {"data": {"code": "a" * chars + "!"}}}),
+                    answer("Finish", {"done": {"data": {"code": "a"}}}),
+                ]
+            )
             schema = {"type": "object", "properties": {"code": {"type": "string", "pattern": "^(a+)+$"}}}
-            evil_id = a.post("/run-task", json={"task": f"x [script:{evil}]", "structured_output_json": schema}).json()["id"]
+            evil_id = a.post("/run-task", json={"task": f"x [script:{evil}]", "structured_output_json": schema}).json()[
+                "id"
+            ]
             time.sleep(0.5)  # let the ReDoS task reach its done step first
         plain = model.script([answer("Finish", {"done": {"text": "ok"}})])
         started = time.monotonic()
@@ -49,8 +55,12 @@ def _neighbour(stack: Stack, model: ScriptedModelServer, key: str, chars: int | 
 def _warm_up(stack: Stack, model: ScriptedModelServer) -> None:
     """Two tasks at once, so each pool process has started its Chromium before the clock runs."""
     with stack.client() as client:
-        ids = [client.post("/run-task", json={"task": f"w [script:{model.script([answer('F', {'done': {'text': 'w'}})])}]"}
-                           ).json()["id"] for _ in range(2)]
+        ids = [
+            client.post(
+                "/run-task", json={"task": f"w [script:{model.script([answer('F', {'done': {'text': 'w'}})])}]"}
+            ).json()["id"]
+            for _ in range(2)
+        ]
         for task_id in ids:
             wait_for(client, task_id, FINAL, timeout=600)
 
@@ -75,8 +85,10 @@ def main() -> None:
                 print(f"alone {alone[-1]:.2f} s   beside ReDoS ({chars} chars) {beside[-1]:.2f} s", flush=True)
         finally:
             stack.stop()
-    print(f"median: alone {statistics.median(alone):.2f} s, beside ReDoS {statistics.median(beside):.2f} s, "
-          f"ratio {statistics.median(beside) / statistics.median(alone):.2f}")
+    print(
+        f"median: alone {statistics.median(alone):.2f} s, beside ReDoS {statistics.median(beside):.2f} s, "
+        f"ratio {statistics.median(beside) / statistics.median(alone):.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -20,11 +20,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy import create_engine, text
 
-from tests.support.scripted_model import ScriptedModelServer  # noqa: E402
-from tests.support.site import SiteServer  # noqa: E402
-from tests.support.stack import Stack, wait_for  # noqa: E402
+from tests.support.scripted_model import ScriptedModelServer
+from tests.support.site import SiteServer
+from tests.support.stack import Stack, wait_for
 
 STEPS = 4
 
@@ -48,7 +48,11 @@ def script(site: SiteServer) -> list[dict]:
 
 def run(kind: str, tasks: int, vision: bool) -> None:
     with ScriptedModelServer() as model, SiteServer() as site:
-        env = {} if vision else {"BROWSERQ_MODELS": '{"gpt-4.1": {"provider": "openai", "model": "gpt-4.1", "vision": false}}'}
+        env = (
+            {}
+            if vision
+            else {"BROWSERQ_MODELS": '{"gpt-4.1": {"provider": "openai", "model": "gpt-4.1", "vision": false}}'}
+        )
         stack = Stack(kind=kind, model_base_url=model.base_url, env_extra=env).start()
         try:
             to_running, ids = [], []
@@ -69,15 +73,17 @@ def run(kind: str, tasks: int, vision: bool) -> None:
         finally:
             stack.stop()
     print(f"mode={kind} tasks={tasks} steps/task={STEPS} vision={'on' if vision else 'off'}")
-    print(f"run-task -> running   p50 {pct(to_running, .5):7.1f} ms   p95 {pct(to_running, .95):7.1f} ms")
-    print(f"step cycle (gap)      p50 {pct(gaps, .5):7.1f} ms   p95 {pct(gaps, .95):7.1f} ms   (n={len(gaps)})")
-    print(f"step duration_ms      p50 {pct(durations, .5):7.1f} ms   p95 {pct(durations, .95):7.1f} ms")
+    print(f"run-task -> running   p50 {pct(to_running, 0.5):7.1f} ms   p95 {pct(to_running, 0.95):7.1f} ms")
+    print(f"step cycle (gap)      p50 {pct(gaps, 0.5):7.1f} ms   p95 {pct(gaps, 0.95):7.1f} ms   (n={len(gaps)})")
+    print(f"step duration_ms      p50 {pct(durations, 0.5):7.1f} ms   p95 {pct(durations, 0.95):7.1f} ms")
     print(f"mean step cycle {statistics.mean(gaps):.1f} ms")
 
 
 def step_figures(stack: Stack, ids: list[str]) -> tuple[list[float], list[float]]:
-    url = stack.db_url.replace("postgresql://", "postgresql+psycopg://") if stack.db_url else (
-        f"sqlite:///{stack.data_dir / 'browserq.db'}"
+    url = (
+        stack.db_url.replace("postgresql://", "postgresql+psycopg://")
+        if stack.db_url
+        else (f"sqlite:///{stack.data_dir / 'browserq.db'}")
     )
     engine = create_engine(url)
     gaps, durations = [], []

@@ -19,8 +19,9 @@ USD_PLACES = Decimal("0.00000001")  # what a cost shows: a millionth of a cent
 
 
 def tokens_usd(price: ModelPrice, input_tokens: int, output_tokens: int) -> Decimal:
-    return (Decimal(input_tokens) * Decimal(str(price.input))
-            + Decimal(output_tokens) * Decimal(str(price.output))) / PER_MILLION
+    return (
+        Decimal(input_tokens) * Decimal(str(price.input)) + Decimal(output_tokens) * Decimal(str(price.output))
+    ) / PER_MILLION
 
 
 @dataclass(frozen=True)

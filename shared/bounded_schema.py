@@ -44,7 +44,9 @@ def _pattern(validator: Validator, pattern: str, instance: Any, _schema: dict) -
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-def _pattern_properties(validator: Validator, patterns: dict, instance: Any, _schema: dict) -> Iterator[ValidationError]:
+def _pattern_properties(
+    validator: Validator, patterns: dict, instance: Any, _schema: dict
+) -> Iterator[ValidationError]:
     if not validator.is_type(instance, "object"):
         return
     for pattern, subschema in patterns.items():
@@ -53,8 +55,9 @@ def _pattern_properties(validator: Validator, patterns: dict, instance: Any, _sc
                 yield from validator.descend(value, subschema, path=key, schema_path=pattern)
 
 
-def _additional_properties(validator: Validator, extra_schema: Any, instance: Any,
-                           schema: dict) -> Iterator[ValidationError]:
+def _additional_properties(
+    validator: Validator, extra_schema: Any, instance: Any, schema: dict
+) -> Iterator[ValidationError]:
     """jsonschema's own, with the patternProperties test done by RE2."""
     if not validator.is_type(instance, "object"):
         return
@@ -94,7 +97,8 @@ def _check_pattern(pattern: str, where: str) -> None:
         detail = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
         raise UnsafeSchema(
             f"the pattern {pattern[:100]!r} at {where} is not supported ({detail}): browserq matches patterns "
-            "with RE2, which has no backreferences or lookaround; rewrite it without them") from None
+            "with RE2, which has no backreferences or lookaround; rewrite it without them"
+        ) from None
 
 
 def check_schema(schema: dict) -> None:
@@ -111,8 +115,10 @@ def check_schema(schema: dict) -> None:
                 _check_pattern(pattern, f"{where}/patternProperties")
         has_unevaluated = has_unevaluated or "unevaluatedProperties" in part
     if has_patterns and has_unevaluated:
-        raise UnsafeSchema("the schema uses patternProperties and unevaluatedProperties together, which browserq "
-                           "cannot check in bounded time: use additionalProperties instead")
+        raise UnsafeSchema(
+            "the schema uses patternProperties and unevaluatedProperties together, which browserq "
+            "cannot check in bounded time: use additionalProperties instead"
+        )
 
 
 def validator_for(schema: dict) -> Validator:

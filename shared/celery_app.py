@@ -45,8 +45,9 @@ PUBLISH_TRANSPORT_OPTIONS = {"socket_timeout": 0.5, "socket_connect_timeout": 1}
 
 def make_celery(settings: Settings | None = None) -> Celery:
     settings = settings or get_settings()
-    app = Celery("browserq", broker=settings.resolved_broker_url, set_as_current=True,
-                 include=["shared.webhooks.delivery"])  # registered in every worker, no browser needed
+    app = Celery(
+        "browserq", broker=settings.resolved_broker_url, set_as_current=True, include=["shared.webhooks.delivery"]
+    )  # registered in every worker, no browser needed
     app.conf.update(
         broker_transport_options=broker_options(settings),
         broker_connection_retry_on_startup=True,

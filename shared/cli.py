@@ -77,7 +77,9 @@ def keys(data_dir: DataDirOption = None) -> None:
 @keys_app.command("create")
 def keys_create(
     name: str,
-    budget: Annotated[str | None, typer.Option(help="USD the key may spend on model tokens (default: no limit)")] = None,
+    budget: Annotated[
+        str | None, typer.Option(help="USD the key may spend on model tokens (default: no limit)")
+    ] = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Create an API key; the key is printed once, on the last line."""
@@ -145,14 +147,23 @@ def worker(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     runtime.TASKS_PER_PROCESS = slots // procs  # read by the pool children, which fork after this
-    logging.getLogger("browserq.worker").info("worker: %d tasks at once, in %d processes of %d", slots, procs, slots // procs)
+    logging.getLogger("browserq.worker").info(
+        "worker: %d tasks at once, in %d processes of %d", slots, procs, slots // procs
+    )
     if settings.worker_metrics_port:
         from shared.metrics import serve_worker_metrics
 
         serve_worker_metrics(settings.worker_metrics_port)
     celery_app.worker_main(
-        ["worker", f"--loglevel={settings.log_level.upper()}", f"--concurrency={procs}", f"--queues={QUEUE},{WEBHOOK_QUEUE}", "--pool=prefork",
-         "--without-gossip", "--without-mingle"]
+        [
+            "worker",
+            f"--loglevel={settings.log_level.upper()}",
+            f"--concurrency={procs}",
+            f"--queues={QUEUE},{WEBHOOK_QUEUE}",
+            "--pool=prefork",
+            "--without-gossip",
+            "--without-mingle",
+        ]
     )
 
 
@@ -161,8 +172,10 @@ def worker_processes(concurrency: int, asked: int, cores: int) -> int:
     that divides them evenly), so --concurrency keeps meaning tasks at once on the host."""
     if asked:
         if asked > concurrency or concurrency % asked:
-            raise ValueError(f"--processes {asked} must divide --concurrency {concurrency} evenly "
-                             f"(e.g. --processes {max(d for d in range(1, concurrency + 1) if concurrency % d == 0 and d <= asked)})")
+            raise ValueError(
+                f"--processes {asked} must divide --concurrency {concurrency} evenly "
+                f"(e.g. --processes {max(d for d in range(1, concurrency + 1) if concurrency % d == 0 and d <= asked)})"
+            )
         return asked
     return max(d for d in range(1, min(cores, concurrency) + 1) if concurrency % d == 0)
 
@@ -205,8 +218,11 @@ def _start_dev_flower(data_dir: Path, port: int) -> subprocess.Popen | None:
         return None
     user, _, password = login.split(",")[0].partition(":")
     typer.secho(f"Flower: http://127.0.0.1:{port}  (user {user}, password {password})", fg="green")
-    return subprocess.Popen([sys.executable, "-m", "shared.cli", "flower", "--port", str(port)], env=os.environ.copy(),
-                            preexec_fn=child_of_this_process)
+    return subprocess.Popen(
+        [sys.executable, "-m", "shared.cli", "flower", "--port", str(port)],
+        env=os.environ.copy(),
+        preexec_fn=child_of_this_process,
+    )
 
 
 def _embedded_env(data_dir: Path) -> None:
@@ -263,20 +279,27 @@ def dev(
     upgrade_database()
     key = _dev_key(data_dir)
     stop_children_on_signals()  # before any child: a signal must never leave one behind
-    children = [subprocess.Popen(
-        [sys.executable, "-m", "shared.cli", "worker", "--concurrency", str(concurrency)], env=os.environ.copy(),
-        preexec_fn=child_of_this_process,
-    )]
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-m", "shared.cli", "worker", "--concurrency", str(concurrency)],
+            env=os.environ.copy(),
+            preexec_fn=child_of_this_process,
+        )
+    ]
     settings = get_settings()
     if not any(settings.provider_configured(p) for p in ("openai", "anthropic", "gemini", "llama")):
-        typer.secho("No model is configured: set OPENAI_API_KEY or OPENAI_BASE_URL (or ANTHROPIC_API_KEY).",
-                    fg="yellow")
+        typer.secho(
+            "No model is configured: set OPENAI_API_KEY or OPENAI_BASE_URL (or ANTHROPIC_API_KEY).", fg="yellow"
+        )
     if with_flower and (flower_proc := _start_dev_flower(data_dir, flower_port)) is not None:
         children.append(flower_proc)
-    announce_when_ready(f"http://127.0.0.1:{port}", [
-        (f"browserq is running on http://127.0.0.1:{port}/api/v1  (docs: /docs, metrics: /metrics)", "green"),
-        (f"API key: {key}", "green"),
-    ])
+    announce_when_ready(
+        f"http://127.0.0.1:{port}",
+        [
+            (f"browserq is running on http://127.0.0.1:{port}/api/v1  (docs: /docs, metrics: /metrics)", "green"),
+            (f"API key: {key}", "green"),
+        ],
+    )
     try:
         import uvicorn
 
@@ -317,6 +340,7 @@ def mcp(url: client_cli.UrlOption = client_cli.DEFAULT_URL, key: client_cli.KeyO
     if not key:
         client_cli.fail("no API key: set BROWSERQ_API_KEY in the MCP client's config (`browserq keys create NAME`)")
     run_stdio(url, key)
+
 
 if __name__ == "__main__":
     app()

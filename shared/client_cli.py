@@ -161,8 +161,12 @@ def cost_text(cost: dict[str, Any] | None) -> str:
 def answer(
     task_id: Annotated[str, typer.Argument(help="The task's id")],
     text: Annotated[str, typer.Argument(help="Your answer to the agent's question")],
-    secret: Annotated[bool, typer.Option("--secret", help="Keep it like a task secret (a 2FA code, a password): "
-                                          "the agent types it but never sees it")] = False,
+    secret: Annotated[
+        bool,
+        typer.Option(
+            "--secret", help="Keep it like a task secret (a 2FA code, a password): the agent types it but never sees it"
+        ),
+    ] = False,
     url: UrlOption = DEFAULT_URL,
     key: KeyOption = None,
 ) -> None:
@@ -173,7 +177,9 @@ def answer(
 
 def _control(verb: str, done: str) -> Any:
     def command(
-        task_id: Annotated[str, typer.Argument(help="The task's id")], url: UrlOption = DEFAULT_URL, key: KeyOption = None
+        task_id: Annotated[str, typer.Argument(help="The task's id")],
+        url: UrlOption = DEFAULT_URL,
+        key: KeyOption = None,
     ) -> None:
         Api(url, key).call("PUT", f"/{verb}-task/{task_id}")
         console.print(f"task {task_id}: {done}")
@@ -254,8 +260,13 @@ class Follower:
         raise typer.Exit(130)
 
     def _print_result(self, task: dict[str, Any]) -> None:
-        console.print(Text.assemble("task ", (task["status"], _STATUS_STYLES.get(task["status"], "")),
-                                    f" after {len(task.get('steps') or [])} step(s)"))
+        console.print(
+            Text.assemble(
+                "task ",
+                (task["status"], _STATUS_STYLES.get(task["status"], "")),
+                f" after {len(task.get('steps') or [])} step(s)",
+            )
+        )
         if task.get("output"):
             console.print(task["output"], markup=False)
         for name in task.get("output_files") or []:
@@ -282,8 +293,11 @@ def render_step(step: dict[str, Any]) -> Text:
 
 
 def render_question(task_id: str, question: str) -> Text:
-    return Text.assemble(("the agent asks you: ", "bold yellow"), question,
-                         (f"\n  answer with: browserq answer {task_id} 'YOUR ANSWER' [--secret]", "dim"))
+    return Text.assemble(
+        ("the agent asks you: ", "bold yellow"),
+        question,
+        (f"\n  answer with: browserq answer {task_id} 'YOUR ANSWER' [--secret]", "dim"),
+    )
 
 
 def _indented(text: str, pad: str) -> str:
@@ -293,6 +307,6 @@ def _indented(text: str, pad: str) -> str:
 def _action_text(action: dict[str, Any]) -> str:
     if not isinstance(action, dict) or len(action) != 1:
         return json.dumps(action)[:200]
-    (name, params), = action.items()
+    ((name, params),) = action.items()
     args = ", ".join(f"{k}={json.dumps(v)}" for k, v in (params or {}).items()) if isinstance(params, dict) else ""
     return f"{name}({args})"[:200]

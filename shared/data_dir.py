@@ -17,8 +17,11 @@ from shared.settings import get_settings, reset_settings_cache
 
 DataDirOption = Annotated[
     Path | None,
-    typer.Option("--data-dir", help="The data folder `browserq dev --data-dir` uses (default: BROWSERQ_DATA_DIR, "
-                                    "else .browserq)", show_default=False),
+    typer.Option(
+        "--data-dir",
+        help="The data folder `browserq dev --data-dir` uses (default: BROWSERQ_DATA_DIR, else .browserq)",
+        show_default=False,
+    ),
 ]
 
 SECRET_KEY_FILE = "secret.key"
@@ -48,8 +51,10 @@ def require_database() -> None:
     if not settings.database_url:
         path = (settings.data_dir / "browserq.db").resolve()
         if not path.exists():
-            raise fail(f"no browserq database at {path}: pass the --data-dir that `browserq dev` uses, "
-                       f"or create it with `browserq migrate {hint}`".rstrip())
+            raise fail(
+                f"no browserq database at {path}: pass the --data-dir that `browserq dev` uses, "
+                f"or create it with `browserq migrate {hint}`".rstrip()
+            )
     from shared.db import get_engine
 
     where = settings.resolved_database_url.split("@")[-1]
@@ -59,7 +64,9 @@ def require_database() -> None:
         first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise fail(f"cannot open the database {where}: {first}") from None
     if not migrated:
-        raise fail(f"the database {where} has no browserq tables yet: run `browserq migrate {hint}`".rstrip() + " first")
+        raise fail(
+            f"the database {where} has no browserq tables yet: run `browserq migrate {hint}`".rstrip() + " first"
+        )
 
 
 def kept_secret_key(data_dir: Path) -> str:

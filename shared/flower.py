@@ -41,7 +41,9 @@ def check_flower_settings(settings: Settings) -> str:
     for login in auth.split(","):
         user, _, password = login.partition(":")
         if not user.strip() or not password:
-            raise FlowerUnavailable("BROWSERQ_FLOWER_BASIC_AUTH must look like user:password (comma-separated for more)")
+            raise FlowerUnavailable(
+                "BROWSERQ_FLOWER_BASIC_AUTH must look like user:password (comma-separated for more)"
+            )
     return auth
 
 

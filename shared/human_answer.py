@@ -48,5 +48,6 @@ def seal(task: Task, text: str, secret: bool) -> tuple[str, dict[str, Any]]:
 def unseal(sealed: str) -> HumanAnswer:
     data = decrypt_json(sealed)
     assert isinstance(data, dict)
-    return HumanAnswer(question=str(data.get("question") or ""), text=str(data["answer"]),
-                       secret_name=data.get("secret_name"))
+    return HumanAnswer(
+        question=str(data.get("question") or ""), text=str(data["answer"]), secret_name=data.get("secret_name")
+    )

@@ -10,8 +10,13 @@ import typer
 webhook_app = typer.Typer(help="Manage a key's webhook (task status events, signed).", no_args_is_help=True)
 
 KeyOption = Annotated[
-    str | None, typer.Option("--key", "-k", help="The key's prefix as `keys create` printed it (or the whole key); "
-                             "may be left out when there is only one key")
+    str | None,
+    typer.Option(
+        "--key",
+        "-k",
+        help="The key's prefix as `keys create` printed it (or the whole key); "
+        "may be left out when there is only one key",
+    ),
 ]
 
 
@@ -27,8 +32,13 @@ def find_key_id(prefix: str | None) -> str:
         rows = session.exec(select(ApiKey).where(col(ApiKey.revoked_at).is_(None))).all()
     if prefix:
         prefix = prefix.removesuffix("...")
-        matches = [r for r in rows if r.key_hash == hash_key(prefix) or r.prefix.startswith(prefix)
-                   or (len(prefix) >= len(r.prefix) and prefix.startswith(r.prefix))]
+        matches = [
+            r
+            for r in rows
+            if r.key_hash == hash_key(prefix)
+            or r.prefix.startswith(prefix)
+            or (len(prefix) >= len(r.prefix) and prefix.startswith(r.prefix))
+        ]
     else:
         matches = list(rows)
     if len(matches) == 1:
@@ -105,15 +115,19 @@ def webhook_show(key: KeyOption = None) -> None:
     with session_scope() as session:
         webhook = config.get_webhook(session, owner_id)
         rows = session.exec(
-            select(WebhookDelivery).where(col(WebhookDelivery.owner_id) == owner_id)
-            .order_by(col(WebhookDelivery.created_at).desc()).limit(20)
+            select(WebhookDelivery)
+            .where(col(WebhookDelivery.owner_id) == owner_id)
+            .order_by(col(WebhookDelivery.created_at).desc())
+            .limit(20)
         ).all()
     typer.echo(f"url: {webhook.url}" if webhook else "no webhook is set")
     for d in rows:
         what = d.event_type + (f" {d.task_status} task {d.task_id}" if d.task_id else "")
         code = d.status_code if d.status_code is not None else "-"
-        typer.echo(f"{d.created_at:%Y-%m-%d %H:%M:%S} {d.state:9} attempts={d.attempts} http={code} {what}"
-                   + (f"  ({d.last_error})" if d.last_error and d.state != "delivered" else ""))
+        typer.echo(
+            f"{d.created_at:%Y-%m-%d %H:%M:%S} {d.state:9} attempts={d.attempts} http={code} {what}"
+            + (f"  ({d.last_error})" if d.last_error and d.state != "delivered" else "")
+        )
 
 
 @webhook_app.command("remove")

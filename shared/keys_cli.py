@@ -30,8 +30,9 @@ def keys_list(
     for row in rows:
         budget = "-" if row.budget_usd is None else f"${row.budget_usd:.2f}"
         revoked = f"{row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "-"
-        typer.echo(f"{row.prefix + '...':<14} {row.name[:24]:<24} {row.created_at:%Y-%m-%d %H:%M} "
-                   f"{budget:<10} {revoked}")
+        typer.echo(
+            f"{row.prefix + '...':<14} {row.name[:24]:<24} {row.created_at:%Y-%m-%d %H:%M} {budget:<10} {revoked}"
+        )
 
 
 def keys_revoke(

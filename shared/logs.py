@@ -15,7 +15,7 @@ import logging
 import sys
 from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal, ParamSpec, TypeVar
 
 LogFormat = Literal["json", "text"]
@@ -27,7 +27,11 @@ current_task_id: ContextVar[str | None] = ContextVar("browserq_task_id", default
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s%(task_label)s: %(message)s"
 # Attributes every LogRecord has; anything else on a record came from `extra=` and is kept.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
-    "message", "asctime", "task_id", "task_label", "color_message"  # uvicorn's ANSI copy of the message
+    "message",
+    "asctime",
+    "task_id",
+    "task_label",
+    "color_message",  # uvicorn's ANSI copy of the message
 }
 
 
@@ -46,7 +50,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {
-            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),

@@ -56,12 +56,19 @@ BROWSER_LAUNCHES = Counter(
     ["reason"],
 )
 # Admission (worker/admission.py): 0 while any worker process of the host holds new tasks back.
-ADMITTING = Gauge("browserq_worker_admitting", "1 when this host's workers take new tasks; 0 while short of memory or CPU.",
-                  multiprocess_mode="livemin")
-ADMISSION_HELD = Counter("browserq_worker_admission_held",
-                         "Checks that held a new task back, by what the host was short of (memory or cpu).", ["reason"])
-TASKS_RUNNING = Gauge("browserq_worker_tasks_running", "Tasks running in this host's worker processes.",
-                      multiprocess_mode="livesum")
+ADMITTING = Gauge(
+    "browserq_worker_admitting",
+    "1 when this host's workers take new tasks; 0 while short of memory or CPU.",
+    multiprocess_mode="livemin",
+)
+ADMISSION_HELD = Counter(
+    "browserq_worker_admission_held",
+    "Checks that held a new task back, by what the host was short of (memory or cpu).",
+    ["reason"],
+)
+TASKS_RUNNING = Gauge(
+    "browserq_worker_tasks_running", "Tasks running in this host's worker processes.", multiprocess_mode="livesum"
+)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 
@@ -117,7 +124,9 @@ class ServiceCollector(Collector):
             log.warning("metrics: cannot count tasks: %s", exc)
         yield from _spend()
         depth = queue_depth()
-        yield GaugeMetricFamily("browserq_broker_up", "1 when the broker answered this scrape.", value=float(depth is not None))
+        yield GaugeMetricFamily(
+            "browserq_broker_up", "1 when the broker answered this scrape.", value=float(depth is not None)
+        )
         if depth is not None:
             yield GaugeMetricFamily("browserq_queue_depth", "Messages waiting in the task queue.", value=depth)
 
@@ -128,10 +137,16 @@ def _spend() -> Iterator[Metric]:
     from shared.service_state import spend_by_model
     from shared.settings import get_settings
 
-    tokens = GaugeMetricFamily("browserq_task_tokens", "Model tokens used by the tasks in the database, by llm_model "
-                               "and kind (input or output).", labels=["model", "kind"])
-    cost = GaugeMetricFamily("browserq_task_cost_usd", "USD the tasks in the database cost in model tokens, by "
-                             "llm_model (models with a price only).", labels=["model"])
+    tokens = GaugeMetricFamily(
+        "browserq_task_tokens",
+        "Model tokens used by the tasks in the database, by llm_model and kind (input or output).",
+        labels=["model", "kind"],
+    )
+    cost = GaugeMetricFamily(
+        "browserq_task_cost_usd",
+        "USD the tasks in the database cost in model tokens, by llm_model (models with a price only).",
+        labels=["model"],
+    )
     try:
         rows = spend_by_model()
     except Exception as exc:  # an unreachable database must not break the other metrics

@@ -28,16 +28,46 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 # The IANA IPv4 and IPv6 special-purpose address registries (2024), whole: an
 # address in any of these is not a public web host.
-SPECIAL_V4 = [ipaddress.IPv4Network(n) for n in (
-    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
-    "192.0.0.0/24", "192.0.2.0/24", "192.31.196.0/24", "192.52.193.0/24", "192.88.99.0/24",
-    "192.168.0.0/16", "192.175.48.0/24", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24",
-    "224.0.0.0/4", "240.0.0.0/4", "255.255.255.255/32",
-)]
-SPECIAL_V6 = [ipaddress.IPv6Network(n) for n in (
-    "::/128", "::1/128", "100::/64", "2001::/23", "2001:db8::/32", "3fff::/20", "5f00::/16",
-    "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
-)]
+SPECIAL_V4 = [
+    ipaddress.IPv4Network(n)
+    for n in (
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.0.0.0/24",
+        "192.0.2.0/24",
+        "192.31.196.0/24",
+        "192.52.193.0/24",
+        "192.88.99.0/24",
+        "192.168.0.0/16",
+        "192.175.48.0/24",
+        "198.18.0.0/15",
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+        "255.255.255.255/32",
+    )
+]
+SPECIAL_V6 = [
+    ipaddress.IPv6Network(n)
+    for n in (
+        "::/128",
+        "::1/128",
+        "100::/64",
+        "2001::/23",
+        "2001:db8::/32",
+        "3fff::/20",
+        "5f00::/16",
+        "fc00::/7",
+        "fe80::/10",
+        "fec0::/10",
+        "ff00::/8",
+    )
+]
 # IPv6 ranges that carry an IPv4 address: judged by the IPv4 address they carry.
 NAT64 = [ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48")]
 COMPATIBLE = ipaddress.IPv6Network("::/96")  # deprecated IPv4-compatible addresses
@@ -144,8 +174,10 @@ def usable(host: str, port: int, addresses: list[str], allow: AllowList) -> list
         addresses = [a for a in addresses if allow.allows(host, port, a) or not is_private_address(a)]
     if addresses:
         return addresses
-    return (f"{host} is a private, loopback or link-local address, which is never connected to "
-            f"unless BROWSERQ_ALLOW_PRIVATE_HOSTS lists it for port {port}")
+    return (
+        f"{host} is a private, loopback or link-local address, which is never connected to "
+        f"unless BROWSERQ_ALLOW_PRIVATE_HOSTS lists it for port {port}"
+    )
 
 
 def _loopback_name(host: str) -> bool:

@@ -16,7 +16,7 @@ import hmac
 import math
 import secrets
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from shared.models import FINAL_STATUSES, Task
 from shared.settings import Settings
@@ -51,7 +51,7 @@ def live_token_valid(task_id: str, token: str, secret_key: str, now: float | Non
 
 def _epoch(value: datetime) -> float:
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return value.timestamp()
 
 

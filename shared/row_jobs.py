@@ -28,8 +28,9 @@ ROW_FAILURES = Counter(
 )
 
 
-def isolated(job: str, row_id: str, handle: Callable[[], T],
-             set_aside: Callable[[Exception], object] | None = None) -> T | None:
+def isolated(
+    job: str, row_id: str, handle: Callable[[], T], set_aside: Callable[[Exception], object] | None = None
+) -> T | None:
     """`handle()`'s result; None when it failed, after logging, counting and
     `set_aside(error)` (itself guarded: a failure there is logged too)."""
     try:

@@ -40,19 +40,25 @@ def at_cap(session: Session, task_id: str, cap: int) -> bool:
 
 def _older_waiting(session: Session, owner_id: str, task_id: str, created_at: object) -> bool:
     """First come, first served: a task does not jump ahead of its key's older waiting ones."""
-    return session.exec(
-        select(Task.id).where(
-            col(Task.owner_id) == owner_id, col(Task.status) == TaskStatus.created,
-            col(Task.capped_at).is_not(None), col(Task.created_at) < created_at, col(Task.id) != task_id,
-        ).limit(1)
-    ).first() is not None
+    return (
+        session.exec(
+            select(Task.id)
+            .where(
+                col(Task.owner_id) == owner_id,
+                col(Task.status) == TaskStatus.created,
+                col(Task.capped_at).is_not(None),
+                col(Task.created_at) < created_at,
+                col(Task.id) != task_id,
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
 
 
 def mark_capped(session: Session, task_id: str) -> None:
     session.execute(
-        update(Task)
-        .where(col(Task.id) == task_id, col(Task.status) == TaskStatus.created)
-        .values(capped_at=utcnow())
+        update(Task).where(col(Task.id) == task_id, col(Task.status) == TaskStatus.created).values(capped_at=utcnow())
     )
 
 

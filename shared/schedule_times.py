@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from croniter import CroniterError, croniter
 
 TICK = timedelta(microseconds=1)
 # The range a schedule's times may take: wide enough for any real plan, narrow
 # enough that adding a year or a step to it never leaves what datetime can hold.
-EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
-LATEST = datetime(2200, 1, 1, tzinfo=timezone.utc)
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class Timing:
 
 def utc(value: datetime) -> datetime:
     """Naive datetimes (SQLite, or a client that sent no offset) are taken as UTC."""
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def cron_error(expression: str) -> str | None:
@@ -37,7 +37,7 @@ def cron_error(expression: str) -> str | None:
     if not croniter.is_valid(expression):
         return f"{expression!r} is not a valid cron expression, e.g. '*/15 * * * *' or '0 9 * * 1-5'"
     try:
-        croniter(expression, datetime.now(timezone.utc)).get_next(datetime)
+        croniter(expression, datetime.now(UTC)).get_next(datetime)
     except CroniterError:
         return f"{expression!r} never fires (it names a date that does not exist, such as 31 February)"
     return None

@@ -58,7 +58,10 @@ def _default_models() -> dict[str, ModelRoute]:
     llama = {"llama-4-maverick-17b-128e-instruct": (0.0, 0.0)}
     routes: dict[str, ModelRoute] = {}
     tables: list[tuple[dict[str, tuple[float, float]], Literal["openai", "anthropic", "gemini", "llama"]]] = [
-        (openai, "openai"), (anthropic, "anthropic"), (gemini, "gemini"), (llama, "llama")
+        (openai, "openai"),
+        (anthropic, "anthropic"),
+        (gemini, "gemini"),
+        (llama, "llama"),
     ]
     for table, provider in tables:
         for name, (inp, out) in table.items():
@@ -70,7 +73,10 @@ def _default_models() -> dict[str, ModelRoute]:
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="BROWSERQ_", env_nested_delimiter="__", extra="ignore", hide_input_in_errors=True  # keys, passwords
+        env_prefix="BROWSERQ_",
+        env_nested_delimiter="__",
+        extra="ignore",
+        hide_input_in_errors=True,  # keys, passwords
     )
 
     # Where the embedded mode keeps its database, broker folder and files.

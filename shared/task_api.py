@@ -34,8 +34,10 @@ class TaskApi:
     def in_process(cls, app: Any, authorization: str) -> TaskApi:
         """The API app itself, called without a socket, as the caller who sent `authorization`."""
         http = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://browserq.internal/api/v1",
-            headers={"Authorization": authorization}, timeout=30,
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://browserq.internal/api/v1",
+            headers={"Authorization": authorization},
+            timeout=30,
         )
         return cls(http, "this server")
 

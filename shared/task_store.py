@@ -47,7 +47,8 @@ def claim(session: Session, task_id: str, worker_id: str, max_running: int | Non
         running_cap.mark_capped(session, task_id)
         session.commit()
         return None
-    result = _run_update(session, 
+    result = _run_update(
+        session,
         update(Task)
         .where(col(Task.id) == task_id, col(Task.status) == TaskStatus.created)
         .values(
@@ -56,7 +57,7 @@ def claim(session: Session, task_id: str, worker_id: str, max_running: int | Non
             attempt=Task.attempt + 1,
             heartbeat_at=now,
             started_at=func.coalesce(Task.started_at, now),
-        )
+        ),
     )
     if result.rowcount == 1:
         record_status(session, task_id, TaskStatus.running)
@@ -108,14 +109,15 @@ def next_step_number(session: Session, task_id: str) -> int:
 
 def record_step(session: Session, lease: Lease, step: Step, input_tokens: int, output_tokens: int) -> bool:
     """Write one finished step, only while the lease holds. False: the lease is lost."""
-    result = _run_update(session, 
+    result = _run_update(
+        session,
         update(Task)
         .where(*_held(lease))
         .values(
             heartbeat_at=utcnow(),
             input_tokens=Task.input_tokens + input_tokens,
             output_tokens=Task.output_tokens + output_tokens,
-        )
+        ),
     )
     if result.rowcount != 1:
         session.rollback()
@@ -128,10 +130,11 @@ def record_step(session: Session, lease: Lease, step: Step, input_tokens: int, o
 def finish(session: Session, lease: Lease, status: TaskStatus, output: str | None, **extra: object) -> bool:
     """Compare-and-set to a final status; False if the task was stopped or reaped meanwhile."""
     assert status in FINAL_STATUSES
-    result = _run_update(session, 
+    result = _run_update(
+        session,
         update(Task)
         .where(*_held(lease))
-        .values(status=status, output=output, finished_at=utcnow(), human_question=None, **extra)
+        .values(status=status, output=output, finished_at=utcnow(), human_question=None, **extra),
     )
     if result.rowcount == 1:
         record_status(session, lease.task_id, status)
@@ -143,15 +146,16 @@ def release(session: Session, lease: Lease) -> bool:
     """Hand a task back for another attempt now, rather than after its lease runs
     out: the worker is shutting down or its browser crashed. running -> created
     (the dispatcher sends it again); a paused task stays paused, unowned."""
-    result = _run_update(session, 
+    result = _run_update(
+        session,
         update(Task)
         .where(*_held(lease), col(Task.status) == TaskStatus.running)
-        .values(status=TaskStatus.created, worker_id=None, enqueued_at=None)
+        .values(status=TaskStatus.created, worker_id=None, enqueued_at=None),
     )
     released_to_queue = result.rowcount == 1
     if not released_to_queue:
-        result = _run_update(session, 
-            update(Task).where(*_held(lease), col(Task.status) == TaskStatus.paused).values(worker_id=None)
+        result = _run_update(
+            session, update(Task).where(*_held(lease), col(Task.status) == TaskStatus.paused).values(worker_id=None)
         )
     if result.rowcount == 1 and released_to_queue:
         record_status(session, lease.task_id, TaskStatus.created)
@@ -162,10 +166,11 @@ def release(session: Session, lease: Lease) -> bool:
 def ask_human(session: Session, lease: Lease, question: str) -> bool:
     """The agent asks a person: the task waits paused, showing the question, until
     it is answered (or resumed); False when the lease is lost."""
-    result = _run_update(session, 
+    result = _run_update(
+        session,
         update(Task)
         .where(*_held(lease))
-        .values(status=TaskStatus.paused, paused_at=utcnow(), human_question=question, human_answer_encrypted=None)
+        .values(status=TaskStatus.paused, paused_at=utcnow(), human_question=question, human_answer_encrypted=None),
     )
     if result.rowcount == 1:
         record_status(session, lease.task_id, TaskStatus.paused)
@@ -186,9 +191,13 @@ def take_answer(session: Session, lease: Lease) -> HumanReply | None:
     """The answer to the agent's question, taken off the row (it is handed over once);
     None when the lease is lost."""
     row = session.execute(
-        sa_select(col(Task.status), col(Task.attempt), col(Task.worker_id), col(Task.human_question),
-                  col(Task.human_answer_encrypted))
-        .where(col(Task.id) == lease.task_id)
+        sa_select(
+            col(Task.status),
+            col(Task.attempt),
+            col(Task.worker_id),
+            col(Task.human_question),
+            col(Task.human_answer_encrypted),
+        ).where(col(Task.id) == lease.task_id)
     ).one_or_none()
     if row is None or (row[1], row[2]) != (lease.attempt, lease.worker_id) or row[0] not in ACTIVE:
         return None
@@ -197,7 +206,9 @@ def take_answer(session: Session, lease: Lease) -> HumanReply | None:
         return HumanReply(waiting=True)
     if answer is not None:
         session.execute(
-            update(Task).where(*_held(lease), col(Task.human_answer_encrypted) == answer).values(human_answer_encrypted=None)
+            update(Task)
+            .where(*_held(lease), col(Task.human_answer_encrypted) == answer)
+            .values(human_answer_encrypted=None)
         )
         session.commit()
     return HumanReply(waiting=False, answer_encrypted=answer)
@@ -218,11 +229,16 @@ def recorded_steps(session: Session, task_id: str) -> list[Step]:
 
 
 def request_stop(session: Session, task: Task, output: str = "Stopped by the user.") -> bool:
-    result = _run_update(session, 
+    result = _run_update(
+        session,
         update(Task)
         .where(col(Task.id) == task.id, col(Task.status).in_((TaskStatus.created, *ACTIVE)))
-        .values(status=TaskStatus.stopped, finished_at=utcnow(), output=func.coalesce(Task.output, output),
-                human_question=None)
+        .values(
+            status=TaskStatus.stopped,
+            finished_at=utcnow(),
+            output=func.coalesce(Task.output, output),
+            human_question=None,
+        ),
     )
     if result.rowcount == 1:
         record_status(session, task.id, TaskStatus.stopped)
@@ -231,10 +247,11 @@ def request_stop(session: Session, task: Task, output: str = "Stopped by the use
 
 
 def request_pause(session: Session, task: Task) -> bool:
-    result = _run_update(session, 
+    result = _run_update(
+        session,
         update(Task)
         .where(col(Task.id) == task.id, col(Task.status).in_((TaskStatus.created, TaskStatus.running)))
-        .values(status=TaskStatus.paused, paused_at=utcnow())
+        .values(status=TaskStatus.paused, paused_at=utcnow()),
     )
     if result.rowcount == 1:
         record_status(session, task.id, TaskStatus.paused)
@@ -245,16 +262,18 @@ def request_pause(session: Session, task: Task) -> bool:
 def request_resume(session: Session, task: Task) -> TaskStatus | None:
     """paused -> running when a worker holds it, else back to created (to be enqueued)."""
     now = utcnow()
-    result = _run_update(session, 
+    result = _run_update(
+        session,
         update(Task)
         .where(col(Task.id) == task.id, col(Task.status) == TaskStatus.paused, col(Task.worker_id).is_not(None))
-        .values(status=TaskStatus.running, paused_at=None, heartbeat_at=now, human_question=None)
+        .values(status=TaskStatus.running, paused_at=None, heartbeat_at=now, human_question=None),
     )
     if result.rowcount != 1:
-        result = _run_update(session, 
+        result = _run_update(
+            session,
             update(Task)
             .where(col(Task.id) == task.id, col(Task.status) == TaskStatus.paused, col(Task.worker_id).is_(None))
-            .values(status=TaskStatus.created, paused_at=None, enqueued_at=None, human_question=None)
+            .values(status=TaskStatus.created, paused_at=None, enqueued_at=None, human_question=None),
         )
     if result.rowcount != 1:
         session.commit()
@@ -271,14 +290,18 @@ def answer(session: Session, task: Task, answer_encrypted: str, **columns: objec
     not waiting for an answer. `columns`: more to set with it (a secret answer's secrets)."""
     waiting = [col(Task.id) == task.id, col(Task.status) == TaskStatus.paused, col(Task.human_question).is_not(None)]
     values = {"paused_at": None, "human_question": None, "human_answer_encrypted": answer_encrypted, **columns}
-    result = _run_update(session, 
-        update(Task).where(*waiting, col(Task.worker_id).is_not(None))
-        .values(status=TaskStatus.running, heartbeat_at=utcnow(), **values)
+    result = _run_update(
+        session,
+        update(Task)
+        .where(*waiting, col(Task.worker_id).is_not(None))
+        .values(status=TaskStatus.running, heartbeat_at=utcnow(), **values),
     )
     if result.rowcount != 1:
-        result = _run_update(session, 
-            update(Task).where(*waiting, col(Task.worker_id).is_(None))
-            .values(status=TaskStatus.created, enqueued_at=None, **values)
+        result = _run_update(
+            session,
+            update(Task)
+            .where(*waiting, col(Task.worker_id).is_(None))
+            .values(status=TaskStatus.created, enqueued_at=None, **values),
         )
     if result.rowcount != 1:
         session.rollback()
@@ -336,8 +359,9 @@ def reap(session: Session, lease_seconds: float, max_attempts: int) -> ReapResul
             }
             bucket = out.failed
         # One row per commit: a row that fails is rolled back alone (logged, counted), the rest go on.
-        if isolated("reaper", task_id, partial(_take_back, session, task_id, guard, values),
-                    lambda _exc: session.rollback()):
+        if isolated(
+            "reaper", task_id, partial(_take_back, session, task_id, guard, values), lambda _exc: session.rollback()
+        ):
             bucket.append(task_id)
     return out
 
@@ -353,12 +377,11 @@ def _take_back(session: Session, task_id: str, guard: list, values: dict) -> boo
 def expire_pauses(session: Session, max_pause_seconds: float) -> list[str]:
     """Paused for too long: stopped, with an output that says why."""
     cutoff = utcnow() - timedelta(seconds=max_pause_seconds)
-    ids = session.exec(
-        select(Task.id).where(col(Task.status) == TaskStatus.paused, col(Task.paused_at) < cutoff)
-    ).all()
+    ids = session.exec(select(Task.id).where(col(Task.status) == TaskStatus.paused, col(Task.paused_at) < cutoff)).all()
     done = []
     for task_id in ids:
-        result = _run_update(session, 
+        result = _run_update(
+            session,
             update(Task)
             .where(col(Task.id) == task_id, col(Task.status) == TaskStatus.paused, col(Task.paused_at) < cutoff)
             .values(
@@ -366,7 +389,7 @@ def expire_pauses(session: Session, max_pause_seconds: float) -> list[str]:
                 finished_at=utcnow(),
                 output=f"Stopped: the task stayed paused longer than the limit of {max_pause_seconds:.0f} s.",
                 human_question=None,
-            )
+            ),
         )
         if result.rowcount == 1:
             done.append(task_id)
@@ -396,4 +419,3 @@ def due_for_dispatch(session: Session, requeue_after_seconds: float, limit: int 
             .limit(limit)
         ).all()
     )
-

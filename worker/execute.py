@@ -128,16 +128,16 @@ async def _internal_error(lease: Lease, exc: Exception, settings: Settings) -> T
         return None
     kind = type(exc)
     detail = str(exc) if isinstance(exc, SetupTimeout) else f"{kind.__module__.split('.')[0]} {kind.__name__}"
-    output = (f"Failed: the worker hit an internal error on each of {lease.attempt} attempts "
-              f"(the last: {detail}); the worker's log has the details.")
+    output = (
+        f"Failed: the worker hit an internal error on each of {lease.attempt} attempts "
+        f"(the last: {detail}); the worker's log has the details."
+    )
     written = await asyncio.to_thread(_finish, lease, Outcome(TaskStatus.failed, output), {})
     return TaskStatus.failed if written else None
 
 
 class SetupTimeout(Exception):
     """Opening the task's browser did not finish within setup_timeout_seconds."""
-
-
 
 
 def _finish(lease: Lease, outcome: Outcome, extra: dict) -> bool:
@@ -149,8 +149,10 @@ def _finish(lease: Lease, outcome: Outcome, extra: dict) -> bool:
             return task_store.finish(session, lease, outcome.status, output, **extra)
     except REFUSED as exc:
         log.error("task %s: the database refused its result: %s", lease.task_id, exc)
-        reason = (f"Failed: the agent's result could not be stored (the database refused it: "
-                  f"{type(exc.orig).__name__}); its steps are kept.")
+        reason = (
+            f"Failed: the agent's result could not be stored (the database refused it: "
+            f"{type(exc.orig).__name__}); its steps are kept."
+        )
         with session_scope() as session:
             return task_store.finish(session, lease, TaskStatus.failed, reason)
 
@@ -236,8 +238,9 @@ async def _run(
         shutil.rmtree(files_dir, ignore_errors=True)  # everything worth keeping is in storage now
 
 
-async def _wrap_up(task_id: str, session: BrowserSession, task_files: TaskFiles, pool: BrowserPool,
-                   settings: Settings) -> None:
+async def _wrap_up(
+    task_id: str, session: BrowserSession, task_files: TaskFiles, pool: BrowserPool, settings: Settings
+) -> None:
     """Store the last files, then close the context, each within its bound: a slot
     never waits forever on storage or on a Chromium that stopped answering."""
     try:
@@ -245,14 +248,14 @@ async def _wrap_up(task_id: str, session: BrowserSession, task_files: TaskFiles,
             await session.settle()
             await task_files.finish()
     except TimeoutError:
-        log.error("task %s: storing its last files took over %g s; left unfinished",
-                  task_id, settings.wrapup_timeout_seconds)
+        log.error(
+            "task %s: storing its last files took over %g s; left unfinished", task_id, settings.wrapup_timeout_seconds
+        )
     try:
         async with asyncio.timeout(CLOSE_TIMEOUT):
             await session.close()  # always: a context left open lives on in the warm Chromium
     except TimeoutError:
-        log.error("task %s: its browser context did not close within %g s; restarting Chromium",
-                  task_id, CLOSE_TIMEOUT)
+        log.error("task %s: its browser context did not close within %g s; restarting Chromium", task_id, CLOSE_TIMEOUT)
         await pool.discard()
 
 

@@ -65,8 +65,10 @@ def describe(answer: HumanAnswer | None, driven: bool) -> str:
             text = "A person took control of the browser, used the page and resumed the task (no written answer)."
         return text + " Look at the page below as they left it."
     if answer.secret_name:
-        text = (f"The person answered with a secret: type it with <secret>{answer.secret_name}</secret> "
-                "(you never see its value).")
+        text = (
+            f"The person answered with a secret: type it with <secret>{answer.secret_name}</secret> "
+            "(you never see its value)."
+        )
     else:
         text = f"The person answered: {answer.text}"
     if driven:

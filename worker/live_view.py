@@ -41,7 +41,10 @@ class Screencast:
     share of the second is over caps the frame rate."""
 
     def __init__(
-        self, page: Page, publish: Callable[[str], Awaitable[None]], fps: float,
+        self,
+        page: Page,
+        publish: Callable[[str], Awaitable[None]],
+        fps: float,
         extra: Callable[[], dict[str, Any]] = dict,
     ) -> None:
         self.page = page
@@ -135,7 +138,11 @@ async def apply_input(page: Page, event: Click | Wheel | Text | Key) -> None:
 
 class LiveView:
     def __init__(
-        self, task_id: str, session: BrowserSession, control: TaskControl, settings: Settings,
+        self,
+        task_id: str,
+        session: BrowserSession,
+        control: TaskControl,
+        settings: Settings,
         bus: LiveBus | None = None,
     ) -> None:
         self.task_id = task_id
@@ -152,7 +159,7 @@ class LiveView:
         self._parked_told = False  # what the last frame said of control.parked
         self._closing = asyncio.Event()
 
-    async def __aenter__(self) -> "LiveView":
+    async def __aenter__(self) -> LiveView:
         self._runner = asyncio.create_task(self._run(), name=f"live-view {self.task_id}")
         return self
 
@@ -208,8 +215,12 @@ class LiveView:
             return
         if self.cast is not None:
             await self.cast.stop()
-        cast = Screencast(page, lambda frame: self.bus.publish_frame(self.task_id, frame),
-                          self.settings.live_view_fps, self._frame_fields)
+        cast = Screencast(
+            page,
+            lambda frame: self.bus.publish_frame(self.task_id, frame),
+            self.settings.live_view_fps,
+            self._frame_fields,
+        )
         try:
             await cast.start()
         except Exception:
@@ -234,8 +245,7 @@ class LiveView:
         if self.cast is not None:
             cast, self.cast = self.cast, None
             await cast.stop()
-            log.info("task %s: nobody watches any more; streaming stopped after %d frames",
-                     self.task_id, cast.frames)
+            log.info("task %s: nobody watches any more; streaming stopped after %d frames", self.task_id, cast.frames)
             try:
                 await self.bus.drop_frame(self.task_id)
             except Exception:

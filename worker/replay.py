@@ -48,4 +48,3 @@ def recorded_step(step: Step) -> RecordedStep | None:
         },
         elements=elements[:ran],
     )
-

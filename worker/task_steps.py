@@ -70,12 +70,14 @@ async def store_step(lease: Lease, record: StepRecord) -> None:
     def write() -> bool:
         try:
             with session_scope() as session:
-                return task_store.record_step(session, lease, step, record.usage.input_tokens,
-                                              record.usage.output_tokens)
+                return task_store.record_step(
+                    session, lease, step, record.usage.input_tokens, record.usage.output_tokens
+                )
         except REFUSED as exc:
             log.error("task %s: the database refused step %d: %s", lease.task_id, record.step, exc)
-            raise StoreRefused(f"step {record.step} could not be stored (the database refused it: "
-                               f"{type(exc.orig).__name__}).") from None
+            raise StoreRefused(
+                f"step {record.step} could not be stored (the database refused it: {type(exc.orig).__name__})."
+            ) from None
 
     if not await asyncio.to_thread(write):
         raise Interrupted("the lease was lost while recording a step", lease_lost=True)

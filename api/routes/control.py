@@ -4,7 +4,8 @@ it waits for the model (or for the answer)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Callable
+from collections.abc import Callable
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.concurrency import run_in_threadpool
@@ -65,10 +66,24 @@ def _register(verb: str, action: Callable[[Session, str, str], Empty]) -> None:
     async def by_path(task_id: str, session: SessionDep, owner_id: OwnerId) -> Empty:
         return await run_in_threadpool(action, session, owner_id, task_id)
 
-    router.add_api_route(f"/{verb}-task", by_query, methods=["PUT"], response_model=Empty, responses=RESPONSES,
-                         name=f"{verb}_task", summary=f"{verb.capitalize()} a task")
-    router.add_api_route(f"/{verb}-task/{{task_id}}", by_path, methods=["PUT"], response_model=Empty,
-                         responses=RESPONSES, name=f"{verb}_task_by_path", summary=f"{verb.capitalize()} a task")
+    router.add_api_route(
+        f"/{verb}-task",
+        by_query,
+        methods=["PUT"],
+        response_model=Empty,
+        responses=RESPONSES,
+        name=f"{verb}_task",
+        summary=f"{verb.capitalize()} a task",
+    )
+    router.add_api_route(
+        f"/{verb}-task/{{task_id}}",
+        by_path,
+        methods=["PUT"],
+        response_model=Empty,
+        responses=RESPONSES,
+        name=f"{verb}_task_by_path",
+        summary=f"{verb.capitalize()} a task",
+    )
 
 
 _register("stop", _stop)

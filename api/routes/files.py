@@ -107,8 +107,9 @@ def task_gif(task_id: str, session: SessionDep, owner_id: OwnerId, storage: Stor
     return GifResponse(gif=storage.url_for_get(key))
 
 
-@router.get("/task/{task_id}/output-file/{file_name:path}", response_model=DownloadUrlResponse,
-            responses={**NOT_FOUND, **GONE})
+@router.get(
+    "/task/{task_id}/output-file/{file_name:path}", response_model=DownloadUrlResponse, responses={**NOT_FOUND, **GONE}
+)
 def task_output_file(
     task_id: str, file_name: str, session: SessionDep, owner_id: OwnerId, storage: StorageDep
 ) -> DownloadUrlResponse:
@@ -116,7 +117,9 @@ def task_output_file(
     _task_with_files(session, owner_id, task_id)
     key = names.output_key(task_id, file_name)
     if storage.stat(key) is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Output file {file_name!r} not found: see the task's output_files")
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"Output file {file_name!r} not found: see the task's output_files"
+        )
     return DownloadUrlResponse(download_url=storage.url_for_get(key, download_name=file_name))
 
 

@@ -160,8 +160,12 @@ class _Viewer:
             # and the viewer must be let go (unwatched) whatever its readers do.
             _, stuck = await asyncio.wait(jobs, timeout=LEAVE_TIMEOUT) if jobs else (set(), set())
             if stuck:
-                log.info("live view of task %s: %d reader(s) of viewer %s still closing",
-                         self.task_id, len(stuck), self.id[:8])
+                log.info(
+                    "live view of task %s: %d reader(s) of viewer %s still closing",
+                    self.task_id,
+                    len(stuck),
+                    self.id[:8],
+                )
             try:
                 await self.bus.unwatch(self.task_id, self.id)
             except Exception as exc:
@@ -211,8 +215,11 @@ class _Viewer:
             return reply
         if kind == "input":
             return await self._forward(message)
-        return {"type": "error", "detail": "unknown message: send {type: control, action: take|resume} or "
-                                           "{type: input, kind: click|wheel|text|key, ...}"}
+        return {
+            "type": "error",
+            "detail": "unknown message: send {type: control, action: take|resume} or "
+            "{type: input, kind: click|wheel|text|key, ...}",
+        }
 
     async def _forward(self, message: dict[str, Any]) -> dict[str, Any] | None:
         if not self.in_control:

@@ -70,8 +70,9 @@ async def _refusal(request: Request) -> JSONResponse | None:
     scheme, _, key = request.headers.get("authorization", "").partition(" ")
     try:
         if scheme.lower() != "bearer" or not key.strip():
-            raise HTTPException(401, "Missing API key: send 'Authorization: Bearer <key>'",
-                                headers={"WWW-Authenticate": "Bearer"})
+            raise HTTPException(
+                401, "Missing API key: send 'Authorization: Bearer <key>'", headers={"WWW-Authenticate": "Bearer"}
+            )
         await run_in_threadpool(_check_key, key.strip())
     except HTTPException as exc:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)

@@ -18,7 +18,8 @@ from shared.models import Task, TaskStatus
 
 router = APIRouter(tags=["tasks"])
 RESPONSES: dict[int | str, dict[str, Any]] = {
-    **NOT_FOUND, 409: {"model": ErrorDetail, "description": "The task did not finish"},
+    **NOT_FOUND,
+    409: {"model": ErrorDetail, "description": "The task did not finish"},
 }
 
 

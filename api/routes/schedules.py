@@ -101,12 +101,19 @@ def list_schedules(
     where = col(ScheduledTask.owner_id) == owner_id
     total = session.exec(select(func.count()).select_from(ScheduledTask).where(where)).one()
     rows = session.exec(
-        select(ScheduledTask).where(where)
+        select(ScheduledTask)
+        .where(where)
         .order_by(col(ScheduledTask.created_at).desc(), col(ScheduledTask.id).desc())
-        .offset((page - 1) * limit).limit(limit)
+        .offset((page - 1) * limit)
+        .limit(limit)
     ).all()
-    return ScheduledTaskPage(tasks=[to_view(r) for r in rows], total_pages=max(1, math.ceil(total / limit)),
-                             page=page, limit=limit, total_count=total)
+    return ScheduledTaskPage(
+        tasks=[to_view(r) for r in rows],
+        total_pages=max(1, math.ceil(total / limit)),
+        page=page,
+        limit=limit,
+        total_count=total,
+    )
 
 
 @router.get("/scheduled-task/{schedule_id}", response_model=ScheduledTaskView, responses=NOT_FOUND)

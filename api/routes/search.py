@@ -37,8 +37,11 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     504: {"model": ErrorDetail, "description": "The search did not finish in time; its task was stopped"},
 }
 POLL_SECONDS = 0.25
-_RESULT = {"type": "object", "properties": {"url": {"type": "string"}, "content": {"type": "string"}},
-           "required": ["url", "content"]}
+_RESULT = {
+    "type": "object",
+    "properties": {"url": {"type": "string"}, "content": {"type": "string"}},
+    "required": ["url", "content"],
+}
 
 
 def simple_search_steps(max_websites: int, depth: int) -> int:
@@ -62,10 +65,14 @@ async def simple_search(body: SimpleSearchRequest, session: SessionDep, owner_id
         "3. From each site keep the content relevant to the query, as plain text in the page's own words.\n"
         "Finish with done: `data.results` holds one {url, content} per site that had relevant content."
     )
-    schema = {"type": "object", "required": ["results"],
-              "properties": {"results": {"type": "array", "maxItems": body.max_websites, "items": _RESULT}}}
-    data, task_id = await _run_search(body.llm_model, text, schema, simple_search_steps(body.max_websites, body.depth),
-                                      session, owner_id)
+    schema = {
+        "type": "object",
+        "required": ["results"],
+        "properties": {"results": {"type": "array", "maxItems": body.max_websites, "items": _RESULT}},
+    }
+    data, task_id = await _run_search(
+        body.llm_model, text, schema, simple_search_steps(body.max_websites, body.depth), session, owner_id
+    )
     return SimpleSearchResponse(results=[SearchResult(**r) for r in data["results"]], task_id=task_id)
 
 
@@ -82,8 +89,9 @@ async def search_url(body: SearchUrlRequest, session: SessionDep, owner_id: Owne
     return SearchUrlResponse(url=body.url, content=data["content"], task_id=task_id)
 
 
-async def _run_search(llm_model: str | None, text: str, schema: dict[str, Any], max_steps: int,
-                      session: SessionDep, owner_id: str) -> tuple[dict[str, Any], str]:
+async def _run_search(
+    llm_model: str | None, text: str, schema: dict[str, Any], max_steps: int, session: SessionDep, owner_id: str
+) -> tuple[dict[str, Any], str]:
     """Start the task, wait for it, and return its structured output."""
     fields: dict[str, Any] = {"task": text, "structured_output_json": schema, "max_agent_steps": max_steps}
     if llm_model:

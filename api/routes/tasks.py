@@ -58,16 +58,16 @@ def _check_request(body: RunTaskRequest) -> None:
 
 
 @router.post("/run-task", response_model=TaskCreatedResponse)
-async def run_task(body: RunTaskRequest, session: SessionDep, owner_id: OwnerId,
-                   idempotency_key: idempotency.IdempotencyHeader = None) -> TaskCreatedResponse:
+async def run_task(
+    body: RunTaskRequest, session: SessionDep, owner_id: OwnerId, idempotency_key: idempotency.IdempotencyHeader = None
+) -> TaskCreatedResponse:
     """Store the task, then queue it. Once this answers, the task is never lost;
     with an Idempotency-Key, a retry of this request gets this same task."""
     print_ = idempotency.fingerprint("v1", owner_id, body.model_dump(mode="json"))
     return TaskCreatedResponse(id=await create_task_once(body, session, owner_id, idempotency_key, print_))
 
 
-async def create_task_once(body: RunTaskRequest, session: Session, owner_id: str, key: str | None,
-                           print_: str) -> str:
+async def create_task_once(body: RunTaskRequest, session: Session, owner_id: str, key: str | None, print_: str) -> str:
     """create_task, unless a request with this Idempotency-Key made its task already: that task's id."""
     if key is None:
         return (await create_task(body, session, owner_id)).id
@@ -76,7 +76,9 @@ async def create_task_once(body: RunTaskRequest, session: Session, owner_id: str
         return earlier
     task = await run_in_threadpool(new_task, body, session, owner_id)
     try:
-        await run_in_threadpool(_store, session, task, lambda: idempotency.record(session, owner_id, key, print_, task.id))
+        await run_in_threadpool(
+            _store, session, task, lambda: idempotency.record(session, owner_id, key, print_, task.id)
+        )
     except IntegrityError:  # a request with the same key committed first: its task is the one
         session.rollback()
         earlier = await run_in_threadpool(idempotency.earlier_task, session, owner_id, key, print_)
@@ -126,7 +128,9 @@ def _profile_settings(session: Session, owner_id: str, profile_id: str | None) -
     try:
         return profiles.task_settings(profiles.get_owned_profile(session, owner_id, profile_id))
     except HTTPException:
-        raise invalid(["body", "browser_profile_id"], f"browser profile {profile_id!r} not found: create one with POST /browser-profiles"
+        raise invalid(
+            ["body", "browser_profile_id"],
+            f"browser profile {profile_id!r} not found: create one with POST /browser-profiles",
         ) from None
 
 
@@ -244,4 +248,3 @@ def list_tasks(
         limit=limit,
         total_count=total,
     )
-

@@ -5,7 +5,7 @@ Auth is the `X-Browser-Use-API-Key` header with a browserq key."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Security, status
@@ -30,8 +30,9 @@ from api.v2_schemas import (
 from shared.models import Step, Task, TaskStatus
 from shared.settings import get_settings
 
-_api_key = APIKeyHeader(name="X-Browser-Use-API-Key", auto_error=False,
-                        description="Your browserq API key (`browserq keys create NAME`).")
+_api_key = APIKeyHeader(
+    name="X-Browser-Use-API-Key", auto_error=False, description="Your browserq API key (`browserq keys create NAME`)."
+)
 
 
 def current_owner_v2(session: SessionDep, key: Annotated[str | None, Security(_api_key)]) -> str:
@@ -52,8 +53,12 @@ _CONTROL = {
 
 
 @router.post("/tasks", response_model=TaskCreatedResponseV2)
-async def create_task_v2(body: CreateTaskRequestV2, session: SessionDep, owner_id: OwnerV2,
-                         idempotency_key: idempotency.IdempotencyHeader = None) -> TaskCreatedResponseV2:
+async def create_task_v2(
+    body: CreateTaskRequestV2,
+    session: SessionDep,
+    owner_id: OwnerV2,
+    idempotency_key: idempotency.IdempotencyHeader = None,
+) -> TaskCreatedResponseV2:
     """With an Idempotency-Key, a retry of this request gets the same task (see api/idempotency.py)."""
     print_ = idempotency.fingerprint("v2", owner_id, body.model_dump(mode="json"))
     task_id = await create_task_once(run_request(body), session, owner_id, idempotency_key, print_)
@@ -84,10 +89,15 @@ def list_tasks_v2(
     if before is not None:
         where.append(col(Task.created_at) < _utc(before, "before"))
     total = session.exec(select(func.count()).select_from(Task).where(*where)).one()
-    rows = list(session.exec(
-        select(Task).where(*where).order_by(col(Task.created_at).desc(), col(Task.id).desc())
-        .offset((page_number - 1) * page_size).limit(page_size)
-    ).all())
+    rows = list(
+        session.exec(
+            select(Task)
+            .where(*where)
+            .order_by(col(Task.created_at).desc(), col(Task.id).desc())
+            .offset((page_number - 1) * page_size)
+            .limit(page_size)
+        ).all()
+    )
     last = _last_steps(session, [t.id for t in rows if t.status == TaskStatus.finished])
     settings = get_settings()
     return TaskListResponseV2(
@@ -124,15 +134,16 @@ def get_task_status_v2(task_id: str, session: SessionDep, owner_id: OwnerV2) -> 
 @router.get("/tasks/{task_id}/logs", responses=NOT_FOUND)
 def get_task_logs_v2(task_id: str, session: SessionDep, owner_id: OwnerV2) -> None:
     get_owned_task(session, owner_id, task_id)
-    raise HTTPException(status.HTTP_404_NOT_FOUND,
-                        "browserq keeps no agent log file: every step is in GET /api/v2/tasks/{task_id}")
+    raise HTTPException(
+        status.HTTP_404_NOT_FOUND, "browserq keeps no agent log file: every step is in GET /api/v2/tasks/{task_id}"
+    )
 
 
 def _utc(value: datetime, name: str) -> datetime:
     """Naive means UTC (the SDK sends naive UTC); SQLite compares the digits, so convert first.
     A moment whose offset takes it outside the years 1..9999 is refused, not a 500."""
     try:
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     except OverflowError:
         raise invalid(["query", name], f"{name} is outside the years 1 to 9999 once converted to UTC") from None
 
@@ -148,7 +159,11 @@ def _last_steps(session: Session, task_ids: list[str]) -> dict[str, Step]:
         return {}
     last = (
         select(Step.task_id, func.max(Step.step).label("step"))
-        .where(col(Step.task_id).in_(task_ids)).group_by(col(Step.task_id)).subquery()
+        .where(col(Step.task_id).in_(task_ids))
+        .group_by(col(Step.task_id))
+        .subquery()
     )
-    rows = session.exec(select(Step).join(last, and_(col(Step.task_id) == last.c.task_id, col(Step.step) == last.c.step)))
+    rows = session.exec(
+        select(Step).join(last, and_(col(Step.task_id) == last.c.task_id, col(Step.step) == last.c.step))
+    )
     return {s.task_id: s for s in rows}

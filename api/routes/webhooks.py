@@ -18,7 +18,7 @@ from shared.webhooks import config
 
 router = APIRouter(tags=["webhooks"])
 
-NO_WEBHOOK = "No webhook is set for this key: set one with PUT /api/v1/webhook {\"url\": \"https://...\"}"
+NO_WEBHOOK = 'No webhook is set for this key: set one with PUT /api/v1/webhook {"url": "https://..."}'
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorDetail, "description": "No webhook is set"}}
 RECENT = 20
 
@@ -28,7 +28,8 @@ def _deliveries(session: Session, owner_id: str, offset: int, limit: int) -> lis
         select(WebhookDelivery)
         .where(col(WebhookDelivery.owner_id) == owner_id)
         .order_by(col(WebhookDelivery.created_at).desc(), col(WebhookDelivery.id).desc())
-        .offset(offset).limit(limit)
+        .offset(offset)
+        .limit(limit)
     ).all()
     return [DeliveryView.model_validate(row, from_attributes=True) for row in rows]
 
@@ -40,8 +41,9 @@ def set_webhook(body: WebhookSetRequest, session: SessionDep, owner_id: OwnerId)
         result = config.set_webhook(session, owner_id, body.url, body.secret)
     except config.WebhookRefused as exc:
         raise invalid(["body", "url"], str(exc)) from None
-    return WebhookSetResponse(url=result.webhook.url, secret=result.generated_secret,
-                              test_delivery_id=result.test_delivery_id)
+    return WebhookSetResponse(
+        url=result.webhook.url, secret=result.generated_secret, test_delivery_id=result.test_delivery_id
+    )
 
 
 @router.get("/webhook", response_model=WebhookView, responses=NOT_FOUND)
@@ -49,8 +51,12 @@ def get_webhook(session: SessionDep, owner_id: OwnerId) -> WebhookView:
     webhook = config.get_webhook(session, owner_id)
     if webhook is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, NO_WEBHOOK)
-    return WebhookView(url=webhook.url, created_at=webhook.created_at, updated_at=webhook.updated_at,
-                       recent_deliveries=_deliveries(session, owner_id, 0, RECENT))
+    return WebhookView(
+        url=webhook.url,
+        created_at=webhook.created_at,
+        updated_at=webhook.updated_at,
+        recent_deliveries=_deliveries(session, owner_id, 0, RECENT),
+    )
 
 
 @router.delete("/webhook", response_model=Empty, responses=NOT_FOUND)
@@ -71,5 +77,10 @@ def list_deliveries(
     total = session.exec(
         select(func.count()).select_from(WebhookDelivery).where(col(WebhookDelivery.owner_id) == owner_id)
     ).one()
-    return DeliveryPage(deliveries=_deliveries(session, owner_id, (page - 1) * limit, limit),
-                        total_pages=max(1, math.ceil(total / limit)), page=page, limit=limit, total_count=total)
+    return DeliveryPage(
+        deliveries=_deliveries(session, owner_id, (page - 1) * limit, limit),
+        total_pages=max(1, math.ceil(total / limit)),
+        page=page,
+        limit=limit,
+        total_count=total,
+    )

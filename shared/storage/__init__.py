@@ -17,8 +17,16 @@ from shared.storage.base import (
 from shared.storage.names import FileNameError, check_file_name
 
 __all__ = [
-    "UPLOAD_MAX_BYTES", "FileNameError", "ObjectInfo", "Storage", "StorageError", "StorageNotConfigured",
-    "check_file_name", "get_storage", "guess_type", "make_storage",
+    "UPLOAD_MAX_BYTES",
+    "FileNameError",
+    "ObjectInfo",
+    "Storage",
+    "StorageError",
+    "StorageNotConfigured",
+    "check_file_name",
+    "get_storage",
+    "guess_type",
+    "make_storage",
 ]
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import builtins  # `list` is also a method of Storage: annotations in its class body say builtins.list
 import os
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from shared.storage import signing
@@ -57,7 +57,7 @@ class LocalStorage(Storage):
             st = self.path(key).stat()
         except FileNotFoundError:
             return None
-        return ObjectInfo(key, st.st_size, datetime.fromtimestamp(st.st_mtime, timezone.utc))
+        return ObjectInfo(key, st.st_size, datetime.fromtimestamp(st.st_mtime, UTC))
 
     def list(self, prefix: str) -> list[ObjectInfo]:
         folder = self.root / prefix.rstrip("/") if prefix else self.root
@@ -68,7 +68,7 @@ class LocalStorage(Storage):
             if path.is_file() and not path.name.startswith(".part-"):
                 st = path.stat()
                 key = path.relative_to(self.root).as_posix()
-                found.append(ObjectInfo(key, st.st_size, datetime.fromtimestamp(st.st_mtime, timezone.utc)))
+                found.append(ObjectInfo(key, st.st_size, datetime.fromtimestamp(st.st_mtime, UTC)))
         return sorted(found, key=lambda o: o.key)
 
     def delete(self, keys: builtins.list[str]) -> None:
@@ -99,8 +99,12 @@ class LocalStorage(Storage):
         return self._key
 
     def url_for_get(self, key: str, download_name: str | None = None) -> str:
-        return signing.sign(self._signing_key(), self.public_url, "GET", key, self.url_seconds, name=download_name or "")
+        return signing.sign(
+            self._signing_key(), self.public_url, "GET", key, self.url_seconds, name=download_name or ""
+        )
 
     def url_for_put(self, key: str, content_type: str, size: int | None = None) -> str:
         limit = str(min(size, UPLOAD_MAX_BYTES) if size is not None else UPLOAD_MAX_BYTES)
-        return signing.sign(self._signing_key(), self.public_url, "PUT", key, self.url_seconds, ct=content_type, max=limit)
+        return signing.sign(
+            self._signing_key(), self.public_url, "PUT", key, self.url_seconds, ct=content_type, max=limit
+        )

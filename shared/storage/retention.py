@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from sqlalchemy import update
@@ -45,23 +45,25 @@ def maybe_run(settings: Settings | None = None) -> None:
         expired, deleted = purge(get_storage(), timedelta(days=settings.file_retention_days))
         events = delivery.purge_history(timedelta(days=settings.webhook_history_days))
         if expired or deleted or events:
-            log.info("retention: files of %d tasks expired, %d files deleted, %d webhook events deleted",
-                     expired, deleted, events)
+            log.info(
+                "retention: files of %d tasks expired, %d files deleted, %d webhook events deleted",
+                expired,
+                deleted,
+                events,
+            )
     except Exception:
         log.exception("retention round failed; retrying at the next interval")
 
 
 def purge(storage: Storage, keep: timedelta) -> tuple[int, int]:
     """Returns (tasks marked expired, files deleted)."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     cutoff = now - keep
     expired = 0
     while True:
         with session_scope() as session:
             ids = session.exec(
-                select(Task.id)
-                .where(col(Task.finished_at) < cutoff, col(Task.files_expired_at).is_(None))
-                .limit(BATCH)
+                select(Task.id).where(col(Task.finished_at) < cutoff, col(Task.files_expired_at).is_(None)).limit(BATCH)
             ).all()
         if not ids:
             break

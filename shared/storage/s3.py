@@ -33,8 +33,13 @@ class S3Storage(Storage):
             region_name=region,
             aws_access_key_id=access_key_id,
             aws_secret_access_key=secret_access_key,
-            config=Config(signature_version="s3v4", s3={"addressing_style": "path"},
-                          retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=30),
+            config=Config(
+                signature_version="s3v4",
+                s3={"addressing_style": "path"},
+                retries={"max_attempts": 3, "mode": "standard"},
+                connect_timeout=5,
+                read_timeout=30,
+            ),
         )
         self.client = boto3.client("s3", endpoint_url=endpoint_url, **common)
         # URLs are signed for the address clients use, which may differ from the one servers use.
@@ -64,7 +69,9 @@ class S3Storage(Storage):
                 try:
                     self.client.create_bucket(Bucket=self.bucket)
                 except ClientError as create_exc:
-                    raise StorageError(f"S3 bucket {self.bucket!r} is missing and cannot be created: {create_exc}") from create_exc
+                    raise StorageError(
+                        f"S3 bucket {self.bucket!r} is missing and cannot be created: {create_exc}"
+                    ) from create_exc
             except BotoCoreError as exc:
                 raise StorageError(f"S3 is unreachable: {exc}") from exc
             self._bucket_checked = True

@@ -52,7 +52,9 @@ class BadSignature(Exception):
     """The URL is expired or was not made by this server for this file and method."""
 
 
-def verify(key: bytes, method: str, path_key: str, query: dict[str, str], extra_names: tuple[str, ...] = ()) -> dict[str, str]:
+def verify(
+    key: bytes, method: str, path_key: str, query: dict[str, str], extra_names: tuple[str, ...] = ()
+) -> dict[str, str]:
     """Checks the query of a signed URL; returns the signed extra values."""
     try:
         expires = int(query["expires"])

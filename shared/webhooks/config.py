@@ -81,8 +81,9 @@ def remove_webhook(session: Session, owner_id: str) -> bool:
     session.execute(
         update(WebhookDelivery)
         .where(col(WebhookDelivery.owner_id) == owner_id, col(WebhookDelivery.state) == "pending")
-        .values(state="failed", last_error="the webhook was removed before this event was delivered",
-                finished_at=utcnow())
+        .values(
+            state="failed", last_error="the webhook was removed before this event was delivered", finished_at=utcnow()
+        )
     )
     session.commit()
     return True

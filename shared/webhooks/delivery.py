@@ -131,8 +131,13 @@ def _post(url: str, target: netguard.Target, secret: str, body: dict, timeout: f
 
 
 def _record_attempt(
-    session: Session, delivery_id: str, attempts_before: int, url: str, status_code: int | None,
-    error: str | None, final: bool,
+    session: Session,
+    delivery_id: str,
+    attempts_before: int,
+    url: str,
+    status_code: int | None,
+    error: str | None,
+    final: bool,
 ) -> str | None:
     """Guarded by the attempt count, so a duplicate message cannot record twice."""
     settings = get_settings()

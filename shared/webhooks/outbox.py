@@ -44,9 +44,13 @@ def status_body(
     return {
         "type": STATUS_UPDATE,
         "timestamp": iso(at),
-        "payload": {"session_id": task_id, "task_id": task_id, "status": WEBHOOK_STATUS[TaskStatus(status)],
-                    "metadata": metadata or {},
-                    **(extra or {})},
+        "payload": {
+            "session_id": task_id,
+            "task_id": task_id,
+            "status": WEBHOOK_STATUS[TaskStatus(status)],
+            "metadata": metadata or {},
+            **(extra or {}),
+        },
     }
 
 
@@ -54,8 +58,14 @@ def record_status(session: Session, task_id: str, status: TaskStatus | str) -> N
     """Call in the transaction that changed the task's status, before its commit. A paused
     event carries the question the task waits on (or null), a final one the task's cost."""
     row = session.execute(  # columns, not the Task: a Task already in the session may predate the change
-        sa_select(col(Task.owner_id), col(Task.task_metadata), col(Task.llm_model), col(Task.input_tokens),
-                  col(Task.output_tokens), col(Task.human_question))
+        sa_select(
+            col(Task.owner_id),
+            col(Task.task_metadata),
+            col(Task.llm_model),
+            col(Task.input_tokens),
+            col(Task.output_tokens),
+            col(Task.human_question),
+        )
         .join(Webhook, Webhook.owner_id == Task.owner_id)  # type: ignore[arg-type]
         .where(col(Task.id) == task_id)
     ).one_or_none()
@@ -78,14 +88,23 @@ def record_new_task(session: Session, task: Task) -> None:
 
 
 def _add(
-    session: Session, owner_id: str, task_id: str, status: str, metadata: dict[str, str] | None,
+    session: Session,
+    owner_id: str,
+    task_id: str,
+    status: str,
+    metadata: dict[str, str] | None,
     extra: dict[str, Any] | None = None,
 ) -> None:
     now = utcnow()
     session.add(
         WebhookDelivery(
-            owner_id=owner_id, event_type=STATUS_UPDATE, task_id=task_id, task_status=status,
-            body=status_body(task_id, status, metadata, now, extra), created_at=now, next_attempt_at=now,
+            owner_id=owner_id,
+            event_type=STATUS_UPDATE,
+            task_id=task_id,
+            task_status=status,
+            body=status_body(task_id, status, metadata, now, extra),
+            created_at=now,
+            next_attempt_at=now,
         )
     )
 
@@ -94,8 +113,11 @@ def record_test(session: Session, owner_id: str) -> WebhookDelivery:
     """The event a newly set URL receives first."""
     now = utcnow()
     delivery = WebhookDelivery(
-        owner_id=owner_id, event_type=TEST, body={"type": TEST, "timestamp": iso(now), "payload": {"test": "ok"}},
-        created_at=now, next_attempt_at=now,
+        owner_id=owner_id,
+        event_type=TEST,
+        body={"type": TEST, "timestamp": iso(now), "payload": {"test": "ok"}},
+        created_at=now,
+        next_attempt_at=now,
     )
     session.add(delivery)
     return delivery

@@ -28,8 +28,9 @@ def make_stack(model: ScriptedModelServer) -> Iterator[StackFactory]:
         extra = dict(env or {})
         if broker is not None:
             extra.setdefault("BROWSERQ_BROKER_URL", broker.url)
-        stack = Stack(kind=kind, model_base_url=model.base_url, env_extra=extra, workers=workers,
-                      concurrency=concurrency)
+        stack = Stack(
+            kind=kind, model_base_url=model.base_url, env_extra=extra, workers=workers, concurrency=concurrency
+        )
         stack.broker = broker  # type: ignore[attr-defined]
         made.append((stack, broker))
         if not start:

@@ -14,8 +14,6 @@ from tests.support.stack import Stack, poll
 FINAL = {"finished", "failed", "stopped"}
 
 
-
-
 def slow_steps(count: int, delay: float, output: str = "all steps done") -> list[dict[str, Any]]:
     """`count` steps that each make the model think `delay` s, then `done`: a task
     long enough to be killed in the middle of."""
@@ -45,7 +43,11 @@ def steps_recorded(client: httpx.Client, task_id: str, at_least: int) -> dict | 
 
 
 def wait_final(client: httpx.Client, task_id: str, timeout: float = 60) -> dict:
-    return poll(f"task {task_id} reaching a final status", lambda: (t := client.get(f"/task/{task_id}").json())["status"] in FINAL and t, timeout)
+    return poll(
+        f"task {task_id} reaching a final status",
+        lambda: (t := client.get(f"/task/{task_id}").json())["status"] in FINAL and t,
+        timeout,
+    )
 
 
 def assert_steps_contiguous(task: dict) -> None:
@@ -62,5 +64,9 @@ def assert_nothing_pending(client: httpx.Client) -> None:
 
 def wait_attempt(stack: Stack, task_id: str, attempt: int, timeout: float) -> int:
     """Wait until a worker's log says it started this attempt; returns that worker's index."""
-    found = poll(f"attempt {attempt} of task {task_id} starting", lambda: (i := stack.worker_running(task_id, attempt)) is not None and [i], timeout)
+    found = poll(
+        f"attempt {attempt} of task {task_id} starting",
+        lambda: (i := stack.worker_running(task_id, attempt)) is not None and [i],
+        timeout,
+    )
     return found[0]

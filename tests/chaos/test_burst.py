@@ -27,8 +27,12 @@ def test_burst_of_300_tasks(make_stack: StackFactory, model: ScriptedModelServer
     # A message a worker took but never ran is sent again after requeue_after_seconds; 30 s
     # instead of the default 600 keeps that within the cap, and the claim makes sure a task
     # sent twice still runs once.
-    stack = make_stack("postgres", workers=2, concurrency=2,
-                       env={"BROWSERQ_RECORD_VIDEO": "false", "BROWSERQ_REQUEUE_AFTER_SECONDS": "30"})
+    stack = make_stack(
+        "postgres",
+        workers=2,
+        concurrency=2,
+        env={"BROWSERQ_RECORD_VIDEO": "false", "BROWSERQ_REQUEUE_AFTER_SECONDS": "30"},
+    )
     key = model.script([{"_repeat": TASKS, "reply": answer("finish", {"done": {"text": "ok"}})}])
     started = time.monotonic()
     with stack.client() as client, ThreadPoolExecutor(8) as pool:
@@ -36,8 +40,10 @@ def test_burst_of_300_tasks(make_stack: StackFactory, model: ScriptedModelServer
         submitted = time.monotonic() - started
         poll(f"all {TASKS} tasks ending", lambda: _finals(client) >= TASKS, CAP_SECONDS, every=1)
         took = time.monotonic() - started
-        print(f"\n{TASKS} tasks: submitted in {submitted:.1f} s, all final in {took:.1f} s "
-              f"({TASKS / took:.1f} tasks/s on 2 workers x 2 slots)")
+        print(
+            f"\n{TASKS} tasks: submitted in {submitted:.1f} s, all final in {took:.1f} s "
+            f"({TASKS / took:.1f} tasks/s on 2 workers x 2 slots)"
+        )
         tasks = list(pool.map(lambda task_id: client.get(f"/task/{task_id}").json(), ids))
         assert_nothing_pending(client)
     assert len(set(ids)) == TASKS
@@ -47,7 +53,9 @@ def test_burst_of_300_tasks(make_stack: StackFactory, model: ScriptedModelServer
 
 
 def _submit(client: httpx.Client, key: str) -> str:
-    response = client.post("/run-task", json={"task": f"Burst task [script:{key}]", "max_agent_steps": 1, "use_adblock": False})
+    response = client.post(
+        "/run-task", json={"task": f"Burst task [script:{key}]", "max_agent_steps": 1, "use_adblock": False}
+    )
     assert response.status_code == 200, response.text
     return response.json()["id"]
 

@@ -32,8 +32,9 @@ def _pool_pid(stack_log: str, task_id: str) -> int:
     return int(found.group(1))
 
 
-def test_a_chromium_crash_hands_back_all_and_only_its_tasks(make_stack: StackFactory,
-                                                             model: ScriptedModelServer) -> None:
+def test_a_chromium_crash_hands_back_all_and_only_its_tasks(
+    make_stack: StackFactory, model: ScriptedModelServer
+) -> None:
     stack = make_stack("postgres", workers=1, concurrency=4, env={"BROWSERQ_WORKER_PROCESSES": "2"})
     worker_pid = stack.worker_procs[0].pid
     with stack.client() as client:

@@ -30,8 +30,12 @@ def api_stack(model: ScriptedModelServer) -> Iterator[Stack]:
     """An API with no worker: generated tasks stay queued and cost no browser.
     Synchronous search waits 1 s for a worker that never comes (504), not 120 s."""
     with RedisServer() as broker:
-        stack = Stack(kind="postgres", model_base_url=model.base_url, workers=0,
-                      env_extra={"BROWSERQ_BROKER_URL": broker.url, "BROWSERQ_SEARCH_TIMEOUT_SECONDS": "1"})
+        stack = Stack(
+            kind="postgres",
+            model_base_url=model.base_url,
+            workers=0,
+            env_extra={"BROWSERQ_BROKER_URL": broker.url, "BROWSERQ_SEARCH_TIMEOUT_SECONDS": "1"},
+        )
         try:
             yield stack.start()
         finally:
@@ -82,6 +86,9 @@ def test_oversized_bodies_are_refused(api_stack: Stack) -> None:
     assert many_domains.status_code in (413, 422), many_domains.text
     # A body that lies about its length, or streams past the limit without one, is refused too.
     body = b'{"task": "' + b"y" * (3 * 1024 * 1024) + b'"}'
-    streamed = httpx.post(f"{api_stack.url}/api/v1/run-task", content=iter([body[:1024], body[1024:]]),
-                          headers={"Authorization": f"Bearer {api_stack.key}", "Content-Type": "application/json"})
+    streamed = httpx.post(
+        f"{api_stack.url}/api/v1/run-task",
+        content=iter([body[:1024], body[1024:]]),
+        headers={"Authorization": f"Bearer {api_stack.key}", "Content-Type": "application/json"},
+    )
     assert streamed.status_code == 413, streamed.text

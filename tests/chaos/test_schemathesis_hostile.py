@@ -59,6 +59,11 @@ def test_every_route_refuses_unstorable_input(case: schemathesis.Case, api_stack
         _assert_refused(response, f"{case.method} {case.path} with a NUL in its query")
         if case.method.upper() in {"POST", "PUT", "PATCH"} and case.media_type in (None, "application/json"):
             for raw in _bodies(case.body)[: 7 if headers else 1]:
-                response = _client.request(sent["method"], sent["url"], params=sent.get("params"), content=raw,
-                                           headers={**headers, "Content-Type": "application/json"})
+                response = _client.request(
+                    sent["method"],
+                    sent["url"],
+                    params=sent.get("params"),
+                    content=raw,
+                    headers={**headers, "Content-Type": "application/json"},
+                )
                 _assert_refused(response, f"{case.method} {case.path} with {raw[:200]!r}")

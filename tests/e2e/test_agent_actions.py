@@ -45,8 +45,6 @@ POPUPS = """<!doctype html><html><head><title>Popups</title></head><body>
 </body></html>"""  # noqa: E501 (HTML)
 
 
-
-
 def run(stack: Stack, key: str, **fields: object) -> dict:
     with stack.client() as client:
         response = client.post("/run-task", json={"task": f"Use the page [script:{key}]", **fields})

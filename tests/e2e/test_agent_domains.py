@@ -27,8 +27,6 @@ pytestmark = pytest.mark.e2e
 FINAL = {"finished", "failed", "stopped"}
 
 
-
-
 @pytest.fixture(scope="module")
 def sink(site: SiteServer) -> Iterator[Counter]:
     """`/agent-sink/{name}` counts every request that reached it; `/agent-redirect?to=` redirects."""
@@ -82,7 +80,9 @@ def test_allowed_domains_block_every_way_out(
             answer("Back", {"navigate": {"url": links}}),
             answer("Follow the redirect", {"click": {"index": "@text:Redirecting link"}}),
             answer("Back", {"navigate": {"url": links}}),
-            answer("Post", {"input": {"index": "@text:Query", "text": "hi"}}, {"click": {"index": "@text:Post off-site"}}),
+            answer(
+                "Post", {"input": {"index": "@text:Query", "text": "hi"}}, {"click": {"index": "@text:Post off-site"}}
+            ),
             answer("Back", {"navigate": {"url": links}}),
             answer("Open a window", {"click": {"index": "@text:Open off-site window"}}),
             answer(

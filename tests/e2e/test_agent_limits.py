@@ -25,8 +25,6 @@ SCHEMA = {
 }
 
 
-
-
 def run(stack: Stack, key: str, timeout: float = 90, **fields: object) -> dict:
     with stack.client() as client:
         response = client.post("/run-task", json={"task": f"Do it [script:{key}]", **fields})
@@ -141,9 +139,11 @@ def test_task_time_limit(timed_stack: Stack, model: ScriptedModelServer) -> None
     key = model.script([{"_repeat": 20, "reply": wait}])
     task = run(timed_stack, key)
     assert task["status"] == "failed", task
-    assert task["output"] == "Failed: the task took longer than its time limit of 8 s. What the agent had found so far: waited"
+    assert (
+        task["output"]
+        == "Failed: the task took longer than its time limit of 8 s. What the agent had found so far: waited"
+    )
     assert 2 <= len(task["steps"]) < 20
-
 
 
 def test_time_paused_does_not_count_against_the_time_limits(
@@ -170,13 +170,18 @@ def test_time_paused_does_not_count_against_the_time_limits(
     assert task["status"] == "finished" and task["output"] == "after the pause", task
     assert "value=bob" in prompts(model, key)[2]  # the planned action ran after the pause
 
+
 # -- the model failing --------------------------------------------------------------------
 
 
 def test_transient_model_errors_are_retried(stack: Stack, model: ScriptedModelServer) -> None:
     key = model.script(
-        [{"_status": 500}, {"_status": 429}, {"_raw": "I think I should click"},
-         answer("Finish", {"done": {"text": "recovered"}})]
+        [
+            {"_status": 500},
+            {"_status": 429},
+            {"_raw": "I think I should click"},
+            answer("Finish", {"done": {"text": "recovered"}}),
+        ]
     )
     task = run(stack, key)
     assert task["status"] == "finished", task

@@ -18,8 +18,6 @@ FINAL = {"finished", "failed", "stopped"}
 CLAUDE = "claude-sonnet-4-20250514"
 
 
-
-
 @pytest.fixture(scope="module")
 def strict_stack(model: ScriptedModelServer) -> Iterator[Stack]:
     env = {
@@ -85,9 +83,7 @@ def test_model_timeout_is_retried_then_fails(strict_stack: Stack, model: Scripte
     assert model.calls(key)["count"] == 2
 
 
-def test_loopback_by_another_name_is_blocked(
-    strict_stack: Stack, model: ScriptedModelServer, site: SiteServer
-) -> None:
+def test_loopback_by_another_name_is_blocked(strict_stack: Stack, model: ScriptedModelServer, site: SiteServer) -> None:
     target = "agent-by-name"
     site.add_page(target, "<title>Reached</title>")
     by_name = f"http://localhost:{site.port}/p/{target}"

@@ -25,15 +25,14 @@ ECHO_RESULT = """<title>Token sent</title><p id=out></p>
 <script>document.getElementById('out').textContent = 'You sent: ' + new URLSearchParams(location.search).get('token');</script>"""  # noqa: E501 (HTML)
 
 
-
-
 def database_text(stack: Stack) -> str:
     """Every row of every table, as text."""
     if stack.db_url:
         with psycopg.connect(stack.db_url) as conn:
-            tables = [r[0] for r in conn.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
-            )]
+            tables = [
+                r[0]
+                for r in conn.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")
+            ]
             return "\n".join(str(conn.execute(f'SELECT * FROM "{t}"').fetchall()) for t in tables)
     with sqlite3.connect(stack.data_dir / "browserq.db") as conn:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]

@@ -41,7 +41,9 @@ def test_dates_autocomplete_and_div_dropdown(stack: Stack, model: ScriptedModelS
                 {"click": {"index": "@text:Book it"}},
             ),
             answer("Open the languages page", {"navigate": {"url": languages}}),
-            answer("Type the start of the language", {"input": {"index": "@text:Start typing a language", "text": "j"}}),
+            answer(
+                "Type the start of the language", {"input": {"index": "@text:Start typing a language", "text": "j"}}
+            ),
             answer("Pick Java among the suggestions", {"click": {"index": "@text:Java"}}),
             answer("Open the order page", {"navigate": {"url": options}}),
             answer("Open the size menu", {"click": {"index": "@text:Choose a size"}}),
@@ -66,7 +68,7 @@ def test_dates_autocomplete_and_div_dropdown(stack: Stack, model: ScriptedModelS
     assert suggestions == ["<li>Jade</li>", "<li>Java</li>", "<li>Julia</li>"]
     assert re.search(r"^\*\[\d+\]<li>Java</li>$", p[4], re.MULTILINE)
     assert not any(line.startswith("<ul") for line in element_lines(p[4]))
-    assert "Picked Java" in p[5] and 'value=Java' in p[5]
+    assert "Picked Java" in p[5] and "value=Java" in p[5]
 
     # Dropdown of divs: closed, one line for its current value; open, one line per option.
     assert "<div>Choose a size</div>" in element_lines(p[6]) and "<div>Medium</div>" not in element_lines(p[6])

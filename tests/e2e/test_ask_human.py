@@ -47,11 +47,13 @@ def prompts(model: ScriptedModelServer, key: str) -> list[str]:
 
 
 def ask_script(model: ScriptedModelServer, site: SiteServer, question: str = QUESTION, then: list | None = None) -> str:
-    return model.script([
-        answer("Open the site", {"navigate": {"url": site.url}}),
-        answer("Ask which colour", {"ask_human": {"question": question}}),
-        *(then or [answer("Finish", {"done": {"text": "picked"}})]),
-    ])
+    return model.script(
+        [
+            answer("Open the site", {"navigate": {"url": site.url}}),
+            answer("Ask which colour", {"ask_human": {"question": question}}),
+            *(then or [answer("Finish", {"done": {"text": "picked"}})]),
+        ]
+    )
 
 
 def submit(client: httpx.Client, key: str, **fields: object) -> str:
@@ -121,13 +123,18 @@ def test_a_secret_answer_is_typed_but_never_seen(
     result = f"code-result-{uuid.uuid4().hex[:8]}"
     site.add_page(result, CODE_RESULT)
     form = site.add_page(f"code-form-{uuid.uuid4().hex[:8]}", CODE_FORM.format(result=result))
-    key = model.script([
-        answer("Open the check", {"navigate": {"url": form}}),
-        answer("Ask for the code", {"ask_human": {"question": "What is the code sent to your phone?"}}),
-        answer("Type the code", {"input": {"index": "@text:Code", "text": "<secret>human_answer_1</secret>"}},
-               {"click": {"index": "@text:Verify"}}),
-        answer("Finish", {"done": {"text": "verified"}}),
-    ])
+    key = model.script(
+        [
+            answer("Open the check", {"navigate": {"url": form}}),
+            answer("Ask for the code", {"ask_human": {"question": "What is the code sent to your phone?"}}),
+            answer(
+                "Type the code",
+                {"input": {"index": "@text:Code", "text": "<secret>human_answer_1</secret>"}},
+                {"click": {"index": "@text:Verify"}},
+            ),
+            answer("Finish", {"done": {"text": "verified"}}),
+        ]
+    )
     with pg_stack.client() as client:
         task_id = submit(client, key)
         started.append((pg_stack, task_id))
@@ -149,10 +156,12 @@ def test_a_secret_answer_is_typed_but_never_seen(
 def test_answering_what_does_not_wait_is_refused(
     pg_stack: Stack, started: list, model: ScriptedModelServer, site: SiteServer
 ) -> None:
-    slow = model.script([
-        answer("Open the site", {"navigate": {"url": site.url}}),
-        {"_delay": 30.0, "reply": answer("Finish", {"done": {"text": "late"}})},
-    ])
+    slow = model.script(
+        [
+            answer("Open the site", {"navigate": {"url": site.url}}),
+            {"_delay": 30.0, "reply": answer("Finish", {"done": {"text": "late"}})},
+        ]
+    )
     with pg_stack.client() as client:
         assert client.post(f"/task/{uuid.uuid4()}/answer", json={"answer": "x"}).status_code == 404
         task_id = submit(client, slow)
@@ -162,12 +171,23 @@ def test_answering_what_does_not_wait_is_refused(
         assert running.status_code == 409 and "running" in running.json()["detail"]
         assert client.put(f"/pause-task/{task_id}").status_code == 200  # paused, but asked nothing
         assert client.post(f"/task/{task_id}/answer", json={"answer": "x"}).status_code == 409
-        for bad in ({}, {"answer": ""}, {"answer": "   "}, {"answer": "a\u0000b"}, {"answer": 5},
-                    {"answer": "x" * 10_001}, {"answer": "x", "secret": "maybe"}):
+        for bad in (
+            {},
+            {"answer": ""},
+            {"answer": "   "},
+            {"answer": "a\u0000b"},
+            {"answer": 5},
+            {"answer": "x" * 10_001},
+            {"answer": "x", "secret": "maybe"},
+        ):
             refused = client.post(f"/task/{task_id}/answer", json=bad)
             assert refused.status_code == 422 and isinstance(refused.json()["detail"], list), (bad, refused.text)
-        assert client.post(f"/task/{task_id}/answer", content=b"{not json",
-                           headers={"Content-Type": "application/json"}).status_code == 422
+        assert (
+            client.post(
+                f"/task/{task_id}/answer", content=b"{not json", headers={"Content-Type": "application/json"}
+            ).status_code
+            == 422
+        )
         assert client.put(f"/stop-task/{task_id}").status_code == 200
         assert client.post(f"/task/{task_id}/answer", json={"answer": "x"}).status_code == 409
 
@@ -203,11 +223,13 @@ def test_a_person_who_takes_control_and_resumes_is_told_to_the_model(
     pg_stack: Stack, started: list, model: ScriptedModelServer, site: SiteServer
 ) -> None:
     """Through the live view's socket, as its page does: take control, type into the page, resume."""
-    key = model.script([
-        answer("Open the login page", {"navigate": {"url": f"{site.url}/login"}}),
-        answer("Ask for help", {"ask_human": {"question": "Please solve the CAPTCHA, then resume me."}}),
-        answer("Finish", {"done": {"text": "thanks"}}),
-    ])
+    key = model.script(
+        [
+            answer("Open the login page", {"navigate": {"url": f"{site.url}/login"}}),
+            answer("Ask for help", {"ask_human": {"question": "Please solve the CAPTCHA, then resume me."}}),
+            answer("Finish", {"done": {"text": "thanks"}}),
+        ]
+    )
     with pg_stack.client() as client:
         task_id = submit(client, key, browser_viewport_width=800, browser_viewport_height=600)
         started.append((pg_stack, task_id))
@@ -288,8 +310,9 @@ def test_the_cli_answers_and_webhook_events_carry_the_question_and_the_cost(
         assert client.put("/webhook", json={"url": receiver.url("/ask")}).status_code == 200
         task_id = submit(client, script)
         waiting(client, task_id)
-        paused = receiver.wait_for("/ask", lambda got: any(r.body.get("payload", {}).get("status") == "paused"
-                                                           for r in got))
+        paused = receiver.wait_for(
+            "/ask", lambda got: any(r.body.get("payload", {}).get("status") == "paused" for r in got)
+        )
         event = next(r.body["payload"] for r in paused if r.body.get("payload", {}).get("status") == "paused")
         assert event["task_id"] == task_id and event["human_question"] == QUESTION
 
@@ -299,8 +322,9 @@ def test_the_cli_answers_and_webhook_events_carry_the_question_and_the_cost(
         again = bq(env, "answer", task_id, "blue")
         assert again.returncode == 1 and "409" in again.stderr and "not waiting" in again.stderr
         task = wait_for(client, task_id, FINAL, timeout=120)
-        got = receiver.wait_for("/ask", lambda got: any(r.body.get("payload", {}).get("status") == "finished"
-                                                        for r in got))
+        got = receiver.wait_for(
+            "/ask", lambda got: any(r.body.get("payload", {}).get("status") == "finished" for r in got)
+        )
     assert task["status"] == "finished" and "The person answered: blue" in prompts(model, script)[2]
     final = next(r.body["payload"] for r in got if r.body.get("payload", {}).get("status") == "finished")
     # 3 model calls at the scripted model's default usage (100 in, 20 out), gpt-4.1 at $2 / $8 per million.
@@ -311,8 +335,11 @@ def test_the_cli_answers_and_webhook_events_carry_the_question_and_the_cost(
 @pytest.fixture(scope="module")
 def timed_stack(model: ScriptedModelServer) -> Iterator[Stack]:
     """Short step and task limits, and a pause limit longer than both."""
-    env = {"BROWSERQ_STEP_TIMEOUT_SECONDS": "8", "BROWSERQ_TASK_TIMEOUT_SECONDS": "20",
-           "BROWSERQ_MAX_PAUSE_SECONDS": "32"}
+    env = {
+        "BROWSERQ_STEP_TIMEOUT_SECONDS": "8",
+        "BROWSERQ_TASK_TIMEOUT_SECONDS": "20",
+        "BROWSERQ_MAX_PAUSE_SECONDS": "32",
+    }
     stack = Stack(kind="postgres", model_base_url=model.base_url, env_extra=env)
     try:
         yield stack.start()

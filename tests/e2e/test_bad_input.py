@@ -14,8 +14,7 @@ pytestmark = pytest.mark.e2e
 
 ROUTES = [
     ("POST", "/api/v1/run-task", '{"task": "x", "max_agent_steps": %s}'),
-    ("POST", "/api/v1/scheduled-task",
-     '{"task": "x", "schedule_type": "interval", "interval_minutes": %s}'),
+    ("POST", "/api/v1/scheduled-task", '{"task": "x", "schedule_type": "interval", "interval_minutes": %s}'),
     ("PUT", "/api/v1/webhook", '{"url": "http://127.0.0.1:9/", "n": %s}'),
     ("POST", "/api/v1/browser-profiles", '{"profile_name": "p", "browser_viewport_width": %s}'),
     ("POST", "/api/v1/uploads/presigned-url", '{"file_name": "a.txt", "content_type": "text/plain", "size": %s}'),
@@ -24,8 +23,11 @@ ROUTES = [
 
 
 def _send(stack: Stack, method: str, path: str, raw: str | bytes) -> httpx.Response:
-    headers = {"Authorization": f"Bearer {stack.key}", "X-Browser-Use-API-Key": stack.key,
-               "Content-Type": "application/json"}
+    headers = {
+        "Authorization": f"Bearer {stack.key}",
+        "X-Browser-Use-API-Key": stack.key,
+        "Content-Type": "application/json",
+    }
     content = raw.encode() if isinstance(raw, str) else raw
     return httpx.request(method, stack.url + path, content=content, headers=headers, timeout=30)
 
@@ -49,8 +51,11 @@ def test_non_finite_numbers_are_422(stack: Stack, method: str, path: str, templa
 @pytest.mark.parametrize(("method", "path", "template"), ROUTES, ids=[r[1] for r in ROUTES])
 def test_lone_surrogates_and_nul_are_422_everywhere(stack: Stack, method: str, path: str, template: str) -> None:
     body = template % "1"
-    for text, says in [("\\ud800", "lone UTF-16 surrogate"), ("\\udfff", "lone UTF-16 surrogate"),
-                       ("x\\u0000y", "NUL character")]:
+    for text, says in [
+        ("\\ud800", "lone UTF-16 surrogate"),
+        ("\\udfff", "lone UTF-16 surrogate"),
+        ("x\\u0000y", "NUL character"),
+    ]:
         in_value = body[:-1] + f', "extra": ["ok", {{"deep": "{text}"}}]}}'
         _assert_422(_send(stack, method, path, in_value), says, ["body", "extra", 1, "deep"])
         in_key = body[:-1] + f', "metadata": {{"{text}": "v"}}}}'
@@ -70,8 +75,9 @@ def test_nul_in_the_query_or_path_is_422(stack: Stack) -> None:
         _assert_422(client.get("/tasks", params={"status": "finished\x00"}), "NUL", ["query", "status"])
         _assert_422(client.get("/task/abc%00def"), "NUL", ["path"])
         _assert_422(client.get("/scheduled-task/x%00"), "NUL", ["path"])
-    v2 = httpx.get(stack.url + "/api/v2/tasks", params={"filterBy": "x\x00"},
-                   headers={"X-Browser-Use-API-Key": stack.key})
+    v2 = httpx.get(
+        stack.url + "/api/v2/tasks", params={"filterBy": "x\x00"}, headers={"X-Browser-Use-API-Key": stack.key}
+    )
     _assert_422(v2, "NUL", ["query", "filterBy"])
 
 
@@ -80,7 +86,8 @@ def test_a_nul_schedule_is_refused_and_never_stored(stack: Stack) -> None:
     _assert_422(_send(stack, "POST", "/api/v1/scheduled-task", raw), "NUL", ["body", "task"])
     with stack.client() as client:
         assert client.get("/scheduled-tasks").json()["total_count"] == 0 or all(
-            "\x00" not in s["task"] for s in client.get("/scheduled-tasks").json()["tasks"])
+            "\x00" not in s["task"] for s in client.get("/scheduled-tasks").json()["tasks"]
+        )
 
 
 @pytest.mark.parametrize(
@@ -98,8 +105,9 @@ def test_schedule_dates_and_crons_that_cannot_be_are_422(stack: Stack, fields: d
     with stack.client() as client:
         response = client.post("/scheduled-task", json=body)
         _assert_422(response, says)
-        created = client.post("/scheduled-task", json={"task": "x", "schedule_type": "interval",
-                                                       "interval_minutes": 60})
+        created = client.post(
+            "/scheduled-task", json={"task": "x", "schedule_type": "interval", "interval_minutes": 60}
+        )
         assert created.status_code == 200, created.text
         schedule_id = created.json()["id"]
         try:
@@ -116,8 +124,17 @@ def test_a_cron_on_29_february_is_taken(stack: Stack) -> None:
         client.delete(f"/scheduled-task/{response.json()['id']}")
 
 
-@pytest.mark.parametrize("url", ["http://[::1", "http://[::1/x", "http://a\u0080b/", "http://a..b/",
-                                 "http://127.0.0.1:99999/", "http://" + "a" * 70 + ".com/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[::1",
+        "http://[::1/x",
+        "http://a\u0080b/",
+        "http://a..b/",
+        "http://127.0.0.1:99999/",
+        "http://" + "a" * 70 + ".com/",
+    ],
+)
 def test_malformed_webhook_urls_are_422(stack: Stack, url: str) -> None:
     with stack.client() as client:
         response = client.put("/webhook", json={"url": url})
@@ -131,5 +148,4 @@ def test_v2_list_dates_past_the_calendar_are_422(stack: Stack, query: str) -> No
 
 
 def test_integers_too_long_to_read_are_422(stack: Stack) -> None:
-    _assert_422(_send(stack, "POST", "/api/v1/run-task", '{"task": "x", "max_agent_steps": %s}' % ("9" * 5000)),
-                "")
+    _assert_422(_send(stack, "POST", "/api/v1/run-task", '{"task": "x", "max_agent_steps": %s}' % ("9" * 5000)), "")

@@ -15,16 +15,22 @@ from tests.support.stack import Stack, wait_for
 
 pytestmark = pytest.mark.e2e
 FINAL = {"finished", "failed", "stopped"}
-REDOS = {"type": "object", "properties": {"code": {"type": "string", "pattern": "^(a+)+$"}}, "required": ["code"],
-         "patternProperties": {"^(x|x)*$": {"type": "string"}}}
+REDOS = {
+    "type": "object",
+    "properties": {"code": {"type": "string", "pattern": "^(a+)+$"}},
+    "required": ["code"],
+    "patternProperties": {"^(x|x)*$": {"type": "string"}},
+}
 
 
 def test_a_redos_pattern_beside_another_keys_task(pg_stack: Stack, model: ScriptedModelServer) -> None:
     key_b = pg_stack.cli("keys", "create", "tenant-b").strip().splitlines()[-1]
-    evil = model.script([
-        answer("Finish", {"done": {"data": {"code": "a" * 40 + "!", "x" * 40 + "!": "y"}}}),
-        answer("Finish again", {"done": {"data": {"code": "a" * 40}}}),
-    ])
+    evil = model.script(
+        [
+            answer("Finish", {"done": {"data": {"code": "a" * 40 + "!", "x" * 40 + "!": "y"}}}),
+            answer("Finish again", {"done": {"data": {"code": "a" * 40}}}),
+        ]
+    )
     plain = model.script([answer("Finish", {"done": {"text": "b done"}})])
     with pg_stack.client() as a, pg_stack.client(key_b) as b:
         evil_id = a.post("/run-task", json={"task": f"x [script:{evil}]", "structured_output_json": REDOS}).json()["id"]
@@ -44,18 +50,25 @@ def test_a_redos_pattern_beside_another_keys_task(pg_stack: Stack, model: Script
     print(f"the other key's one-step task took {plain_seconds:.2f} s beside the ReDoS task")
 
 
-@pytest.mark.parametrize(("schema", "says"), [
-    ({"type": "string", "pattern": "(a)\\1"}, "not supported"),
-    ({"type": "string", "pattern": "(?=a)b"}, "lookaround"),
-    ({"type": "object", "patternProperties": {"(?!x)": {}}}, "not supported"),
-    ({"type": "object", "patternProperties": {"^a": {}}, "unevaluatedProperties": False}, "unevaluatedProperties"),
-    ({"type": "string", "pattern": "a" * 1001}, "longer than 1000"),
-])
+@pytest.mark.parametrize(
+    ("schema", "says"),
+    [
+        ({"type": "string", "pattern": "(a)\\1"}, "not supported"),
+        ({"type": "string", "pattern": "(?=a)b"}, "lookaround"),
+        ({"type": "object", "patternProperties": {"(?!x)": {}}}, "not supported"),
+        ({"type": "object", "patternProperties": {"^a": {}}, "unevaluatedProperties": False}, "unevaluatedProperties"),
+        ({"type": "string", "pattern": "a" * 1001}, "longer than 1000"),
+    ],
+)
 def test_patterns_browserq_cannot_bound_are_refused_at_submit(stack: Stack, schema: dict, says: str) -> None:
     with stack.client() as client:
-        for route, body in [("/run-task", {"task": "x", "structured_output_json": schema}),
-                            ("/scheduled-task", {"task": "x", "structured_output_json": schema,
-                                                 "schedule_type": "interval", "interval_minutes": 60})]:
+        for route, body in [
+            ("/run-task", {"task": "x", "structured_output_json": schema}),
+            (
+                "/scheduled-task",
+                {"task": "x", "structured_output_json": schema, "schedule_type": "interval", "interval_minutes": 60},
+            ),
+        ]:
             response = client.post(route, json=body)
             assert response.status_code == 422, response.text
             detail = response.json()["detail"]

@@ -28,30 +28,42 @@ def answer(goal: str, *actions: dict) -> dict:
 
 def cli_env(stack: Stack, tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BROWSERQ_")}
-    env.update(BROWSERQ_URL=stack.url, BROWSERQ_API_KEY=stack.key, BROWSERQ_DATA_DIR=str(tmp_path),
-               COLUMNS="160", PYTHONUNBUFFERED="1")
+    env.update(
+        BROWSERQ_URL=stack.url,
+        BROWSERQ_API_KEY=stack.key,
+        BROWSERQ_DATA_DIR=str(tmp_path),
+        COLUMNS="160",
+        PYTHONUNBUFFERED="1",
+    )
     env.update(extra)
     return env
 
 
 def bq(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "shared.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "shared.cli", *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def slow_script(model: ScriptedModelServer, site: SiteServer, delay: float) -> str:
     """Step 1 opens the site; the model then takes `delay` seconds to answer step 2."""
-    return model.script([answer("Open the site", {"navigate": {"url": site.url}}),
-                         {"_delay": delay, "reply": answer("Finish", {"done": {"text": "late"}})}])
+    return model.script(
+        [
+            answer("Open the site", {"navigate": {"url": site.url}}),
+            {"_delay": delay, "reply": answer("Finish", {"done": {"text": "late"}})},
+        ]
+    )
 
 
 def test_run_follow_prints_each_step_then_the_output(
     embedded_stack: Stack, model: ScriptedModelServer, site: SiteServer, tmp_path: Path
 ) -> None:
-    key = model.script([
-        answer("Open the site", {"navigate": {"url": site.url}}),
-        answer("Report", {"done": {"text": "The answer is 42"}}),
-    ])
+    key = model.script(
+        [
+            answer("Open the site", {"navigate": {"url": site.url}}),
+            answer("Report", {"done": {"text": "The answer is 42"}}),
+        ]
+    )
     result = bq(cli_env(embedded_stack, tmp_path), "run", f"Find the answer [script:{key}]", "--follow")
     assert result.returncode == 0, result.stderr + result.stdout
     out = result.stdout
@@ -93,7 +105,9 @@ def test_ctrl_c_while_following_asks_and_stops_the_task(
 ) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "shared.cli", "run", f"Slow one [script:{slow_script(model, site, 30)}]", "--follow"],
-        env=cli_env(embedded_stack, tmp_path), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        env=cli_env(embedded_stack, tmp_path),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
     output = Output(proc)

@@ -32,8 +32,12 @@ def recipes() -> dict[str, tuple[str, str]]:
 def run_recipe(name: str, stack: Stack, key: str, script: str) -> str:
     lang, code = recipes()[name]
     marker = f" [script:{script}]"
-    code = (code.replace("http://127.0.0.1:8000", stack.url).replace("bq_your_key", key)
-            .replace(HEADING_TASK, HEADING_TASK + marker).replace(WAIT_TASK, WAIT_TASK + marker))
+    code = (
+        code.replace("http://127.0.0.1:8000", stack.url)
+        .replace("bq_your_key", key)
+        .replace(HEADING_TASK, HEADING_TASK + marker)
+        .replace(WAIT_TASK, WAIT_TASK + marker)
+    )
     command = ["bash", "-euo", "pipefail", "-c", code] if lang == "bash" else [sys.executable, "-c", code]
     done = subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
     assert done.returncode == 0, (name, done.stdout, done.stderr)
@@ -57,8 +61,12 @@ def test_the_structured_output_recipe(pg_stack: Stack, model: ScriptedModelServe
 
 
 def test_the_task_control_recipe(pg_stack: Stack, model: ScriptedModelServer, site: SiteServer) -> None:
-    script = model.script([answer("Open", {"navigate": {"url": site.url + "/"}}),
-                           {"_delay": 120.0, "reply": answer("Finish", {"done": {"text": "late"}})}])
+    script = model.script(
+        [
+            answer("Open", {"navigate": {"url": site.url + "/"}}),
+            {"_delay": 120.0, "reply": answer("Finish", {"done": {"text": "late"}})},
+        ]
+    )
     assert run_recipe("docs-control", pg_stack, pg_stack.key, script).strip() == "final status: stopped"
 
 
@@ -75,12 +83,19 @@ def test_n8n_v1_node_requests(pg_stack: Stack, model: ScriptedModelServer, site:
     assert node_base_url(pg_stack.url).startswith("http:/1")
     base = node_base_url(f"{pg_stack.url}/api/v1")
     auth = {"Authorization": f"Bearer {pg_stack.key}"}
-    script = model.script([answer("Open", {"navigate": {"url": site.url + "/"}}),
-                           {"_delay": 120.0, "reply": answer("Finish", {"done": {"text": "late"}})}])
+    script = model.script(
+        [
+            answer("Open", {"navigate": {"url": site.url + "/"}}),
+            {"_delay": 120.0, "reply": answer("Finish", {"done": {"text": "late"}})},
+        ]
+    )
     with httpx.Client(timeout=30) as n8n:
         assert n8n.get(f"{base}/ping", headers=auth).json() == {}
-        created = n8n.post(f"{base}/run-task", headers={**auth, "Content-Type": "application/json"},
-                           json={"task": f"Wait [script:{script}]", "save_browser_data": False})
+        created = n8n.post(
+            f"{base}/run-task",
+            headers={**auth, "Content-Type": "application/json"},
+            json={"task": f"Wait [script:{script}]", "save_browser_data": False},
+        )
         task_id = created.json()["id"]
         with pg_stack.client() as client:
             wait_for(client, task_id, {"running"})

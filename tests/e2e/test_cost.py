@@ -49,11 +49,16 @@ def scripted(model: ScriptedModelServer, site: SiteServer, pause: float = 0.0) -
     """Three steps whose usage is USAGE; with `pause`, step 2's answer comes that late."""
     (i1, o1), (i2, o2), (i3, o3) = USAGE
     second = answer("Wait", {"wait": {"seconds": 0}})
-    return model.script([
-        {**answer("Open the site", {"navigate": {"url": site.url}}), "_usage": {"input_tokens": i1, "output_tokens": o1}},
-        {"_delay": pause, "reply": {**second, "_usage": {"input_tokens": i2, "output_tokens": o2}}},
-        {**answer("Finish", {"done": {"text": "ok"}}), "_usage": {"input_tokens": i3, "output_tokens": o3}},
-    ])
+    return model.script(
+        [
+            {
+                **answer("Open the site", {"navigate": {"url": site.url}}),
+                "_usage": {"input_tokens": i1, "output_tokens": o1},
+            },
+            {"_delay": pause, "reply": {**second, "_usage": {"input_tokens": i2, "output_tokens": o2}}},
+            {**answer("Finish", {"done": {"text": "ok"}}), "_usage": {"input_tokens": i3, "output_tokens": o3}},
+        ]
+    )
 
 
 def test_cost_grows_per_step_and_every_view_carries_it(
@@ -64,22 +69,27 @@ def test_cost_grows_per_step_and_every_view_carries_it(
         assert client.put("/webhook", json={"url": receiver.url("/cost")}).status_code == 200
         task_id = client.post("/run-task", json={"task": f"Cost [script:{key}]"}).json()["id"]
         # Step 2's answer comes 4 s late: meanwhile the task shows step 1's cost.
-        first = poll("step 1's cost", lambda: (
-            t if (t := client.get(f"/task/{task_id}").json())["cost"]["input_tokens"] else None
-        ), timeout=90)
+        first = poll(
+            "step 1's cost",
+            lambda: t if (t := client.get(f"/task/{task_id}").json())["cost"]["input_tokens"] else None,
+            timeout=90,
+        )
         assert first["status"] == "running" and len(first["steps"]) == 1
         assert first["cost"] == {"input_tokens": 1000, "output_tokens": 200, "usd": usd("gpt-4.1", 1000, 200)}
         task = wait_for(client, task_id, FINAL, timeout=120)
         listed = next(t for t in client.get("/tasks", params={"limit": 100}).json()["tasks"] if t["id"] == task_id)
-        got = receiver.wait_for("/cost", lambda got: any(r.body.get("payload", {}).get("status") == "finished"
-                                                         for r in got))
+        got = receiver.wait_for(
+            "/cost", lambda got: any(r.body.get("payload", {}).get("status") == "finished" for r in got)
+        )
     assert task["status"] == "finished", task
     expected = {"input_tokens": 5500, "output_tokens": 800, "usd": usd("gpt-4.1", 5500, 800)}
     assert expected["usd"] == 0.0174
     assert task["cost"] == listed["cost"] == expected
     final = next(r.body["payload"] for r in got if r.body.get("payload", {}).get("status") == "finished")
     assert final["cost"] == expected
-    assert all("cost" not in r.body.get("payload", {}) for r in got if r.body.get("payload", {}).get("status") != "finished")
+    assert all(
+        "cost" not in r.body.get("payload", {}) for r in got if r.body.get("payload", {}).get("status") != "finished"
+    )
 
     v2 = {"X-Browser-Use-API-Key": cost_stack.key}
     view = httpx.get(f"{cost_stack.url}/api/v2/tasks/{task_id}", headers=v2).json()
@@ -101,10 +111,14 @@ def test_unpriced_models_show_tokens_and_null_and_prices_can_be_overridden(
             ids[llm] = client.post("/run-task", json={"task": f"Cost [script:{key}]", "llm_model": llm}).json()["id"]
         tasks = {llm: wait_for(client, task_id, FINAL, timeout=120) for llm, task_id in ids.items()}
     assert tasks["local-llama"]["cost"] == {"input_tokens": 5500, "output_tokens": 800, "usd": None}
-    assert tasks["gpt-4o-mini"]["cost"] == {"input_tokens": 5500, "output_tokens": 800,
-                                            "usd": usd("gpt-4o-mini", 5500, 800)}
-    v2 = httpx.get(f"{cost_stack.url}/api/v2/tasks/{ids['local-llama']}",
-                   headers={"X-Browser-Use-API-Key": cost_stack.key}).json()
+    assert tasks["gpt-4o-mini"]["cost"] == {
+        "input_tokens": 5500,
+        "output_tokens": 800,
+        "usd": usd("gpt-4o-mini", 5500, 800),
+    }
+    v2 = httpx.get(
+        f"{cost_stack.url}/api/v2/tasks/{ids['local-llama']}", headers={"X-Browser-Use-API-Key": cost_stack.key}
+    ).json()
     assert v2["cost"] is None and v2["costDetail"] == {"inputTokens": 5500, "outputTokens": 800, "usd": None}
 
     # `browserq tasks`: a cost column, the tokens where there is no price.
@@ -119,10 +133,15 @@ def test_unpriced_models_show_tokens_and_null_and_prices_can_be_overridden(
 def test_metrics_have_tokens_and_cost_by_model(cost_stack: Stack, model: ScriptedModelServer, site: SiteServer) -> None:
     with cost_stack.client() as client:
         key = scripted(model, site)
-        task_id = client.post("/run-task", json={"task": f"Cost [script:{key}]", "llm_model": "local-llama"}).json()["id"]
+        task_id = client.post("/run-task", json={"task": f"Cost [script:{key}]", "llm_model": "local-llama"}).json()[
+            "id"
+        ]
         wait_for(client, task_id, FINAL, timeout=120)
-        listing = httpx.get(f"{cost_stack.url}/api/v2/tasks", params={"pageSize": 100},
-                            headers={"X-Browser-Use-API-Key": cost_stack.key}).json()["items"]
+        listing = httpx.get(
+            f"{cost_stack.url}/api/v2/tasks",
+            params={"pageSize": 100},
+            headers={"X-Browser-Use-API-Key": cost_stack.key},
+        ).json()["items"]
     samples = scrape(cost_stack)
     for llm in {item["llm"] for item in listing}:
         mine = [i["costDetail"] for i in listing if i["llm"] == llm]

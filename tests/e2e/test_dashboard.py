@@ -74,14 +74,22 @@ def submit(client: httpx.Client, text: str) -> str:
 
 
 def finished_run(model: ScriptedModelServer, site: SiteServer, client: httpx.Client) -> str:
-    key = model.script([
-        answer("Open the site", {"navigate": {"url": site.url}}, evaluation="Nothing yet"),
-        answer("Note the hours", {"write_file": {"file_name": "notes.txt", "content": NOTES}},
-               evaluation="The site is open"),
-        answer("Save a page", {"write_file": {"file_name": "page.html", "content": STEALER}},
-               evaluation="The notes are written"),
-        answer("Report the hours", {"done": {"text": "Open 9 to 5"}}, evaluation="The page is saved"),
-    ])
+    key = model.script(
+        [
+            answer("Open the site", {"navigate": {"url": site.url}}, evaluation="Nothing yet"),
+            answer(
+                "Note the hours",
+                {"write_file": {"file_name": "notes.txt", "content": NOTES}},
+                evaluation="The site is open",
+            ),
+            answer(
+                "Save a page",
+                {"write_file": {"file_name": "page.html", "content": STEALER}},
+                evaluation="The notes are written",
+            ),
+            answer("Report the hours", {"done": {"text": "Open 9 to 5"}}, evaluation="The page is saved"),
+        ]
+    )
     return submit(client, f"Find the opening hours [script:{key}]")
 
 
@@ -135,9 +143,14 @@ def test_sign_in_list_filter_and_read_a_run(
     expect(steps).to_have_count(4)
     expect(page.locator("#status")).to_have_text("finished")
     expect(page.locator("#output")).to_have_text("Open 9 to 5")
-    for i, (goal, evaluation) in enumerate([("Open the site", "Nothing yet"), ("Note the hours", "The site is open"),
-                                             ("Save a page", "The notes are written"),
-                                             ("Report the hours", "The page is saved")]):
+    for i, (goal, evaluation) in enumerate(
+        [
+            ("Open the site", "Nothing yet"),
+            ("Note the hours", "The site is open"),
+            ("Save a page", "The notes are written"),
+            ("Report the hours", "The page is saved"),
+        ]
+    ):
         expect(steps.nth(i).locator(".step-goal")).to_have_text(goal)
         expect(steps.nth(i).locator(".step-eval")).to_have_text(evaluation)
     expect(steps.nth(1).locator(".step-url")).to_contain_text(site.url)
@@ -164,11 +177,13 @@ def test_sign_in_list_filter_and_read_a_run(
 def test_watch_a_running_task_and_steer_it(
     pg_stack: Stack, model: ScriptedModelServer, site: SiteServer, person: Person
 ) -> None:
-    key = model.script([
-        answer("Open the site", {"navigate": {"url": site.url}}),
-        {"_delay": 1.0, "reply": answer("Look around", {"scroll": {"down": True}})},
-        {"_repeat": 8, "reply": {"_delay": 2.0, "reply": answer("Keep looking", {"scroll": {"down": True}})}},
-    ])
+    key = model.script(
+        [
+            answer("Open the site", {"navigate": {"url": site.url}}),
+            {"_delay": 1.0, "reply": answer("Look around", {"scroll": {"down": True}})},
+            {"_repeat": 8, "reply": {"_delay": 2.0, "reply": answer("Keep looking", {"scroll": {"down": True}})}},
+        ]
+    )
     with pg_stack.client() as client:
         task_id = submit(client, f"Look around the site [script:{key}]")
         person.sign_in(pg_stack)
@@ -225,11 +240,13 @@ def test_answer_the_agents_question_from_the_task_page(
     pg_stack: Stack, model: ScriptedModelServer, site: SiteServer, person: Person
 ) -> None:
     question = "Which colour should I pick: red or blue?"
-    key = model.script([
-        answer("Open the site", {"navigate": {"url": site.url}}),
-        answer("Ask which colour", {"ask_human": {"question": question}}),
-        answer("Finish", {"done": {"text": "picked"}}),
-    ])
+    key = model.script(
+        [
+            answer("Open the site", {"navigate": {"url": site.url}}),
+            answer("Ask which colour", {"ask_human": {"question": question}}),
+            answer("Finish", {"done": {"text": "picked"}}),
+        ]
+    )
     with pg_stack.client() as client:
         task_id = submit(client, f"Pick a colour [script:{key}]")
         person.sign_in(pg_stack)

@@ -26,23 +26,32 @@ PAGE = """<h1>Files</h1>
 
 @pytest.fixture(scope="module")
 def capped_stack(model: ScriptedModelServer) -> Iterator[Stack]:
-    stack = Stack(kind="embedded", model_base_url=model.base_url,
-                  env_extra={"BROWSERQ_MAX_DOWNLOAD_BYTES_PER_TASK": "2000000"})
+    stack = Stack(
+        kind="embedded", model_base_url=model.base_url, env_extra={"BROWSERQ_MAX_DOWNLOAD_BYTES_PER_TASK": "2000000"}
+    )
     try:
         yield stack.start()
     finally:
         stack.stop()
 
 
-def test_downloads_are_capped_and_every_listed_name_is_stored(capped_stack: Stack, model: ScriptedModelServer,
-                                                              site: SiteServer) -> None:
+def test_downloads_are_capped_and_every_listed_name_is_stored(
+    capped_stack: Stack, model: ScriptedModelServer, site: SiteServer
+) -> None:
     page = site.add_page("downloads", PAGE.format(long=LONG))
-    key = model.script([
-        answer("Open", {"navigate": {"url": page}}),
-        answer("Download", {"click": {"index": "@text:Small file"}}, {"click": {"index": "@text:Long name"}},
-               {"click": {"index": "@text:Big file"}}, {"wait": {"seconds": 2}}),
-        answer("Finish", {"done": {"text": "done"}}),
-    ])
+    key = model.script(
+        [
+            answer("Open", {"navigate": {"url": page}}),
+            answer(
+                "Download",
+                {"click": {"index": "@text:Small file"}},
+                {"click": {"index": "@text:Long name"}},
+                {"click": {"index": "@text:Big file"}},
+                {"wait": {"seconds": 2}},
+            ),
+            answer("Finish", {"done": {"text": "done"}}),
+        ]
+    )
     with capped_stack.client() as client:
         response = client.post("/run-task", json={"task": f"Download [script:{key}]"})
         assert response.status_code == 200, response.text

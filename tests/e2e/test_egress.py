@@ -99,7 +99,9 @@ def private(site: SiteServer) -> Iterator[tuple[SiteServer, Counter]]:
 
     async def anything(request: Request) -> Response:
         counter[request.url.path] += 1
-        return HTMLResponse(f"<title>Private</title><p>{PRIVATE_TEXT}</p>", headers={"Access-Control-Allow-Origin": "*"})
+        return HTMLResponse(
+            f"<title>Private</title><p>{PRIVATE_TEXT}</p>", headers={"Access-Control-Allow-Origin": "*"}
+        )
 
     server.app.router.routes[:0] = [Route("/{path:path}", anything, methods=["GET", "POST"])]
     with server:
@@ -115,8 +117,12 @@ def listener() -> Iterator[Listener]:
 
 @pytest.fixture(scope="module")
 def egress_stack(model: ScriptedModelServer, site: SiteServer, hits: Counter, private: object) -> Iterator[Stack]:
-    dns = {"allowed.test": ["127.0.0.1"], "other.test": ["127.0.0.1"], "private.test": ["127.0.0.2"],
-           "rebind.test": ["127.0.0.1", "127.0.0.2"]}
+    dns = {
+        "allowed.test": ["127.0.0.1"],
+        "other.test": ["127.0.0.1"],
+        "private.test": ["127.0.0.2"],
+        "rebind.test": ["127.0.0.1", "127.0.0.2"],
+    }
     stack = Stack(
         kind="embedded",
         model_base_url=model.base_url,
@@ -144,7 +150,10 @@ def run(stack: Stack, model: ScriptedModelServer, replies: list[dict], **fields:
 
 
 def test_a_new_tabs_first_load_is_checked_both_ways(
-    egress_stack: Stack, model: ScriptedModelServer, site: SiteServer, hits: Counter,
+    egress_stack: Stack,
+    model: ScriptedModelServer,
+    site: SiteServer,
+    hits: Counter,
     private: tuple[SiteServer, Counter],
 ) -> None:
     """window.open to a redirect, and the agent's own new tab to an allowed URL that redirects."""
@@ -153,12 +162,20 @@ def test_a_new_tabs_first_load_is_checked_both_ways(
         "eg-opener",
         f"""<title>Opener</title><button onclick="window.open('/eg-redirect?to=http://other.test:{site.port}/eg-sink/popup')">Open</button>""",
     )
-    prompts = run(egress_stack, model, [
-        answer("Open", {"navigate": {"url": page.replace("127.0.0.1", "allowed.test")}}),
-        answer("Pop", {"click": {"index": "@text:Open"}}),
-        answer("New tab", {"navigate": {"url": f"{base}/eg-redirect?to=http://127.0.0.2:{site.port}/secret", "new_tab": True}}),
-        answer("Finish", {"done": {"text": "ok"}}),
-    ], allowed_domains=["allowed.test"])
+    prompts = run(
+        egress_stack,
+        model,
+        [
+            answer("Open", {"navigate": {"url": page.replace("127.0.0.1", "allowed.test")}}),
+            answer("Pop", {"click": {"index": "@text:Open"}}),
+            answer(
+                "New tab",
+                {"navigate": {"url": f"{base}/eg-redirect?to=http://127.0.0.2:{site.port}/secret", "new_tab": True}},
+            ),
+            answer("Finish", {"done": {"text": "ok"}}),
+        ],
+        allowed_domains=["allowed.test"],
+    )
     assert hits["other.test/popup"] == 0 and sum(private[1].values()) == 0
     assert f"Blocked a redirect from {base}/eg-redirect?to=http://other.test:{site.port}/eg-sink/popup" in prompts[2]
     assert "other.test is not in the task's allowed_domains (allowed.test)" in prompts[2]
@@ -185,21 +202,35 @@ function leak() {{
 }}
 </script>""",
     ).replace("127.0.0.1", "allowed.test")
-    prompts = run(egress_stack, model, [
-        answer("Open", {"navigate": {"url": page}}),
-        answer("Type and send", {"input": {"index": "@text:Token", "text": "<secret>token</secret>"}},
-               {"click": {"index": "@text:Send"}}),
-        answer("Look", {"wait": {"seconds": 1}}),
-        answer("Finish", {"done": {"text": "ok"}}),
-    ], allowed_domains=["allowed.test"], secrets={"token": "TOPSECRET-77"})
+    prompts = run(
+        egress_stack,
+        model,
+        [
+            answer("Open", {"navigate": {"url": page}}),
+            answer(
+                "Type and send",
+                {"input": {"index": "@text:Token", "text": "<secret>token</secret>"}},
+                {"click": {"index": "@text:Send"}},
+            ),
+            answer("Look", {"wait": {"seconds": 1}}),
+            answer("Finish", {"done": {"text": "ok"}}),
+        ],
+        allowed_domains=["allowed.test"],
+        secrets={"token": "TOPSECRET-77"},
+    )
     assert not any(key.startswith("other.test/") for key in hits), hits
     assert hits["allowed.test/img"] == 0  # the redirect is the only way there: same sink, other host
     assert "fetch failed" in prompts[3] and OTHER_TEXT not in "".join(prompts)
-    assert "Blocked the page's requests to other.test: other.test is not in the task's allowed_domains" in "".join(prompts)
+    assert "Blocked the page's requests to other.test: other.test is not in the task's allowed_domains" in "".join(
+        prompts
+    )
 
 
 def test_speculation_rules_prefetch_and_prerender_go_through_the_proxy(
-    egress_stack: Stack, model: ScriptedModelServer, site: SiteServer, hits: Counter,
+    egress_stack: Stack,
+    model: ScriptedModelServer,
+    site: SiteServer,
+    hits: Counter,
     private: tuple[SiteServer, Counter],
 ) -> None:
     secret = f"http://127.0.0.2:{site.port}"
@@ -212,12 +243,16 @@ def test_speculation_rules_prefetch_and_prerender_go_through_the_proxy(
         f"""<title>Speculate</title><script type="speculationrules">{json.dumps(rules)}</script>
 <a href="{secret}/prerender">Prerendered</a>""",
     )
-    prompts = run(egress_stack, model, [
-        answer("Open", {"navigate": {"url": page}}),
-        answer("Let it speculate", {"wait": {"seconds": 2}}),
-        answer("Follow", {"click": {"index": "@text:Prerendered"}}),
-        answer("Finish", {"done": {"text": "ok"}}),
-    ])
+    prompts = run(
+        egress_stack,
+        model,
+        [
+            answer("Open", {"navigate": {"url": page}}),
+            answer("Let it speculate", {"wait": {"seconds": 2}}),
+            answer("Follow", {"click": {"index": "@text:Prerendered"}}),
+            answer("Finish", {"done": {"text": "ok"}}),
+        ],
+    )
     assert hits["127.0.0.1/prefetch-control"] + hits["127.0.0.1/prerender-control"] >= 1  # speculation ran
     assert sum(private[1].values()) == 0, private[1]
     assert PRIVATE_TEXT not in "".join(prompts)
@@ -243,24 +278,33 @@ try {{ new WebTransport('https://{target}/').ready.then(() => wt = 'open', e => 
 setTimeout(() => document.getElementById('out').textContent = 'candidates: [' + found.join(',') + '] webtransport: ' + wt, 2500);
 </script>""",
     )
-    prompts = run(egress_stack, model, [
-        answer("Open", {"navigate": {"url": page}}),
-        answer("Wait", {"wait": {"seconds": 3}}),
-        answer("Finish", {"done": {"text": "ok"}}),
-    ])
+    prompts = run(
+        egress_stack,
+        model,
+        [
+            answer("Open", {"navigate": {"url": page}}),
+            answer("Wait", {"wait": {"seconds": 3}}),
+            answer("Finish", {"done": {"text": "ok"}}),
+        ],
+    )
     assert "webtransport: failed" in prompts[2] or "webtransport: absent" in prompts[2]
     assert "candidates: []" in prompts[2]  # no host candidates, no UDP of its own
     assert listener.packets == 0 and listener.connections == 0
 
 
 def test_chrome_and_other_schemes_are_refused(egress_stack: Stack, model: ScriptedModelServer) -> None:
-    prompts = run(egress_stack, model, [
-        answer("Look", {"navigate": {"url": "chrome://version"}}),
-        answer("Again", {"navigate": {"url": "about:version"}}),
-        answer("Pause", {"wait": {"seconds": 0}}),  # three failures in a row would end the task
-        answer("Source", {"navigate": {"url": "view-source:http://allowed.test/"}}),
-        answer("Finish", {"done": {"text": "ok"}}),
-    ], allowed_domains=["allowed.test"])
+    prompts = run(
+        egress_stack,
+        model,
+        [
+            answer("Look", {"navigate": {"url": "chrome://version"}}),
+            answer("Again", {"navigate": {"url": "about:version"}}),
+            answer("Pause", {"wait": {"seconds": 0}}),  # three failures in a row would end the task
+            answer("Source", {"navigate": {"url": "view-source:http://allowed.test/"}}),
+            answer("Finish", {"done": {"text": "ok"}}),
+        ],
+        allowed_domains=["allowed.test"],
+    )
     assert "error: cannot open chrome://version: chrome: URLs are not allowed" in prompts[1]
     assert "error: cannot open about:version: about: URLs are not allowed" in prompts[2]
     assert "error: cannot open view-source:http://allowed.test/: view-source: URLs are not allowed" in prompts[4]
@@ -281,8 +325,11 @@ setTimeout(() => fetch('/eg-sink/rebound').then(r => r.text())
   .catch(e => document.getElementById('out').textContent = 'failed ' + e), 300);
 </script>""",
     ).replace("127.0.0.1", "rebind.test")
-    steps = [answer("Open", {"navigate": {"url": page}}), answer("Wait", {"wait": {"seconds": 1}}),
-             answer("Finish", {"done": {"text": "ok"}})]
+    steps = [
+        answer("Open", {"navigate": {"url": page}}),
+        answer("Wait", {"wait": {"seconds": 1}}),
+        answer("Finish", {"done": {"text": "ok"}}),
+    ]
     first = run(egress_stack, model, steps)
     assert "PUBLIC-REBIND" in first[1] and "second answer: Sinksink" in first[2]
     second = run(egress_stack, model, steps)
@@ -303,15 +350,19 @@ fetch('{api}').then(r => r.text()).then(t => document.getElementById('out').text
   .catch(e => document.getElementById('out').textContent = 'api unreachable');
 </script>""",
     )
-    prompts = run(egress_stack, model, [
-        answer("Open", {"navigate": {"url": page}}),
-        answer("Wait", {"wait": {"seconds": 1}}),
-        answer("Private", {"navigate": {"url": f"http://127.0.0.2:{site.port}/bare"}}),
-        answer("API", {"navigate": {"url": api}}),
-        answer("Pause", {"wait": {"seconds": 0}}),  # three failures in a row would end the task
-        answer("Closed", {"navigate": {"url": f"http://127.0.0.1:{CLOSED}/"}}),
-        answer("Finish", {"done": {"text": "ok"}}),
-    ])
+    prompts = run(
+        egress_stack,
+        model,
+        [
+            answer("Open", {"navigate": {"url": page}}),
+            answer("Wait", {"wait": {"seconds": 1}}),
+            answer("Private", {"navigate": {"url": f"http://127.0.0.2:{site.port}/bare"}}),
+            answer("API", {"navigate": {"url": api}}),
+            answer("Pause", {"wait": {"seconds": 0}}),  # three failures in a row would end the task
+            answer("Closed", {"navigate": {"url": f"http://127.0.0.1:{CLOSED}/"}}),
+            answer("Finish", {"done": {"text": "ok"}}),
+        ],
+    )
     assert "api unreachable" in prompts[2]
     assert f"lists it for port {site.port}" in prompts[3] and "cannot open http://127.0.0.2" in prompts[3]
     assert f"error: cannot open {api}: 127.0.0.1 is a private" in prompts[4]
@@ -321,7 +372,10 @@ fetch('{api}').then(r => r.text()).then(t => document.getElementById('out').text
 
 
 def test_what_held_before_still_holds(
-    egress_stack: Stack, model: ScriptedModelServer, site: SiteServer, hits: Counter,
+    egress_stack: Stack,
+    model: ScriptedModelServer,
+    site: SiteServer,
+    hits: Counter,
     private: tuple[SiteServer, Counter],
 ) -> None:
     """Every way a page asks for a private address (WebSocket, EventSource, sendBeacon, a
@@ -343,17 +397,28 @@ fetch('http://private.test:' + P + '/by-name').catch(() => {{}});
 </script>""",
     ).replace("127.0.0.1", "allowed.test")
     other = f"other.test:{port}"
-    prompts = run(egress_stack, model, [
-        answer("Open", {"navigate": {"url": page}}),
-        answer("Wait", {"wait": {"seconds": 1}}),
-        answer("Post", {"click": {"index": "@text:Post"}}),
-        answer("Tricks", {"navigate": {"url": f"http://allowed.test@{other}/eg-sink/userinfo"}},
-               {"navigate": {"url": f"http://allowed.test.{other}/eg-sink/lookalike"}}),
-        answer("Pause", {"wait": {"seconds": 0}}),
-        answer("Backslash", {"navigate": {"url": f"http://{other}\\@allowed.test/eg-sink/backslash"}},
-               {"navigate": {"url": f"http://allowed.test:{port + 1}/eg-sink/port"}}),
-        answer("Finish", {"done": {"text": "ok"}}),
-    ], allowed_domains=[f"allowed.test:{port}", "private.test", "127.0.0.2"])
+    prompts = run(
+        egress_stack,
+        model,
+        [
+            answer("Open", {"navigate": {"url": page}}),
+            answer("Wait", {"wait": {"seconds": 1}}),
+            answer("Post", {"click": {"index": "@text:Post"}}),
+            answer(
+                "Tricks",
+                {"navigate": {"url": f"http://allowed.test@{other}/eg-sink/userinfo"}},
+                {"navigate": {"url": f"http://allowed.test.{other}/eg-sink/lookalike"}},
+            ),
+            answer("Pause", {"wait": {"seconds": 0}}),
+            answer(
+                "Backslash",
+                {"navigate": {"url": f"http://{other}\\@allowed.test/eg-sink/backslash"}},
+                {"navigate": {"url": f"http://allowed.test:{port + 1}/eg-sink/port"}},
+            ),
+            answer("Finish", {"done": {"text": "ok"}}),
+        ],
+        allowed_domains=[f"allowed.test:{port}", "private.test", "127.0.0.2"],
+    )
     assert sum(private[1].values()) == 0, private[1]
     assert not any(key.startswith("other.test/") for key in hits), hits
     assert "Blocked the page's requests to 127.0.0.2" in prompts[1] + prompts[2]

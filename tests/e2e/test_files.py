@@ -41,8 +41,19 @@ UPLOAD_PAGE = """<!doctype html><html><head><title>Upload form</title></head><bo
 </form>
 <a download="report.csv" href="data:text/csv;base64,{csv}">Download report</a>
 </body></html>"""
-BAD_NAMES = ["../evil.txt", "../../etc/passwd", "/etc/passwd", "a/b.txt", "a\\b.txt", "x\x00.txt", "..", ".",
-             ".hidden", "", "n" * 300]
+BAD_NAMES = [
+    "../evil.txt",
+    "../../etc/passwd",
+    "/etc/passwd",
+    "a/b.txt",
+    "a\\b.txt",
+    "x\x00.txt",
+    "..",
+    ".",
+    ".hidden",
+    "",
+    "n" * 300,
+]
 
 
 def answer(goal: str, *actions: dict) -> dict:
@@ -56,8 +67,9 @@ def answer(goal: str, *actions: dict) -> dict:
 def s3_server() -> Iterator[str]:
     port = _free_port()
     log = open(Path(tempfile.mkdtemp(prefix="moto-")) / "moto.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -83,24 +95,30 @@ def _module_stack(model: ScriptedModelServer, env: dict[str, str]) -> Iterator[S
 
 @pytest.fixture(scope="module")
 def s3_stack(model: ScriptedModelServer, s3_server: str) -> Iterator[Stack]:
-    yield from _module_stack(model, {
-        "BROWSERQ_STORAGE_BACKEND": "s3",
-        "BROWSERQ_S3_ENDPOINT_URL": s3_server,
-        "BROWSERQ_S3_BUCKET": "browserq-test",
-        "BROWSERQ_S3_ACCESS_KEY_ID": "testing",
-        "BROWSERQ_S3_SECRET_ACCESS_KEY": "testing",
-        "BROWSERQ_S3_REGION": "us-east-1",
-    })
+    yield from _module_stack(
+        model,
+        {
+            "BROWSERQ_STORAGE_BACKEND": "s3",
+            "BROWSERQ_S3_ENDPOINT_URL": s3_server,
+            "BROWSERQ_S3_BUCKET": "browserq-test",
+            "BROWSERQ_S3_ACCESS_KEY_ID": "testing",
+            "BROWSERQ_S3_SECRET_ACCESS_KEY": "testing",
+            "BROWSERQ_S3_REGION": "us-east-1",
+        },
+    )
 
 
 @pytest.fixture(scope="module")
 def short_stack(model: ScriptedModelServer) -> Iterator[Stack]:
     """Local storage whose URLs live 3 s and whose files are kept 12 s."""
-    yield from _module_stack(model, {
-        "BROWSERQ_SIGNED_URL_SECONDS": "3",
-        "BROWSERQ_FILE_RETENTION_DAYS": str(12 / 86400),
-        "BROWSERQ_RETENTION_INTERVAL_SECONDS": "1",
-    })
+    yield from _module_stack(
+        model,
+        {
+            "BROWSERQ_SIGNED_URL_SECONDS": "3",
+            "BROWSERQ_FILE_RETENTION_DAYS": str(12 / 86400),
+            "BROWSERQ_RETENTION_INTERVAL_SECONDS": "1",
+        },
+    )
 
 
 @pytest.fixture(scope="module", params=["local", "s3"])
@@ -144,17 +162,29 @@ def run(client: httpx.Client, model: ScriptedModelServer, replies: list[dict], *
 
 
 def file_task(site: SiteServer, model: ScriptedModelServer, client: httpx.Client, upload_name: str) -> dict:
-    page = site.add_page(f"upload-{uuid.uuid4().hex[:6]}",
-                         UPLOAD_PAGE.replace("{csv}", base64.b64encode(REPORT_CSV.encode()).decode()))
-    return run(client, model, [
-        answer("Open the form", {"navigate": {"url": page}}),
-        answer("Attach and download", {"click": {"index": "@text:Download report"}},
-               {"upload_file": {"index": "@text:Attachment", "file_name": upload_name}},
-               {"click": {"index": "@text:Send file"}}),
-        answer("Read and write", {"read_file": {"file_name": upload_name}},
-               {"write_file": {"file_name": "result.txt", "content": "résumé: 42\n"}}),
-        answer("Finish", {"done": {"text": "done"}}),
-    ], included_file_names=[upload_name])
+    page = site.add_page(
+        f"upload-{uuid.uuid4().hex[:6]}", UPLOAD_PAGE.replace("{csv}", base64.b64encode(REPORT_CSV.encode()).decode())
+    )
+    return run(
+        client,
+        model,
+        [
+            answer("Open the form", {"navigate": {"url": page}}),
+            answer(
+                "Attach and download",
+                {"click": {"index": "@text:Download report"}},
+                {"upload_file": {"index": "@text:Attachment", "file_name": upload_name}},
+                {"click": {"index": "@text:Send file"}},
+            ),
+            answer(
+                "Read and write",
+                {"read_file": {"file_name": upload_name}},
+                {"write_file": {"file_name": "result.txt", "content": "résumé: 42\n"}},
+            ),
+            answer("Finish", {"done": {"text": "done"}}),
+        ],
+        included_file_names=[upload_name],
+    )
 
 
 def saturated_pixels(img: Image.Image) -> int:
@@ -166,8 +196,9 @@ def saturated_pixels(img: Image.Image) -> int:
 # -- the whole path ------------------------------------------------------------------------
 
 
-def test_upload_use_output_screenshots_recording_gif(files_stack: Stack, model: ScriptedModelServer,
-                                                     site: SiteServer) -> None:
+def test_upload_use_output_screenshots_recording_gif(
+    files_stack: Stack, model: ScriptedModelServer, site: SiteServer
+) -> None:
     token = f"upload-token-{uuid.uuid4().hex[:8]}"
     name = f"notes-{uuid.uuid4().hex[:6]}.txt"
     with files_stack.client() as client:
@@ -249,8 +280,16 @@ def test_unsafe_names_types_and_unknown_files_are_refused(files_stack: Stack) ->
         r = client.post("/run-task", json={"task": "x", "included_file_names": ["never-uploaded.txt"]})
         assert r.status_code == 422 and "never uploaded" in r.text
         task_id = client.post("/run-task", json={"task": "x", "max_agent_steps": 1}).json()["id"]
-        for raw in ("%2E%2E%2F%2E%2E%2Fetc%2Fpasswd", "..", "../../etc/passwd", "%2E%2E", "a%00b", "%2Fetc%2Fpasswd",
-                    "a%5Cb", "x/../../y.txt"):
+        for raw in (
+            "%2E%2E%2F%2E%2E%2Fetc%2Fpasswd",
+            "..",
+            "../../etc/passwd",
+            "%2E%2E",
+            "a%00b",
+            "%2Fetc%2Fpasswd",
+            "a%5Cb",
+            "x/../../y.txt",
+        ):
             status = raw_get(files_stack, f"/api/v1/task/{task_id}/output-file/{raw}")
             assert status == 422, (raw, status)
         assert client.get(f"/task/{uuid.uuid4()}/output-file/a.txt").status_code == 404
@@ -260,7 +299,9 @@ def test_unsafe_names_types_and_unknown_files_are_refused(files_stack: Stack) ->
 def test_upload_over_10_mb_is_refused(files_stack: Stack) -> None:
     big = b"x" * (10 * 1024 * 1024 + 1)
     with files_stack.client() as client:
-        url = client.post("/uploads/presigned-url", json={"file_name": "big.txt", "content_type": "text/plain"}).json()["upload_url"]
+        url = client.post("/uploads/presigned-url", json={"file_name": "big.txt", "content_type": "text/plain"}).json()[
+            "upload_url"
+        ]
         put = httpx.put(url, content=big, headers={"Content-Type": "text/plain"}, timeout=60)
         if put.status_code == 200:  # S3 cannot cap a presigned PUT: the file is refused when used
             r = client.post("/run-task", json={"task": "x", "included_file_names": ["big.txt"]})
@@ -272,7 +313,9 @@ def test_upload_over_10_mb_is_refused(files_stack: Stack) -> None:
 def test_local_file_urls_need_a_valid_signature(pg_stack: Stack) -> None:
     with pg_stack.client() as client:
         upload(client, "signed.txt", b"hello")
-        url = client.post("/uploads/presigned-url", json={"file_name": "signed.txt", "content_type": "text/plain"}).json()["upload_url"]
+        url = client.post(
+            "/uploads/presigned-url", json={"file_name": "signed.txt", "content_type": "text/plain"}
+        ).json()["upload_url"]
     base = f"{pg_stack.url}/api/v1/files/"
     assert url.startswith(base)
     # An upload URL made for one file cannot write another, nor be used to read.
@@ -289,10 +332,15 @@ def test_local_file_urls_need_a_valid_signature(pg_stack: Stack) -> None:
 def test_urls_expire_and_files_are_deleted_after_retention(short_stack: Stack, model: ScriptedModelServer) -> None:
     with short_stack.client() as client:
         upload(client, "old.txt", b"soon gone")
-        task = run(client, model, [
-            answer("Write", {"write_file": {"file_name": "out.txt", "content": "bytes"}}),
-            answer("Finish", {"done": {"text": "ok"}}),
-        ], highlight_elements=False)
+        task = run(
+            client,
+            model,
+            [
+                answer("Write", {"write_file": {"file_name": "out.txt", "content": "bytes"}}),
+                answer("Finish", {"done": {"text": "ok"}}),
+            ],
+            highlight_elements=False,
+        )
         assert task["status"] == "finished" and task["output_files"] == ["out.txt"]
         url = client.get(f"/task/{task['id']}/output-file/out.txt").json()["download_url"]
         assert fetch(url) == b"bytes"
@@ -319,12 +367,15 @@ def test_urls_expire_and_files_are_deleted_after_retention(short_stack: Stack, m
         assert r.status_code == 422, r.text  # the upload was deleted too
 
 
-def test_a_stopped_task_keeps_its_screenshots_and_recording(s3_stack: Stack, model: ScriptedModelServer,
-                                                            site: SiteServer) -> None:
-    key = model.script([
-        answer("Open the site", {"navigate": {"url": site.url}}),
-        {"_delay": 60.0, "reply": answer("Finish", {"done": {"text": "late"}})},
-    ])
+def test_a_stopped_task_keeps_its_screenshots_and_recording(
+    s3_stack: Stack, model: ScriptedModelServer, site: SiteServer
+) -> None:
+    key = model.script(
+        [
+            answer("Open the site", {"navigate": {"url": site.url}}),
+            {"_delay": 60.0, "reply": answer("Finish", {"done": {"text": "late"}})},
+        ]
+    )
     with s3_stack.client() as client:
         task_id = client.post("/run-task", json={"task": f"Wait [script:{key}]", **VIEWPORT}).json()["id"]
         deadline = time.monotonic() + 60

@@ -27,13 +27,17 @@ def test_a_retried_submit_gets_the_same_task(stack: Stack, model: ScriptedModelS
         before = _count(client)
         first = client.post("/run-task", json=body, headers={"Idempotency-Key": "order-1"})
         assert first.status_code == 200, first.text
-        again = client.post("/run-task", json={"metadata": {"order": "1"}, "task": body["task"]},  # same body
-                            headers={"Idempotency-Key": "order-1"})
+        again = client.post(
+            "/run-task",
+            json={"metadata": {"order": "1"}, "task": body["task"]},  # same body
+            headers={"Idempotency-Key": "order-1"},
+        )
         assert again.status_code == 200 and again.json()["id"] == first.json()["id"], again.text
         assert _count(client) == before + 1
 
-        changed = client.post("/run-task", json={**body, "task": "something else"},
-                              headers={"Idempotency-Key": "order-1"})
+        changed = client.post(
+            "/run-task", json={**body, "task": "something else"}, headers={"Idempotency-Key": "order-1"}
+        )
         assert changed.status_code == 422, changed.text
         detail = changed.json()["detail"]
         assert detail[0]["loc"] == ["header", "Idempotency-Key"] and "another body" in detail[0]["msg"], detail
@@ -73,6 +77,9 @@ def test_v2_takes_the_key_too(stack: Stack) -> None:
     other = httpx.post(url, json={"task": "v2 other"}, headers=headers)
     assert other.status_code == 422 and "another body" in other.text, other.text
     # v1 with the same key and an equivalent body is another route's request: refused, not mixed up.
-    v1 = httpx.post(f"{stack.url}/api/v1/run-task", json={"task": "v2 once"},
-                    headers={"Authorization": f"Bearer {stack.key}", "Idempotency-Key": "v2-order"})
+    v1 = httpx.post(
+        f"{stack.url}/api/v1/run-task",
+        json={"task": "v2 once"},
+        headers={"Authorization": f"Bearer {stack.key}", "Idempotency-Key": "v2-order"},
+    )
     assert v1.status_code == 422, v1.text

@@ -26,26 +26,35 @@ def _failures(stack: Stack, job: str) -> float:
     return float(found.group(1)) if found else 0.0
 
 
-def test_a_schedule_the_database_refuses_is_set_aside_and_others_run(pg_stack: Stack,
-                                                                     model: ScriptedModelServer) -> None:
+def test_a_schedule_the_database_refuses_is_set_aside_and_others_run(
+    pg_stack: Stack, model: ScriptedModelServer
+) -> None:
     key_a = pg_stack.cli("keys", "create", "tenant-a").strip().splitlines()[-1]
     key_b = pg_stack.cli("keys", "create", "tenant-b").strip().splitlines()[-1]
     failures_before = _failures(pg_stack, "schedules")
-    later = {"task": "fine for now", "schedule_type": "interval", "interval_minutes": 600,
-             "start_at": "2099-01-01T00:00:00Z"}
+    later = {
+        "task": "fine for now",
+        "schedule_type": "interval",
+        "interval_minutes": 600,
+        "start_at": "2099-01-01T00:00:00Z",
+    }
     with pg_stack.client(key_a) as a, pg_stack.client(key_b) as b:
         bad_id = a.post("/scheduled-task", json=later).json()["id"]
         # What the API now refuses at the door, put in the row the way older versions stored it.
         with psycopg.connect(pg_stack.db_url) as conn:
             (request,) = conn.execute("SELECT request::text FROM scheduled_tasks WHERE id = %s", [bad_id]).fetchone()
             request = {**json.loads(request), "task": "bad\x00"}
-            conn.execute("UPDATE scheduled_tasks SET request = %s::json, next_run_at = now() WHERE id = %s",
-                         [json.dumps(request), bad_id])
+            conn.execute(
+                "UPDATE scheduled_tasks SET request = %s::json, next_run_at = now() WHERE id = %s",
+                [json.dumps(request), bad_id],
+            )
         time.sleep(2)  # the dispatcher meets the bad row first, round after round on the old code
         script = model.script([answer("Finish", {"done": {"text": "ran"}})])
         started = time.monotonic()
-        good = b.post("/scheduled-task", json={"task": f"Say ran [script:{script}]", "schedule_type": "interval",
-                                               "interval_minutes": 600})
+        good = b.post(
+            "/scheduled-task",
+            json={"task": f"Say ran [script:{script}]", "schedule_type": "interval", "interval_minutes": 600},
+        )
         assert good.status_code == 200, good.text
         view = wait_schedule(b, good.json()["id"], lambda v: v["run_count"] == 1, timeout=15)
         took = time.monotonic() - started

@@ -42,7 +42,13 @@ def test_revoke_names_exactly_one_key(stack: Stack) -> None:
     stack.cli("keys", "create", "one")
     stack.cli("keys", "create", "two")
     for prefix in ["bq_", "nosuchkey"]:
-        result = subprocess.run([sys.executable, "-m", "shared.cli", "keys", "revoke", prefix], env=stack.env,
-                                capture_output=True, text=True, timeout=60, check=False)
+        result = subprocess.run(
+            [sys.executable, "-m", "shared.cli", "keys", "revoke", prefix],
+            env=stack.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert result.returncode == 2, result
         assert "expected exactly one active key" in result.stderr

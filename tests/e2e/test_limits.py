@@ -19,14 +19,16 @@ FINAL = {"finished", "failed", "stopped"}
 RATE = 120
 
 
-
-
 @pytest.fixture(scope="module")
 def limits_stack(model: ScriptedModelServer) -> Iterator[Stack]:
-    stack = Stack(kind="postgres", model_base_url=model.base_url, env_extra={
-        "BROWSERQ_RATE_LIMIT_PER_MINUTE": str(RATE),
-        "BROWSERQ_MAX_RUNNING_TASKS_PER_KEY": "1",
-    })
+    stack = Stack(
+        kind="postgres",
+        model_base_url=model.base_url,
+        env_extra={
+            "BROWSERQ_RATE_LIMIT_PER_MINUTE": str(RATE),
+            "BROWSERQ_MAX_RUNNING_TASKS_PER_KEY": "1",
+        },
+    )
     try:
         yield stack.start()
     finally:
@@ -58,8 +60,9 @@ def wait_status(client: httpx.Client, task_id: str, statuses: set[str], timeout:
 def test_budget_balance_and_402(limits_stack: Stack, model: ScriptedModelServer) -> None:
     key = new_key(limits_stack, "budgeted", "--budget", "0.01")
     # gpt-4.1 costs $2 per million input tokens and $8 per million output tokens.
-    script = model.script([{**answer("Finish", {"done": {"text": "ok"}}),
-                            "_usage": {"input_tokens": 1_000_000, "output_tokens": 1000}}])
+    script = model.script(
+        [{**answer("Finish", {"done": {"text": "ok"}}), "_usage": {"input_tokens": 1_000_000, "output_tokens": 1000}}]
+    )
     with limits_stack.client(key) as client:
         assert client.get("/balance").json() == {"balance": "1"}  # $0.01: whole credits, as a string
         task_id = client.post("/run-task", json={"task": f"Spend [script:{script}]"}).json()["id"]
@@ -69,8 +72,12 @@ def test_budget_balance_and_402(limits_stack: Stack, model: ScriptedModelServer)
         assert client.get("/balance").json() == {"balance": "0"}  # 1 - 200.8 credits: never below 0
         refused = client.post("/run-task", json={"task": "one more"})
         assert refused.status_code == 402 and "budget" in refused.json()["detail"]
-        assert client.post("/scheduled-task", json={"task": "later", "schedule_type": "interval",
-                                                    "interval_minutes": 5}).status_code == 402
+        assert (
+            client.post(
+                "/scheduled-task", json={"task": "later", "schedule_type": "interval", "interval_minutes": 5}
+            ).status_code
+            == 402
+        )
         limits_stack.cli("keys", "budget", key[:10], "10")
         assert client.get("/balance").json() == {"balance": "799"}  # 1000 - 200.8, rounded down
         again = model.script([answer("Finish", {"done": {"text": "ok"}})])
@@ -79,15 +86,16 @@ def test_budget_balance_and_402(limits_stack: Stack, model: ScriptedModelServer)
         assert client.get("/balance").json() == {"balance": "1000000000"}  # no budget: no limit
 
 
-
 def test_a_running_task_stops_when_its_key_runs_out_of_budget(limits_stack: Stack, model: ScriptedModelServer) -> None:
     """The budget is checked before each step too, not only at run-task: a task whose
     first step used up its key's budget asks the model nothing more and fails saying why."""
     key = new_key(limits_stack, "spends-midway", "--budget", "0.01")
-    script = model.script([
-        {**answer("Wait", {"wait": {"seconds": 0}}), "_usage": {"input_tokens": 1_000_000, "output_tokens": 0}},
-        answer("Finish", {"done": {"text": "should not get here"}}),
-    ])
+    script = model.script(
+        [
+            {**answer("Wait", {"wait": {"seconds": 0}}), "_usage": {"input_tokens": 1_000_000, "output_tokens": 0}},
+            answer("Finish", {"done": {"text": "should not get here"}}),
+        ]
+    )
     with limits_stack.client(key) as client:
         task_id = client.post("/run-task", json={"task": f"Spend [script:{script}]"}).json()["id"]
         assert wait_status(client, task_id, FINAL) == "failed"
@@ -95,6 +103,7 @@ def test_a_running_task_stops_when_its_key_runs_out_of_budget(limits_stack: Stac
     assert task["output"].startswith("Failed: This API key has used its budget (spent $2.0000 of $0.0100)"), task
     assert [s["step"] for s in task["steps"]] == [1]
     assert model.calls(script)["count"] == 1
+
 
 def test_rate_limit_answers_429_with_retry_after(limits_stack: Stack) -> None:
     with limits_stack.client(new_key(limits_stack, "chatty")) as client:
@@ -118,7 +127,8 @@ def test_tasks_over_the_running_cap_wait_and_then_run(limits_stack: Stack, model
     slow = [{"_delay": 3.0, "reply": answer("Finish", {"done": {"text": "done"}})}]
     with limits_stack.client(new_key(limits_stack, "capped")) as client:
         first, second = (
-            client.post("/run-task", json={"task": f"Slow [script:{model.script(slow)}]"}).json()["id"] for _ in range(2)
+            client.post("/run-task", json={"task": f"Slow [script:{model.script(slow)}]"}).json()["id"]
+            for _ in range(2)
         )
         wait_status(client, first, {"running"})
         seen = set()

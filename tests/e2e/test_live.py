@@ -42,8 +42,6 @@ VIEWPORT = (800, 600)
 TYPED = "typed-by-a-person"
 
 
-
-
 def user_text(request: dict[str, Any]) -> str:
     """The text of the user messages of one model request (images left out)."""
     parts = []
@@ -82,9 +80,13 @@ def embed(site: SiteServer, url: str) -> str:
 
 
 def live_frame(page: Page, live_url: str) -> Frame:
-    return poll("the live view inside the iframe", lambda: next(
-        (f for f in page.frames if f.url == live_url and f.evaluate("typeof window.liveView") == "object"), None
-    ), timeout=20)
+    return poll(
+        "the live view inside the iframe",
+        lambda: next(
+            (f for f in page.frames if f.url == live_url and f.evaluate("typeof window.liveView") == "object"), None
+        ),
+        timeout=20,
+    )
 
 
 def test_live_view_in_an_iframe_streams_and_hands_over_control(
@@ -100,9 +102,9 @@ def test_live_view_in_an_iframe_streams_and_hands_over_control(
     )
     with stack.client() as client:
         task_id = submit(client, key, browser_viewport_width=VIEWPORT[0], browser_viewport_height=VIEWPORT[1])
-        task = poll("step 1 on the counter page", lambda: (
-            t if (t := client.get(f"/task/{task_id}").json())["steps"] else None
-        ))
+        task = poll(
+            "step 1 on the counter page", lambda: t if (t := client.get(f"/task/{task_id}").json())["steps"] else None
+        )
         live_url = task["live_url"]
         assert live_url and live_url.startswith(f"{stack.url}/live/{task_id}?token=")
         listed = client.get("/tasks", params={"limit": 100}).json()["tasks"]
@@ -114,7 +116,9 @@ def test_live_view_in_an_iframe_streams_and_hands_over_control(
             frame = live_frame(page, live_url)
 
             # Frames arrive and change as the counter ticks.
-            first = poll("a first frame", lambda: frame.evaluate("liveView.frames >= 1 && document.getElementById('screen').src"))
+            first = poll(
+                "a first frame", lambda: frame.evaluate("liveView.frames >= 1 && document.getElementById('screen').src")
+            )
             poll("a different frame", lambda: frame.evaluate("document.getElementById('screen').src") != first)
             assert frame.evaluate("liveView.width") == VIEWPORT[0]
             second_viewer_sees_frames(live_url)
@@ -128,8 +132,10 @@ def test_live_view_in_an_iframe_streams_and_hands_over_control(
             assert frame.inner_text("#banner").startswith("You have control")
             box = frame.locator("#screen").bounding_box()
             assert box
-            page.mouse.click(box["x"] + NOTE_CENTER[0] / VIEWPORT[0] * box["width"],
-                             box["y"] + NOTE_CENTER[1] / VIEWPORT[1] * box["height"])
+            page.mouse.click(
+                box["x"] + NOTE_CENTER[0] / VIEWPORT[0] * box["width"],
+                box["y"] + NOTE_CENTER[1] / VIEWPORT[1] * box["height"],
+            )
             page.keyboard.type(TYPED)
             before = model.calls(key)["count"]
 
@@ -142,8 +148,12 @@ def test_live_view_in_an_iframe_streams_and_hands_over_control(
             assert re.search(r'value=["\']?' + TYPED, user_text(next_request)), user_text(next_request)[-2000:]
             page.close()
             # The last viewer left: the worker stops the screencast (the task runs on).
-            poll("the screencast to stop", lambda: f"task {task_id}: nobody watches any more" in stack.log("worker0"),
-                 timeout=15, every=0.3)
+            poll(
+                "the screencast to stop",
+                lambda: f"task {task_id}: nobody watches any more" in stack.log("worker0"),
+                timeout=15,
+                every=0.3,
+            )
         finally:
             page.close()
             client.put("/stop-task", params={"task_id": task_id})  # also when the test failed: no steps left over
@@ -164,8 +174,12 @@ def test_public_share_page_follows_the_run(
     key = model.script(
         [
             answer("Open the login page", {"navigate": {"url": f"{site.url}/login"}}),
-            {"_delay": 2.0, "reply": answer("Type the password",
-                                            {"input": {"index": "@text:Password", "text": "<secret>pw</secret>"}})},
+            {
+                "_delay": 2.0,
+                "reply": answer(
+                    "Type the password", {"input": {"index": "@text:Password", "text": "<secret>pw</secret>"}}
+                ),
+            },
             {"_delay": 1.0, "reply": answer("Finish", {"done": {"text": "shared result"}})},
         ]
     )

@@ -31,8 +31,12 @@ document.body.append("cookie=[" + document.cookie + "] storage=[" + localStorage
 @pytest.fixture(scope="module")
 def one_process(model: ScriptedModelServer) -> Iterator[Stack]:
     """One worker process hosting four tasks at once."""
-    stack = Stack(kind="postgres", model_base_url=model.base_url, concurrency=4,
-                  env_extra={"BROWSERQ_WORKER_PROCESSES": "1", "BROWSERQ_RECORD_VIDEO": "false"}).start()
+    stack = Stack(
+        kind="postgres",
+        model_base_url=model.base_url,
+        concurrency=4,
+        env_extra={"BROWSERQ_WORKER_PROCESSES": "1", "BROWSERQ_RECORD_VIDEO": "false"},
+    ).start()
     yield stack
     stack.stop()
 
@@ -50,18 +54,25 @@ def test_tasks_in_one_process_share_one_chromium_and_none_of_their_state(
 ) -> None:
     set_url, show_url = site.add_page("many-set", SET_PAGE), site.add_page("many-show", SHOW_PAGE)
     hold = {"wait": {"seconds": 0.05}}
-    writer = model.script([
-        {"_delay": 1.0, "reply": answer("store", {"navigate": {"url": set_url}})},
-        {"_delay": 1.0, "reply": answer("look", {"navigate": {"url": show_url}})},
-        {"_delay": 3.0, "reply": answer("hold", hold)},
-        answer("end", {"done": {"text": "wrote"}}),
-    ])
-    readers = [model.script([
-        {"_delay": 1.0, "reply": answer("wait", hold)},
-        {"_delay": 2.0, "reply": answer("look", {"navigate": {"url": show_url}})},
-        {"_delay": 1.0, "reply": answer("hold", hold)},
-        answer("end", {"done": {"text": "read"}}),
-    ]) for _ in range(2)]
+    writer = model.script(
+        [
+            {"_delay": 1.0, "reply": answer("store", {"navigate": {"url": set_url}})},
+            {"_delay": 1.0, "reply": answer("look", {"navigate": {"url": show_url}})},
+            {"_delay": 3.0, "reply": answer("hold", hold)},
+            answer("end", {"done": {"text": "wrote"}}),
+        ]
+    )
+    readers = [
+        model.script(
+            [
+                {"_delay": 1.0, "reply": answer("wait", hold)},
+                {"_delay": 2.0, "reply": answer("look", {"navigate": {"url": show_url}})},
+                {"_delay": 1.0, "reply": answer("hold", hold)},
+                answer("end", {"done": {"text": "read"}}),
+            ]
+        )
+        for _ in range(2)
+    ]
     with one_process.client() as client:
         ids = [submit(client, key) for key in (writer, *readers)]
         _running_together(client, ids)
@@ -84,10 +95,12 @@ def test_a_stop_or_a_failure_of_one_task_leaves_the_others_running(
 ) -> None:
     long_key = model.script(slow_steps(10, delay=0.5))
     stopped_key = model.script(slow_steps(40, delay=0.5))
-    failing_key = model.script([
-        {"_delay": 1.0, "reply": answer("one", {"wait": {"seconds": 0.05}})},
-        {"_repeat": 4, "reply": {"_status": 503, "_message": "overloaded"}},
-    ])
+    failing_key = model.script(
+        [
+            {"_delay": 1.0, "reply": answer("one", {"wait": {"seconds": 0.05}})},
+            {"_repeat": 4, "reply": {"_status": 503, "_message": "overloaded"}},
+        ]
+    )
     with one_process.client() as client:
         long_id, stopped_id, failing_id = (submit(client, k) for k in (long_key, stopped_key, failing_key))
         _running_together(client, [long_id, stopped_id, failing_id])
@@ -107,9 +120,15 @@ def test_a_stop_or_a_failure_of_one_task_leaves_the_others_running(
 def test_a_host_short_of_memory_takes_no_task_and_says_so(model: ScriptedModelServer) -> None:
     """Admission: with more free memory asked for than any host has, the worker claims
     nothing (the task stays queued, its message goes back) and /metrics shows why."""
-    stack = Stack(kind="postgres", model_base_url=model.base_url, concurrency=2, env_extra={
-        "BROWSERQ_ADMISSION_MIN_FREE_MEMORY_MB": str(10**9), "BROWSERQ_ADMISSION_WAIT_SECONDS": "1",
-    }).start()
+    stack = Stack(
+        kind="postgres",
+        model_base_url=model.base_url,
+        concurrency=2,
+        env_extra={
+            "BROWSERQ_ADMISSION_MIN_FREE_MEMORY_MB": str(10**9),
+            "BROWSERQ_ADMISSION_WAIT_SECONDS": "1",
+        },
+    ).start()
     try:
         with stack.client() as client:
             task_id = submit(client, model.script([answer("end", {"done": {"text": "ran"}})]))

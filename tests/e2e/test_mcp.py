@@ -33,11 +33,14 @@ Session = Callable[[Client], Awaitable[Any]]
 
 def over_http(stack: Stack, session: Session, key: str | None = None) -> Any:
     """Run `session` with an SDK client connected to /mcp with the Bearer key."""
+
     async def go() -> Any:
-        http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {key or stack.key}"},
-                                  timeout=httpx2.Timeout(30, read=300))
+        http = httpx2.AsyncClient(
+            headers={"Authorization": f"Bearer {key or stack.key}"}, timeout=httpx2.Timeout(30, read=300)
+        )
         async with http, Client(streamable_http_client(f"{stack.url}/mcp", http_client=http)) as client:
             return await session(client)
+
     return asyncio.run(go())
 
 
@@ -50,6 +53,7 @@ def over_stdio(stack: Stack, session: Session) -> Any:
     async def go() -> Any:
         async with Client(params) as client:
             return await session(client)
+
     return asyncio.run(go())
 
 
@@ -70,10 +74,12 @@ def error_text(result: CallToolResult) -> str:
 def test_run_task_waits_for_the_result_and_reports_each_step(
     transport: str, pg_stack: Stack, model: ScriptedModelServer, site: SiteServer
 ) -> None:
-    key = model.script([
-        answer("Open the site", {"navigate": {"url": site.url}}),
-        answer("Report the answer", {"done": {"text": "The answer is 42"}}),
-    ])
+    key = model.script(
+        [
+            answer("Open the site", {"navigate": {"url": site.url}}),
+            answer("Report the answer", {"done": {"text": "The answer is 42"}}),
+        ]
+    )
     reported: list[tuple[float, float | None, str | None]] = []
 
     async def session(client: Client) -> tuple[list[str], CallToolResult]:
@@ -82,8 +88,9 @@ def test_run_task_waits_for_the_result_and_reports_each_step(
         async def on_progress(progress: float, total: float | None, message: str | None) -> None:
             reported.append((progress, total, message))
 
-        result = await client.call_tool("run_task", {"task": f"Find the answer [script:{key}]", "max_agent_steps": 5},
-                                        progress_callback=on_progress)
+        result = await client.call_tool(
+            "run_task", {"task": f"Find the answer [script:{key}]", "max_agent_steps": 5}, progress_callback=on_progress
+        )
         return tools, result
 
     tools, result = TRANSPORTS[transport](pg_stack, session)
@@ -111,8 +118,10 @@ def test_tool_inputs_are_checked_as_run_task_checks_them(pg_stack: Stack) -> Non
         before = client.get("/tasks").json()["total_count"]
 
     async def session(client: Client) -> dict[str, str]:
-        return {name: error_text(await client.call_tool("run_task", arguments))
-                for name, (arguments, _) in bad_calls.items()}
+        return {
+            name: error_text(await client.call_tool("run_task", arguments))
+            for name, (arguments, _) in bad_calls.items()
+        }
 
     errors = over_http(pg_stack, session)
     for name, (_, expected) in bad_calls.items():
@@ -122,11 +131,13 @@ def test_tool_inputs_are_checked_as_run_task_checks_them(pg_stack: Stack) -> Non
 
 
 def test_stop_pause_resume_and_get_over_mcp(pg_stack: Stack, model: ScriptedModelServer, site: SiteServer) -> None:
-    key = model.script([
-        answer("Open the site", {"navigate": {"url": site.url}}),
-        {"_delay": 1.5, "reply": answer("Look around", {"scroll": {"down": True}})},
-        {"_delay": 30.0, "reply": answer("Finish", {"done": {"text": "too late"}})},
-    ])
+    key = model.script(
+        [
+            answer("Open the site", {"navigate": {"url": site.url}}),
+            {"_delay": 1.5, "reply": answer("Look around", {"scroll": {"down": True}})},
+            {"_delay": 30.0, "reply": answer("Finish", {"done": {"text": "too late"}})},
+        ]
+    )
 
     async def session(client: Client) -> dict[str, Any]:
         started = result_json(await client.call_tool("run_task", {"task": f"Browse [script:{key}]", "wait": False}))
@@ -175,25 +186,32 @@ def test_each_key_sees_only_its_own_tasks(pg_stack: Stack, model: ScriptedModelS
 
 
 def test_mcp_over_http_needs_the_api_key(pg_stack: Stack) -> None:
-    hello = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
-             "params": {"protocolVersion": "2025-06-18", "capabilities": {},
-                        "clientInfo": {"name": "curl", "version": "1"}}}
+    hello = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "curl", "version": "1"}},
+    }
     headers = {"Accept": "application/json, text/event-stream"}
     for auth in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic dXNlcjpwYXNz"}):
         response = httpx.post(f"{pg_stack.url}/mcp", json=hello, headers={**headers, **auth}, timeout=10)
         assert response.status_code == 401, (auth, response.text)
         assert "API key" in response.json()["detail"]
-    ok = httpx.post(f"{pg_stack.url}/mcp", json=hello, timeout=10,
-                    headers={**headers, "Authorization": f"Bearer {pg_stack.key}"})
+    ok = httpx.post(
+        f"{pg_stack.url}/mcp", json=hello, timeout=10, headers={**headers, "Authorization": f"Bearer {pg_stack.key}"}
+    )
     assert ok.status_code == 200, ok.text
     auth = {**headers, "Authorization": f"Bearer {pg_stack.key}"}
     malformed = {
-        "not JSON": {"content": b"\xff{nope"}, "not JSON-RPC": {"json": {"hello": 1}},
-        "a batch of junk": {"json": [1, 2]}, "unknown method": {"json": {**hello, "method": "nope/nope"}},
+        "not JSON": {"content": b"\xff{nope"},
+        "not JSON-RPC": {"json": {"hello": 1}},
+        "a batch of junk": {"json": [1, 2]},
+        "unknown method": {"json": {**hello, "method": "nope/nope"}},
     }
     for name, body in malformed.items():
-        response = httpx.post(f"{pg_stack.url}/mcp", headers={**auth, "Content-Type": "application/json"},
-                              timeout=10, **body)  # type: ignore[arg-type]
+        response = httpx.post(
+            f"{pg_stack.url}/mcp", headers={**auth, "Content-Type": "application/json"}, timeout=10, **body
+        )  # type: ignore[arg-type]
         assert response.status_code < 500, (name, response.status_code, response.text)
     for method in ("GET", "DELETE", "PATCH"):
         response = httpx.request(method, f"{pg_stack.url}/mcp", headers=auth, timeout=10)
@@ -213,8 +231,16 @@ def _steps(stack: Stack, task_id: str) -> int:
 def test_browserq_mcp_without_a_key_says_how_to_give_one(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BROWSERQ_")}
     env["BROWSERQ_DATA_DIR"] = str(tmp_path)  # no .browserq/api-key here either
-    result = subprocess.run([sys.executable, "-m", "shared.cli", "mcp"], check=False, env=env, cwd=ROOT, capture_output=True,
-                            text=True, timeout=60, stdin=subprocess.DEVNULL)
+    result = subprocess.run(
+        [sys.executable, "-m", "shared.cli", "mcp"],
+        check=False,
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
     assert result.returncode == 1 and result.stdout == ""  # stdout is the protocol's: nothing else goes there
     assert "BROWSERQ_API_KEY" in result.stderr
 
@@ -223,11 +249,13 @@ def test_a_task_that_asks_a_person_returns_its_question_and_answer_task_goes_on(
     pg_stack: Stack, model: ScriptedModelServer, site: SiteServer
 ) -> None:
     question = "Which colour should I pick: red or blue?"
-    key = model.script([
-        answer("Open the site", {"navigate": {"url": site.url}}),
-        answer("Ask which colour", {"ask_human": {"question": question}}),
-        answer("Finish", {"done": {"text": "picked"}}),
-    ])
+    key = model.script(
+        [
+            answer("Open the site", {"navigate": {"url": site.url}}),
+            answer("Ask which colour", {"ask_human": {"question": question}}),
+            answer("Finish", {"done": {"text": "picked"}}),
+        ]
+    )
 
     async def session(client: Client) -> dict[str, Any]:
         seen: dict[str, Any] = {}

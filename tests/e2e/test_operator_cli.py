@@ -25,19 +25,33 @@ from tests.support.stack import CHROMIUM, poll
 
 pytestmark = pytest.mark.e2e
 URL_LINE = "browserq is running on "
-ROOT = Path(__file__).resolve().parents[2]
-SLOW = 240  # a busy machine takes a while to start dev (migrations, Celery, Chromium)  # the commands run in other folders, on this checkout's code
+ROOT = Path(__file__).resolve().parents[2]  # the commands run in other folders, on this checkout's code
+SLOW = 240  # a busy machine takes a while to start dev (migrations, Celery, Chromium)
 
 
 def env(data_dir: Path, model: ScriptedModelServer, **extra: str) -> dict[str, str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("BROWSERQ_", "OPENAI_", "ANTHROPIC_"))}
-    return {**clean, "BROWSERQ_CHROMIUM_PATH": CHROMIUM, "OPENAI_BASE_URL": model.base_url,
-            "OPENAI_API_KEY": "test-key", "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT), **extra}
+    return {
+        **clean,
+        "BROWSERQ_CHROMIUM_PATH": CHROMIUM,
+        "OPENAI_BASE_URL": model.base_url,
+        "OPENAI_API_KEY": "test-key",
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONPATH": str(ROOT),
+        **extra,
+    }
 
 
 def browserq(*args: str, environ: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "shared.cli", *args], env=environ, cwd=cwd, check=False,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "shared.cli", *args],
+        env=environ,
+        cwd=cwd,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @dataclass
@@ -59,8 +73,9 @@ class Dev:
 
     def key(self) -> str:
         """The key dev prints after its URL, once it is up."""
-        line = poll("dev's key", lambda: next((ln for ln in self.lines if ln.startswith("API key: ")), None),
-                    timeout=SLOW)
+        line = poll(
+            "dev's key", lambda: next((ln for ln in self.lines if ln.startswith("API key: ")), None), timeout=SLOW
+        )
         return line.split()[-1]
 
     def descendants(self) -> list[psutil.Process]:
@@ -83,9 +98,23 @@ def _port_open(port: int) -> bool:
 def dev(tmp_path: Path, model: ScriptedModelServer) -> Iterator[Dev]:
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "shared.cli", "dev", "--port", str(port), "--data-dir", str(tmp_path / "data"),
-         "-c", "1"],
-        env=env(tmp_path, model), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "shared.cli",
+            "dev",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(tmp_path / "data"),
+            "-c",
+            "1",
+        ],
+        env=env(tmp_path, model),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         start_new_session=True,
     )
     started = Dev(proc, port)
@@ -103,17 +132,23 @@ def dev(tmp_path: Path, model: ScriptedModelServer) -> Iterator[Dev]:
                 pass
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGKILL, signal.SIGINT],
-                         ids=lambda s: signal.Signals(s).name)
+@pytest.mark.parametrize(
+    "sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGKILL, signal.SIGINT], ids=lambda s: signal.Signals(s).name
+)
 def test_any_signal_to_dev_stops_everything_it_started(
     dev: Dev, sig: int, model: ScriptedModelServer, site: SiteServer
 ) -> None:
     key = dev.key()
     poll("the API", lambda: _port_open(dev.port), timeout=SLOW)
-    script = model.script([answer("Open", {"navigate": {"url": site.url + "/"}}),
-                           {"_delay": 300.0, "reply": answer("Finish", {"done": {"text": "late"}})}])
-    with httpx.Client(base_url=f"http://127.0.0.1:{dev.port}/api/v1", headers={"Authorization": f"Bearer {key}"},
-                      timeout=30) as client:
+    script = model.script(
+        [
+            answer("Open", {"navigate": {"url": site.url + "/"}}),
+            {"_delay": 300.0, "reply": answer("Finish", {"done": {"text": "late"}})},
+        ]
+    )
+    with httpx.Client(
+        base_url=f"http://127.0.0.1:{dev.port}/api/v1", headers={"Authorization": f"Bearer {key}"}, timeout=30
+    ) as client:
         task_id = client.post("/run-task", json={"task": f"Wait [script:{script}]"}).json()["id"]
         poll("the task's first step", lambda: client.get(f"/task/{task_id}").json()["steps"], timeout=SLOW)
     # dev's worker, its pool process, Playwright's driver and Chromium with its helpers: all below dev.
@@ -143,8 +178,12 @@ def test_admin_commands_take_the_data_dir_and_say_when_there_is_no_database(
 ) -> None:
     environ = env(tmp_path, model)
     data = tmp_path / "elsewhere"
-    for args in (["keys", "create", "ops"], ["keys", "--data-dir", str(data), "create", "ops"],
-                 ["keys", "create", "ops", "--data-dir", str(data)], ["keys", "budget", "abc", "5"]):
+    for args in (
+        ["keys", "create", "ops"],
+        ["keys", "--data-dir", str(data), "create", "ops"],
+        ["keys", "create", "ops", "--data-dir", str(data)],
+        ["keys", "budget", "abc", "5"],
+    ):
         missing = browserq(*args, environ=environ, cwd=tmp_path)
         assert missing.returncode == 1, missing
         assert "no browserq database at" in missing.stderr and "--data-dir" in missing.stderr, missing.stderr
@@ -157,8 +196,13 @@ def test_admin_commands_take_the_data_dir_and_say_when_there_is_no_database(
     assert before.returncode == 0 and after.returncode == 0, (before.stderr, after.stderr)
     assert before.stdout.strip().splitlines()[-1].startswith("bq_")
 
-    unreachable = browserq("keys", "create", "x", cwd=tmp_path, environ={
-        **environ, "BROWSERQ_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"})
+    unreachable = browserq(
+        "keys",
+        "create",
+        "x",
+        cwd=tmp_path,
+        environ={**environ, "BROWSERQ_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"},
+    )
     assert unreachable.returncode == 1 and "cannot open the database" in unreachable.stderr, unreachable.stderr
     assert len(unreachable.stderr.strip().splitlines()) == 1, unreachable.stderr
 
@@ -176,18 +220,30 @@ def test_api_without_a_secret_key_refuses_to_start_or_keeps_one_in_its_data_dir(
     key = browserq("keys", "create", "k", "--data-dir", str(data), environ=environ, cwd=tmp_path).stdout.split()[-1]
     port = _free_port()
     log = (tmp_path / "api.log").open("w")
-    api = subprocess.Popen([sys.executable, "-m", "shared.cli", "api", "--port", str(port), "--data-dir", str(data)],
-                           env=environ, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    api = subprocess.Popen(
+        [sys.executable, "-m", "shared.cli", "api", "--port", str(port), "--data-dir", str(data)],
+        env=environ,
+        cwd=tmp_path,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         poll("the API", lambda: _port_open(port), timeout=SLOW)
         kept = (data / "secret.key").read_text()
         assert (data / "secret.key").stat().st_mode & 0o777 == 0o600
         headers = {"Authorization": f"Bearer {key}"}
-        created = httpx.post(f"http://127.0.0.1:{port}/api/v1/run-task", headers=headers,
-                             json={"task": "x", "secrets": {"pw": "hunter2"}})
+        created = httpx.post(
+            f"http://127.0.0.1:{port}/api/v1/run-task",
+            headers=headers,
+            json={"task": "x", "secrets": {"pw": "hunter2"}},
+        )
         assert created.status_code == 200, created.text  # secrets can be stored: there is a key
         for _ in range(3):
-            assert httpx.get(f"http://127.0.0.1:{port}/api/v1/task/{created.json()['id']}", headers=headers).status_code == 200
+            assert (
+                httpx.get(f"http://127.0.0.1:{port}/api/v1/task/{created.json()['id']}", headers=headers).status_code
+                == 200
+            )
     finally:
         os.killpg(api.pid, signal.SIGTERM)
         api.wait(timeout=30)

@@ -28,11 +28,11 @@ FLOWER_LOGIN = ("ops", "s3cret-flower")
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
-
-
 def run_two_steps(stack: Stack, model: ScriptedModelServer, site: SiteServer) -> str:
     """A real two-step task (open the site, finish); returns its id once finished."""
-    key = model.script([answer("Open the site", {"navigate": {"url": site.url}}), answer("Finish", {"done": {"text": "ok"}})])
+    key = model.script(
+        [answer("Open the site", {"navigate": {"url": site.url}}), answer("Finish", {"done": {"text": "ok"}})]
+    )
     with stack.client() as client:
         task_id = client.post("/run-task", json={"task": f"Open the site [script:{key}]"}).json()["id"]
         task = wait_for(client, task_id, FINAL)
@@ -65,7 +65,9 @@ def test_metrics_change_when_a_task_runs(stack: Stack, model: ScriptedModelServe
         return total(after, name, **labels) - total(before, name, **labels)
 
     assert grew("browserq_tasks", status="finished") == 1  # counted from the database
-    assert total(after, "browserq_tasks", status="running") >= 0 and ("browserq_tasks", (("status", "paused"),)) in after
+    assert (
+        total(after, "browserq_tasks", status="running") >= 0 and ("browserq_tasks", (("status", "paused"),)) in after
+    )
     assert grew("browserq_step_duration_seconds_count") == 2  # from the worker processes
     assert grew("browserq_step_duration_seconds_sum") > 0
     assert grew("browserq_model_latency_seconds_count", outcome="ok") == 2
@@ -102,8 +104,13 @@ def flower(pg_stack: Stack) -> Iterator[str]:
     port = _free_port()
     env = {**pg_stack.env, "BROWSERQ_FLOWER_BASIC_AUTH": ":".join(FLOWER_LOGIN), "FLOWER_INSPECT_TIMEOUT": "3000"}
     log = open(pg_stack.data_dir / "flower.log", "ab")
-    proc = subprocess.Popen([sys.executable, "-m", "shared.cli", "flower", "--port", str(port)],
-                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "shared.cli", "flower", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -154,8 +161,9 @@ def test_flower_sees_the_worker_and_a_finished_task(
 
 def test_flower_refuses_to_run_without_a_login(pg_stack: Stack) -> None:
     env = {k: v for k, v in pg_stack.env.items() if k not in {"BROWSERQ_FLOWER_BASIC_AUTH", "FLOWER_BASIC_AUTH"}}
-    result = subprocess.run([sys.executable, "-m", "shared.cli", "flower"], env=env, capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "shared.cli", "flower"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 2 and "BROWSERQ_FLOWER_BASIC_AUTH=user:password" in result.stderr
 
 
@@ -164,8 +172,13 @@ def test_a_worker_on_another_machine_serves_its_own_metrics(tmp_path: Path) -> N
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("BROWSERQ_")}
     env.update(BROWSERQ_DATA_DIR=str(tmp_path), BROWSERQ_WORKER_METRICS_PORT=str(port))
-    proc = subprocess.Popen([sys.executable, "-m", "shared.cli", "worker", "--concurrency", "1"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "shared.cli", "worker", "--concurrency", "1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         deadline, body = time.monotonic() + 120, ""  # importing the worker is slow on a busy machine
         while time.monotonic() < deadline and not body:

@@ -63,9 +63,15 @@ def test_profile_crud_paging_and_partial_update(stack: Stack) -> None:
     with stack.client(owner) as client:
         first = create_profile(client, profile_name="shop", proxy_country_code="de")
         assert first == {
-            "profile_id": first["profile_id"], "profile_name": "shop", "description": "", "persist": True,
-            "ad_blocker": True, "proxy": True, "proxy_country_code": "DE",
-            "browser_viewport_width": 1280, "browser_viewport_height": 960,
+            "profile_id": first["profile_id"],
+            "profile_name": "shop",
+            "description": "",
+            "persist": True,
+            "ad_blocker": True,
+            "proxy": True,
+            "proxy_country_code": "DE",
+            "browser_viewport_width": 1280,
+            "browser_viewport_height": 960,
         }
         second = create_profile(client, profile_name="bank", persist=False, browser_viewport_width=800)
         assert client.get(f"/browser-profiles/{first['profile_id']}").json() == first
@@ -73,14 +79,22 @@ def test_profile_crud_paging_and_partial_update(stack: Stack) -> None:
         page1 = client.get("/browser-profiles", params={"page": 1, "limit": 1}).json()
         page2 = client.get("/browser-profiles", params={"page": 2, "limit": 1}).json()
         assert [p["profile_id"] for p in page1["profiles"] + page2["profiles"]] == [
-            second["profile_id"], first["profile_id"]
+            second["profile_id"],
+            first["profile_id"],
         ]
         assert (page1["total_count"], page1["total_pages"], page1["page"], page1["limit"]) == (2, 2, 1, 1)
 
         updated = client.put(f"/browser-profiles/{first['profile_id']}", json={"description": "weekly orders"})
         assert updated.json() == {**first, "description": "weekly orders"}
-        updated = client.put(f"/browser-profiles/{first['profile_id']}", json={"ad_blocker": False, "proxy_country_code": "jp"})
-        assert updated.json() == {**first, "description": "weekly orders", "ad_blocker": False, "proxy_country_code": "JP"}
+        updated = client.put(
+            f"/browser-profiles/{first['profile_id']}", json={"ad_blocker": False, "proxy_country_code": "jp"}
+        )
+        assert updated.json() == {
+            **first,
+            "description": "weekly orders",
+            "ad_blocker": False,
+            "proxy_country_code": "JP",
+        }
 
         assert client.delete(f"/browser-profiles/{second['profile_id']}").json() == {}
         assert client.get(f"/browser-profiles/{second['profile_id']}").status_code == 404
@@ -151,8 +165,14 @@ def test_cookies_and_local_storage_carry_over_on_a_persisting_profile(
 ) -> None:
     with stack.client() as client:
         profile = create_profile(client, browser_viewport_width=1000, browser_viewport_height=700)
-        first = run(client, model, login_then_store(site), browser_profile_id=profile["profile_id"],
-                    secrets={"password": PASSWORD}, save_browser_data=True)
+        first = run(
+            client,
+            model,
+            login_then_store(site),
+            browser_profile_id=profile["profile_id"],
+            secrets={"password": PASSWORD},
+            save_browser_data=True,
+        )
         assert first["status"] == "finished", first
         assert first["steps"][2]["url"] == f"{site.url}/account"  # logged in
         second = run(client, model, open_account_and_storage(site), browser_profile_id=profile["profile_id"])
@@ -167,13 +187,18 @@ def test_cookies_and_local_storage_carry_over_on_a_persisting_profile(
         cookies = first["browser_data"]["cookies"]
         assert any(c["name"] == "session" and c["value"] == f"ok-{USERNAME}" for c in cookies)
         stored = db_value(stack, "SELECT browser_data_encrypted FROM tasks WHERE id = ?", first["id"])
-        state = db_value(stack, "SELECT storage_state_encrypted FROM browser_profiles WHERE id = ?", profile["profile_id"])
+        state = db_value(
+            stack, "SELECT storage_state_encrypted FROM browser_profiles WHERE id = ?", profile["profile_id"]
+        )
         for blob in (stored, state):
             assert blob and f"ok-{USERNAME}" not in blob and LOCAL_VALUE not in blob and "session" not in blob
 
         # Turning persist off forgets the saved state.
         client.put(f"/browser-profiles/{profile['profile_id']}", json={"persist": False})
-        assert db_value(stack, "SELECT storage_state_encrypted FROM browser_profiles WHERE id = ?", profile["profile_id"]) is None
+        assert (
+            db_value(stack, "SELECT storage_state_encrypted FROM browser_profiles WHERE id = ?", profile["profile_id"])
+            is None
+        )
 
 
 def test_two_tasks_at_once_on_a_profile_the_later_save_wins(
@@ -184,13 +209,19 @@ def test_two_tasks_at_once_on_a_profile_the_later_save_wins(
     that ends last decides what the next task starts from (nothing is merged).
     The overlap is made certain by pausing the first task while the second runs."""
     set_cookie = "<p>Cookie set.</p><script>document.cookie = 'who={}; path=/'</script>"
-    show_cookie = "<p id=c></p><script>document.getElementById('c').textContent = 'cookies: ' + document.cookie</script>"
+    show_cookie = (
+        "<p id=c></p><script>document.getElementById('c').textContent = 'cookies: ' + document.cookie</script>"
+    )
     pages = {who: site.add_page(f"cookie-{who}", set_cookie.format(who)) for who in ("early", "late")}
     saved_by = "SELECT storage_saved_by FROM browser_profiles WHERE id = ?"
     with pg_stack.client() as client:
         profile_id = create_profile(client)["profile_id"]
-        slow = model.script([answer("Set", {"navigate": {"url": pages["late"]}}),
-                             {"_delay": 3.0, "reply": answer("Finish", {"done": {"text": "late"}})}])
+        slow = model.script(
+            [
+                answer("Set", {"navigate": {"url": pages["late"]}}),
+                {"_delay": 3.0, "reply": answer("Finish", {"done": {"text": "late"}})},
+            ]
+        )
         late_id = submit(client, slow, browser_profile_id=profile_id)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not client.get(f"/task/{late_id}").json()["steps"]:
@@ -198,15 +229,26 @@ def test_two_tasks_at_once_on_a_profile_the_later_save_wins(
         assert client.put(f"/pause-task/{late_id}").status_code == 200
         wait_for(client, late_id, {"paused"})
 
-        early = run(client, model, [answer("Set", {"navigate": {"url": pages["early"]}}),
-                                    answer("Finish", {"done": {"text": "early"}})], browser_profile_id=profile_id)
+        early = run(
+            client,
+            model,
+            [answer("Set", {"navigate": {"url": pages["early"]}}), answer("Finish", {"done": {"text": "early"}})],
+            browser_profile_id=profile_id,
+        )
         assert early["status"] == "finished" and db_value(pg_stack, saved_by, profile_id) == early["id"]
         assert client.put(f"/resume-task/{late_id}").status_code == 200
         assert wait_for(client, late_id, FINAL)["status"] == "finished"
         assert db_value(pg_stack, saved_by, profile_id) == late_id
 
-        after = run(client, model, [answer("Look", {"navigate": {"url": site.add_page("show-cookie", show_cookie)}}),
-                                    answer("Finish", {"done": {"text": "seen"}})], browser_profile_id=profile_id)
+        after = run(
+            client,
+            model,
+            [
+                answer("Look", {"navigate": {"url": site.add_page("show-cookie", show_cookie)}}),
+                answer("Finish", {"done": {"text": "seen"}}),
+            ],
+            browser_profile_id=profile_id,
+        )
     assert "cookies: who=late" in after["_prompts"][1] and "early" not in after["_prompts"][1]
 
 
@@ -237,7 +279,9 @@ def proxy() -> Iterator[ForwardProxy]:
 
 
 @pytest.fixture(scope="module")
-def net_stack(model: ScriptedModelServer, proxy: ForwardProxy, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def net_stack(
+    model: ScriptedModelServer, proxy: ForwardProxy, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
     """Embedded browserq with a US proxy and a block list that holds `localhost`
     (the test site answers on both 127.0.0.1 and localhost)."""
     hosts = tmp_path_factory.mktemp("adblock") / "hosts.txt"
@@ -259,7 +303,8 @@ def test_adblock_blocks_requests_to_listed_hosts(
 ) -> None:
     tracker = f"http://localhost:{site.port}/p/tracker"
     page = site.add_page(
-        "with-tracker", f'<h1>Article</h1><img src="{tracker}?img"><script src="{tracker}?js"></script><p>Body text.</p>'
+        "with-tracker",
+        f'<h1>Article</h1><img src="{tracker}?img"><script src="{tracker}?js"></script><p>Body text.</p>',
     )
     replies = [answer("Open the article", {"navigate": {"url": page}}), answer("Finish", {"done": {"text": "read"}})]
     with net_stack.client() as client:
@@ -282,7 +327,9 @@ def test_proxy_for_the_country_is_used_and_its_absence_is_said(
     via_us = site.add_page("via-proxy", "<p>Served through the US proxy: PROXY-OK-5</p>")
     direct = site.add_page("direct-de", "<p>Served directly: DIRECT-OK-6</p>")
     with net_stack.client() as client:
-        task = run(client, model, [answer("Open", {"navigate": {"url": via_us}}), answer("Finish", {"done": {"text": "ok"}})])
+        task = run(
+            client, model, [answer("Open", {"navigate": {"url": via_us}}), answer("Finish", {"done": {"text": "ok"}})]
+        )
         assert task["status"] == "finished" and "PROXY-OK-5" in task["_prompts"][1]
         # The worker's egress proxy tunnels each connection through it, with the credentials
         # (it forwards nothing without them).
@@ -290,8 +337,12 @@ def test_proxy_for_the_country_is_used_and_its_absence_is_said(
         assert "No proxy" not in task["steps"][0]["evaluation_previous_goal"]
         tunnels = len(proxy.forwarded)
 
-        task = run(client, model, [answer("Open", {"navigate": {"url": direct}}), answer("Finish", {"done": {"text": "ok"}})],
-                   proxy_country_code="de")
+        task = run(
+            client,
+            model,
+            [answer("Open", {"navigate": {"url": direct}}), answer("Finish", {"done": {"text": "ok"}})],
+            proxy_country_code="de",
+        )
         assert task["status"] == "finished" and "DIRECT-OK-6" in task["_prompts"][1]
         note = task["steps"][0]["evaluation_previous_goal"]
         assert "No proxy is configured for proxy_country_code 'DE'" in note and "directly" in note

@@ -37,8 +37,10 @@ def test_replay_finishes_without_the_model_in_under_half_the_time(
     assert model.calls(key)["count"] == 3  # not one model call
     assert replay["steps"][2]["url"] == f"{site.url}/account"  # really logged in again, secret typed
     assert [s["next_goal"] for s in replay["steps"]] == [s["next_goal"] for s in original["steps"]]
-    print(f"original {run_seconds(original):.2f} s (steps {[s['duration_ms'] for s in original['steps']]} ms), "
-          f"replay {run_seconds(replay):.2f} s (steps {[s['duration_ms'] for s in replay['steps']]} ms)")
+    print(
+        f"original {run_seconds(original):.2f} s (steps {[s['duration_ms'] for s in original['steps']]} ms), "
+        f"replay {run_seconds(replay):.2f} s (steps {[s['duration_ms'] for s in replay['steps']]} ms)"
+    )
     assert run_seconds(replay) < run_seconds(original) / 2
 
 
@@ -50,18 +52,20 @@ def test_replay_on_a_changed_page_hands_over_at_the_mismatching_step(
 ) -> None:
     site.add_page("replay-done", "<h1>Thanks</h1><p>Order placed.</p>")
     form = site.add_page("replay-form", FORM.format(label="Continue"))
-    key = model.script([
-        answer("Open the form", {"navigate": {"url": form}}),
-        answer("Continue", {"click": {"index": "@text:Continue"}}),
-        answer("Report", {"done": {"text": "placed"}}),
-        # Only the replay reaches these: the model's answers from the step that no longer matches.
-        answer("The button is now called Proceed", {"click": {"index": "@text:Proceed"}}),
-        answer("Report", {"done": {"text": "placed via the model"}}),
-    ])
+    key = model.script(
+        [
+            answer("Open the form", {"navigate": {"url": form}}),
+            answer("Continue", {"click": {"index": "@text:Continue"}}),
+            answer("Report", {"done": {"text": "placed"}}),
+            # Only the replay reaches these: the model's answers from the step that no longer matches.
+            answer("The button is now called Proceed", {"click": {"index": "@text:Proceed"}}),
+            answer("Report", {"done": {"text": "placed via the model"}}),
+        ]
+    )
     with pg_stack.client() as client:
         original = wait_for(client, submit(client, key), FINAL)
         assert original["output"] == "placed"
-        site.add_page("replay-form", '<p>New layout</p>' + FORM.format(label="Proceed"))
+        site.add_page("replay-form", "<p>New layout</p>" + FORM.format(label="Proceed"))
         replay = wait_for(client, client.post(f"/task/{original['id']}/replay").json()["id"], FINAL)
     assert replay["status"] == "finished" and replay["output"] == "placed via the model", replay
     calls = model.calls(key)

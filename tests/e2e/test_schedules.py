@@ -9,7 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -18,8 +18,6 @@ from tests.support.scripted_model import ScriptedModelServer, answer
 from tests.support.stack import Stack, drop_postgres_db, fresh_postgres_db
 
 pytestmark = pytest.mark.e2e
-
-
 
 
 def wait_schedule(client: httpx.Client, schedule_id: str, predicate, timeout: float = 30) -> dict:  # type: ignore[no-untyped-def]
@@ -36,10 +34,16 @@ def test_a_schedule_runs_and_can_be_read_changed_and_deleted(stack: Stack, model
     key = stack.cli("keys", "create", "schedules").strip().splitlines()[-1]
     script = model.script([answer("Finish", {"done": {"text": "scheduled ok"}})])
     # The first run is one interval after start_at (the official example): start 58 s ago, every minute.
-    start_at = datetime.now(timezone.utc) - timedelta(seconds=58)
-    body = {"task": f"Say ok [script:{script}]", "schedule_type": "interval", "interval_minutes": 1,
-            "start_at": start_at.isoformat(), "metadata": {"kind": "nightly"}, "max_agent_steps": 5,
-            "secrets": {"pw": "hunter2"}}
+    start_at = datetime.now(UTC) - timedelta(seconds=58)
+    body = {
+        "task": f"Say ok [script:{script}]",
+        "schedule_type": "interval",
+        "interval_minutes": 1,
+        "start_at": start_at.isoformat(),
+        "metadata": {"kind": "nightly"},
+        "max_agent_steps": 5,
+        "secrets": {"pw": "hunter2"},
+    }
     with stack.client(key) as client:
         created = client.post("/scheduled-task", json=body)
         assert created.status_code == 200, created.text
@@ -63,8 +67,10 @@ def test_a_schedule_runs_and_can_be_read_changed_and_deleted(stack: Stack, model
         assert paused.status_code == 200, paused.text
         assert paused.json()["is_active"] is False and isinstance(paused.json()["next_run_at"], str)
         assert paused.json()["max_agent_steps"] == 7 and paused.json()["interval_minutes"] == 1
-        cron = client.put(f"/scheduled-task/{schedule_id}",
-                          json={"is_active": True, "schedule_type": "cron", "cron_expression": "30 4 * * *"}).json()
+        cron = client.put(
+            f"/scheduled-task/{schedule_id}",
+            json={"is_active": True, "schedule_type": "cron", "cron_expression": "30 4 * * *"},
+        ).json()
         next_run = datetime.fromisoformat(cron["next_run_at"])
         assert (next_run.hour, next_run.minute) == (4, 30) and cron["interval_minutes"] is None
 
@@ -132,16 +138,30 @@ with session_scope() as session:
 def test_two_dispatchers_start_each_run_exactly_once() -> None:
     db_url = fresh_postgres_db()
     data_dir = tempfile.mkdtemp(prefix="browserq-dispatch-")
-    env = {"BROWSERQ_DATABASE_URL": db_url, "BROWSERQ_DATA_DIR": data_dir, "OPENAI_API_KEY": "test",
-           "BROWSERQ_SECRET_KEY": "dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdDE=", "PATH": "/usr/bin:/bin"}
-    t0 = datetime(2030, 1, 1, 12, 0, tzinfo=timezone.utc)
+    env = {
+        "BROWSERQ_DATABASE_URL": db_url,
+        "BROWSERQ_DATA_DIR": data_dir,
+        "OPENAI_API_KEY": "test",
+        "BROWSERQ_SECRET_KEY": "dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdDE=",
+        "PATH": "/usr/bin:/bin",
+    }
+    t0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
     procs: list[subprocess.Popen] = []
     try:
-        for script, args in (("from shared.migrate import upgrade_database; upgrade_database()", []), (SETUP, [t0.isoformat()])):
-            done = subprocess.run([sys.executable, "-c", script, *args], env=env, capture_output=True, text=True, timeout=120)
+        for script, args in (
+            ("from shared.migrate import upgrade_database; upgrade_database()", []),
+            (SETUP, [t0.isoformat()]),
+        ):
+            done = subprocess.run(
+                [sys.executable, "-c", script, *args], env=env, capture_output=True, text=True, timeout=120
+            )
             assert done.returncode == 0, done.stderr
-        procs = [subprocess.Popen([sys.executable, "-c", DISPATCHER], env=env, stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, text=True) for _ in range(2)]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", DISPATCHER], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+            )
+            for _ in range(2)
+        ]
 
         def step(command: str, to: list[subprocess.Popen]) -> list[str]:
             for proc in to:
@@ -159,8 +179,11 @@ def test_two_dispatchers_start_each_run_exactly_once() -> None:
         assert len(started) == 21 and len(set(started)) == 21  # 12:00, 12:01, ... 12:20, once each
 
         # Five more minutes in which the runs never end: the first starts, the other four are skipped.
-        later = [step(f"run {(t0 + timedelta(minutes=20 + m, seconds=s)).isoformat()}", procs)
-                 for m in range(1, 6) for s in (0, 30)]
+        later = [
+            step(f"run {(t0 + timedelta(minutes=20 + m, seconds=s)).isoformat()}", procs)
+            for m in range(1, 6)
+            for s in (0, 30)
+        ]
         assert sum(len(ids) for ids in later) == 1
     finally:
         for proc in procs:
@@ -169,7 +192,9 @@ def test_two_dispatchers_start_each_run_exactly_once() -> None:
     import psycopg
 
     with psycopg.connect(db_url) as conn:
-        row = conn.execute("SELECT run_count, skipped_count, last_skip_reason, next_run_at FROM scheduled_tasks").fetchone()
+        row = conn.execute(
+            "SELECT run_count, skipped_count, last_skip_reason, next_run_at FROM scheduled_tasks"
+        ).fetchone()
         tasks = conn.execute("SELECT count(*) FROM tasks").fetchone()[0]
     drop_postgres_db(db_url)
     run_count, skipped, reason, next_run = row

@@ -45,11 +45,13 @@ def test_simple_search_browses_from_the_results_page(
     site.add_page("search-results", '<h1>Results</h1><a href="/p/result-a">Result A: widgets</a>')
     page_a = site.add_page("result-a", "<h1>Widgets</h1><p>Widgets cost 5 euros.</p>")
     query = "widget prices"
-    key = model.script([
-        answer("Open the results", {"navigate": {"url": f"{site.url}/p/search-results?q={quote_plus(query)}"}}),
-        answer("Open result A", {"click": {"index": "@text:Result A"}}),
-        answer("Report", {"done": {"data": {"results": [{"url": page_a, "content": "Widgets cost 5 euros."}]}}}),
-    ])
+    key = model.script(
+        [
+            answer("Open the results", {"navigate": {"url": f"{site.url}/p/search-results?q={quote_plus(query)}"}}),
+            answer("Open result A", {"click": {"index": "@text:Result A"}}),
+            answer("Report", {"done": {"data": {"results": [{"url": page_a, "content": "Widgets cost 5 euros."}]}}}),
+        ]
+    )
     with search_stack.client() as client:
         response = client.post("/simple-search", json={"query": f"{query} [script:{key}]", "max_websites": 3})
         assert response.status_code == 200, response.text
@@ -64,10 +66,12 @@ def test_simple_search_browses_from_the_results_page(
 
 def test_search_url_reads_one_site(search_stack: Stack, model: ScriptedModelServer, site: SiteServer) -> None:
     page = site.add_page("opening-hours", "<h1>Shop</h1><p>Open 9 to 5.</p>")
-    key = model.script([
-        answer("Open the page", {"navigate": {"url": page}}),
-        answer("Report", {"done": {"data": {"content": "Open 9 to 5."}}}),
-    ])
+    key = model.script(
+        [
+            answer("Open the page", {"navigate": {"url": page}}),
+            answer("Report", {"done": {"data": {"content": "Open 9 to 5."}}}),
+        ]
+    )
     with search_stack.client() as client:
         response = client.post("/search-url", json={"url": page, "query": f"opening hours [script:{key}]", "depth": 3})
     assert response.status_code == 200, response.text

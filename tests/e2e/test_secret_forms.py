@@ -33,21 +33,28 @@ document.getElementById('t').addEventListener('input', (e) => {{
   document.getElementById('fr').contentDocument.getElementById('f').value = v;
 }});
 </script></body>"""
-REGIONS = {"base64": (30, 105, 400, 140), "reversed": (30, 175, 300, 210), "spaced": (30, 245, 400, 280),
-           "iframe field": (30, 330, 400, 365)}
+REGIONS = {
+    "base64": (30, 105, 400, 140),
+    "reversed": (30, 175, 300, 210),
+    "spaced": (30, 245, 400, 280),
+    "iframe field": (30, 330, 400, 365),
+}
 
 
 def test_encoded_echoes_are_redacted_and_masked(stack: Stack, model: ScriptedModelServer, site: SiteServer) -> None:
     page = site.add_page("secret-forms", PAGE)
-    key = model.script([
-        answer("Open", {"navigate": {"url": page}}),
-        answer("Type", {"input": {"index": "@text:Token", "text": "<secret>token</secret>"}}),
-        answer("Finish", {"done": {"text": "typed"}}),
-    ])
+    key = model.script(
+        [
+            answer("Open", {"navigate": {"url": page}}),
+            answer("Type", {"input": {"index": "@text:Token", "text": "<secret>token</secret>"}}),
+            answer("Finish", {"done": {"text": "typed"}}),
+        ]
+    )
     with stack.client() as client:
         body = {"task": f"Type the token [script:{key}]", "secrets": {"token": TOKEN}, "highlight_elements": False}
-        task = wait_for(client, client.post("/run-task", json=body).json()["id"], {"finished", "failed", "stopped"},
-                        timeout=90)
+        task = wait_for(
+            client, client.post("/run-task", json=body).json()["id"], {"finished", "failed", "stopped"}, timeout=90
+        )
         assert task["status"] == "finished", task
         shots = client.get(f"/task/{task['id']}/screenshots").json()["screenshots"]
     requests = model.calls(key)["requests"]

@@ -12,10 +12,12 @@ pytestmark = pytest.mark.e2e
 
 
 def test_nul_and_surrogates_in_the_models_answer_are_stored(stack: Stack, model: ScriptedModelServer) -> None:
-    key = model.script([
-        answer("Look\x00 around", {"scroll": {"down": True}}, memory="seen\x00 it", evaluation="ok\x00"),
-        answer("Report", {"done": {"text": "the code is 12\x0034"}}),
-    ])
+    key = model.script(
+        [
+            answer("Look\x00 around", {"scroll": {"down": True}}, memory="seen\x00 it", evaluation="ok\x00"),
+            answer("Report", {"done": {"text": "the code is 12\x0034"}}),
+        ]
+    )
     with stack.client() as client:
         response = client.post("/run-task", json={"task": f"Say the code [script:{key}]", "max_agent_steps": 2})
         assert response.status_code == 200, response.text
@@ -24,5 +26,4 @@ def test_nul_and_surrogates_in_the_models_answer_are_stored(stack: Stack, model:
     assert task["output"] == "the code is 1234"
     assert [s["step"] for s in task["steps"]] == [1, 2]  # each step stored once: no retried attempt
     first = task["steps"][0]
-    assert (first["next_goal"], first["memory"], first["evaluation_previous_goal"]) == (
-        "Look around", "seen it", "ok")
+    assert (first["next_goal"], first["memory"], first["evaluation_previous_goal"]) == ("Look around", "seen it", "ok")

@@ -16,8 +16,6 @@ pytestmark = pytest.mark.e2e
 FINAL = {"finished", "failed", "stopped"}
 
 
-
-
 def login_script(site: SiteServer) -> list[dict]:
     return [
         answer("Open the login page", {"navigate": {"url": f"{site.url}/login"}}),
@@ -105,9 +103,7 @@ def test_stop_takes_effect_within_a_second(stack: Stack, model: ScriptedModelSer
     assert model.calls(key)["count"] == 2
 
 
-def test_pause_and_resume_go_on_where_the_task_was(
-    stack: Stack, model: ScriptedModelServer, site: SiteServer
-) -> None:
+def test_pause_and_resume_go_on_where_the_task_was(stack: Stack, model: ScriptedModelServer, site: SiteServer) -> None:
     key = model.script(
         [
             answer("Open the login page", {"navigate": {"url": f"{site.url}/login"}}),
@@ -248,13 +244,25 @@ def test_auth_and_small_endpoints(stack: Stack) -> None:
         assert client.get("/task/does-not-exist").status_code == 404
         assert client.put("/stop-task").status_code == 422
         assert client.put("/resume-task", params={"task_id": "nope"}).status_code == 404
-        assert client.post("/run-task", content=b"{broken", headers={"content-type": "application/json"}).status_code == 422
+        assert (
+            client.post("/run-task", content=b"{broken", headers={"content-type": "application/json"}).status_code
+            == 422
+        )
         assert client.get("/tasks", params={"limit": 0}).status_code == 422
         assert client.get("/tasks", params={"status": "weird"}).status_code == 422
     spec = httpx.get(f"{stack.url}/openapi.json").json()
-    for path in ["/api/v1/run-task", "/api/v1/task/{task_id}", "/api/v1/task/{task_id}/status", "/api/v1/tasks",
-                 "/api/v1/stop-task", "/api/v1/stop-task/{task_id}", "/api/v1/pause-task", "/api/v1/resume-task",
-                 "/api/v1/ping", "/api/v1/me"]:
+    for path in [
+        "/api/v1/run-task",
+        "/api/v1/task/{task_id}",
+        "/api/v1/task/{task_id}/status",
+        "/api/v1/tasks",
+        "/api/v1/stop-task",
+        "/api/v1/stop-task/{task_id}",
+        "/api/v1/pause-task",
+        "/api/v1/resume-task",
+        "/api/v1/ping",
+        "/api/v1/me",
+    ]:
         assert path in spec["paths"], path
 
 

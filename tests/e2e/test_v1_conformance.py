@@ -70,8 +70,9 @@ def test_ping_me_and_balance(stack: Stack) -> None:
 def test_task_routes_take_explicit_nulls_and_answer_in_the_official_shapes(
     stack: Stack, model: ScriptedModelServer, site: SiteServer
 ) -> None:
-    script = model.script([answer("Open", {"navigate": {"url": site.url + "/"}}),
-                           answer("Finish", {"done": {"text": "shop seen"}})])
+    script = model.script(
+        [answer("Open", {"navigate": {"url": site.url + "/"}}), answer("Finish", {"done": {"text": "shop seen"}})]
+    )
     body = {**explicit_nulls("RunTaskRequest"), "task": f"Look at the shop [script:{script}]"}
     with stack.client(new_key(stack, "tasks")) as client:
         task_id = ok(client.post("/run-task", json=body), "TaskCreatedResponse")["id"]
@@ -87,8 +88,10 @@ def test_task_routes_take_explicit_nulls_and_answer_in_the_official_shapes(
         ok(client.get(f"/task/{task_id}/media"), "TaskMediaResponse")
         assert ok(client.get(f"/task/{task_id}/gif"), "TaskGifResponse")["gif"]
         assert client.get(f"/task/{task_id}/output-file/nothing.txt").status_code == 404
-        ok(client.post("/uploads/presigned-url", json={"file_name": "a.csv", "content_type": "text/csv"}),
-           "UploadResponse")
+        ok(
+            client.post("/uploads/presigned-url", json={"file_name": "a.csv", "content_type": "text/csv"}),
+            "UploadResponse",
+        )
         for control in ("stop-task", "pause-task", "resume-task"):  # not allowed on a finished task
             assert client.put(f"/{control}", params={"task_id": task_id}).status_code == 409
 
@@ -99,8 +102,12 @@ def test_run_pause_resume_finish_sends_the_official_webhook_statuses(
     path = f"/sequence-{stack.kind}"
     with stack.client(new_key(stack, "webhook-sequence")) as client:
         assert client.put("/webhook", json={"url": receiver.url(path)}).status_code == 200
-        script = model.script([answer("Open", {"navigate": {"url": site.url + "/"}}),
-                               {"_delay": 2.0, "reply": answer("Finish", {"done": {"text": "done"}})}])
+        script = model.script(
+            [
+                answer("Open", {"navigate": {"url": site.url + "/"}}),
+                {"_delay": 2.0, "reply": answer("Finish", {"done": {"text": "done"}})},
+            ]
+        )
         task_id = ok(client.post("/run-task", json={"task": f"Wait [script:{script}]"}), "TaskCreatedResponse")["id"]
         poll("the first step", lambda: client.get(f"/task/{task_id}").json()["steps"], timeout=60)
         assert ok(client.put("/pause-task", params={"task_id": task_id}), "Empty") == {}
@@ -113,14 +120,16 @@ def test_run_pause_resume_finish_sends_the_official_webhook_statuses(
     assert _statuses(events, task_id) == ["initializing", "started", "paused", "started", "finished"]
 
 
-def test_a_failed_task_sends_stopped(stack: Stack, model: ScriptedModelServer, site: SiteServer,
-                                     receiver: WebhookReceiver) -> None:
+def test_a_failed_task_sends_stopped(
+    stack: Stack, model: ScriptedModelServer, site: SiteServer, receiver: WebhookReceiver
+) -> None:
     path = f"/failed-{stack.kind}"
     with stack.client(new_key(stack, "webhook-failed")) as client:
         assert client.put("/webhook", json={"url": receiver.url(path)}).status_code == 200
         script = model.script([answer("Open", {"navigate": {"url": site.url + "/"}})])
-        task_id = client.post("/run-task", json={"task": f"Never done [script:{script}]", "max_agent_steps": 1,
-                                                 "metadata": {"ref": "f"}}).json()["id"]
+        task_id = client.post(
+            "/run-task", json={"task": f"Never done [script:{script}]", "max_agent_steps": 1, "metadata": {"ref": "f"}}
+        ).json()["id"]
         assert wait_for(client, task_id, FINAL)["status"] == "failed"
         events = poll("the ending event", lambda: _has(receiver.at(path), task_id, "stopped"), timeout=30)
     assert _statuses(events, task_id) == ["initializing", "started", "stopped"]
@@ -152,18 +161,25 @@ def test_every_official_model_name_is_accepted_or_says_which_provider_to_configu
                 continue
             detail = refused(response, "body")
             assert detail[0]["loc"] == ["body", "llm_model"] and "unknown" not in detail[0]["msg"], detail
-            assert any(word in detail[0]["msg"] for word in ("GEMINI_API_KEY", "ANTHROPIC_API_KEY",
-                                                              "BROWSERQ_LLAMA_BASE_URL")), detail
+            assert any(
+                word in detail[0]["msg"] for word in ("GEMINI_API_KEY", "ANTHROPIC_API_KEY", "BROWSERQ_LLAMA_BASE_URL")
+            ), detail
 
 
 @pytest.fixture(scope="module")
 def all_providers(model: ScriptedModelServer) -> Iterator[Stack]:
     """Every provider pointed at the scripted model server (which speaks both wire formats)."""
-    stack = Stack(kind="embedded", model_base_url=model.base_url, env_extra={
-        "GEMINI_API_KEY": "test-key", "GEMINI_BASE_URL": model.base_url,
-        "ANTHROPIC_API_KEY": "test-key", "ANTHROPIC_BASE_URL": model.anthropic_base_url,
-        "BROWSERQ_LLAMA_BASE_URL": model.base_url,
-    })
+    stack = Stack(
+        kind="embedded",
+        model_base_url=model.base_url,
+        env_extra={
+            "GEMINI_API_KEY": "test-key",
+            "GEMINI_BASE_URL": model.base_url,
+            "ANTHROPIC_API_KEY": "test-key",
+            "ANTHROPIC_BASE_URL": model.anthropic_base_url,
+            "BROWSERQ_LLAMA_BASE_URL": model.base_url,
+        },
+    )
     try:
         yield stack.start()
     finally:
@@ -187,15 +203,26 @@ def test_every_official_model_name_runs_a_task(all_providers: Stack, model: Scri
 
 
 def test_schedule_routes_take_nulls_and_answer_in_the_official_shapes(stack: Stack) -> None:
-    body = {**explicit_nulls("ScheduledTaskRequest"), "task": "every hour", "schedule_type": "interval",
-            "interval_minutes": 60, "start_at": "2030-01-01T09:00:00Z"}
+    body = {
+        **explicit_nulls("ScheduledTaskRequest"),
+        "task": "every hour",
+        "schedule_type": "interval",
+        "interval_minutes": 60,
+        "start_at": "2030-01-01T09:00:00Z",
+    }
     with stack.client(new_key(stack, "schedules")) as client:
         schedule_id = ok(client.post("/scheduled-task", json=body), "TaskCreatedResponse")["id"]
         view = ok(client.get(f"/scheduled-task/{schedule_id}"), "ScheduledTaskResponse")
         assert view["next_run_at"] == "2030-01-01T10:00:00Z"  # start_at + the interval, as the official example
-        assert (view["llm_model"], view["use_adblock"], view["use_proxy"], view["save_browser_data"],
-                view["highlight_elements"], view["max_agent_steps"], view["browser_viewport_width"]) == (
-                "gpt-4.1", True, True, False, True, 75, 1280)
+        assert (
+            view["llm_model"],
+            view["use_adblock"],
+            view["use_proxy"],
+            view["save_browser_data"],
+            view["highlight_elements"],
+            view["max_agent_steps"],
+            view["browser_viewport_width"],
+        ) == ("gpt-4.1", True, True, False, True, 75, 1280)
         page = ok(client.get("/scheduled-tasks", params={"page": 1, "limit": 10}), "ListScheduledTasksResponse")
         assert [t["id"] for t in page["tasks"]] == [schedule_id]
 
@@ -205,8 +232,13 @@ def test_schedule_routes_take_nulls_and_answer_in_the_official_shapes(stack: Sta
         paused = ok(client.put(f"/scheduled-task/{schedule_id}", json={"is_active": False}), "ScheduledTaskResponse")
         assert paused["is_active"] is False and paused["next_run_at"] == "2030-01-01T10:00:00Z"
 
-        for bad in ({"interval_minutes": 0}, {"schedule_type": "cron"}, {"end_at": "2000-01-01T00:00:00Z"},
-                    {"task": ""}, {"llm_model": "no-such-model"}):
+        for bad in (
+            {"interval_minutes": 0},
+            {"schedule_type": "cron"},
+            {"end_at": "2000-01-01T00:00:00Z"},
+            {"task": ""},
+            {"llm_model": "no-such-model"},
+        ):
             refused(client.put(f"/scheduled-task/{schedule_id}", json=bad), "body")
             refused(client.post("/scheduled-task", json={**body, **bad}), "body")
         assert ok(client.delete(f"/scheduled-task/{schedule_id}"), "Empty") == {}
@@ -224,15 +256,23 @@ def test_profile_routes_take_nulls_and_answer_in_the_official_shapes(stack: Stac
         body = {**explicit_nulls("BrowserProfileRequest"), "profile_name": "p"}
         created = ok(client.post("/browser-profiles", json=body), "BrowserProfileResponse")
         assert _without(created, "profile_id") == {
-            "profile_name": "p", "description": "", "persist": True, "ad_blocker": True, "proxy": True,
-            "proxy_country_code": "US", "browser_viewport_width": 1280, "browser_viewport_height": 960}
+            "profile_name": "p",
+            "description": "",
+            "persist": True,
+            "ad_blocker": True,
+            "proxy": True,
+            "proxy_country_code": "US",
+            "browser_viewport_width": 1280,
+            "browser_viewport_height": 960,
+        }
         profile_id = created["profile_id"]
         assert ok(client.get(f"/browser-profiles/{profile_id}"), "BrowserProfileResponse") == created
         ok(client.get("/browser-profiles", params={"page": 1, "limit": 10}), "ListBrowserProfilesResponse")
         nulls = explicit_nulls("UpdateBrowserProfileRequest")
         assert ok(client.put(f"/browser-profiles/{profile_id}", json=nulls), "BrowserProfileResponse") == created
-        changed = ok(client.put(f"/browser-profiles/{profile_id}", json={**nulls, "ad_blocker": False}),
-                     "BrowserProfileResponse")
+        changed = ok(
+            client.put(f"/browser-profiles/{profile_id}", json={**nulls, "ad_blocker": False}), "BrowserProfileResponse"
+        )
         assert changed == {**created, "ad_blocker": False}
         for bad in ({"proxy_country_code": "zz"}, {"browser_viewport_width": 10}, {"profile_name": " "}):
             refused(client.put(f"/browser-profiles/{profile_id}", json=bad), "body")
@@ -244,16 +284,20 @@ def test_delete_browser_profile_for_user_forgets_the_saved_cookies(
     stack: Stack, model: ScriptedModelServer, site: SiteServer
 ) -> None:
     set_cookie = site.add_page("conf-set-cookie", "<p>Set.</p><script>document.cookie = 'kept=yes; path=/'</script>")
-    show = site.add_page("conf-show-cookie",
-                         "<p id=c></p><script>document.getElementById('c').textContent = 'cookies: ' + document.cookie"
-                         "</script>")
+    show = site.add_page(
+        "conf-show-cookie",
+        "<p id=c></p><script>document.getElementById('c').textContent = 'cookies: ' + document.cookie</script>",
+    )
     with stack.client(new_key(stack, "forget")) as client:
         profile_id = client.post("/browser-profiles", json={"profile_name": "kept"}).json()["profile_id"]
 
         def run(url: str) -> list[str]:
-            script = model.script([answer("Open", {"navigate": {"url": url}}), answer("Finish", {"done": {"text": "x"}})])
-            task_id = client.post("/run-task", json={"task": f"Visit [script:{script}]",
-                                                     "browser_profile_id": profile_id}).json()["id"]
+            script = model.script(
+                [answer("Open", {"navigate": {"url": url}}), answer("Finish", {"done": {"text": "x"}})]
+            )
+            task_id = client.post(
+                "/run-task", json={"task": f"Visit [script:{script}]", "browser_profile_id": profile_id}
+            ).json()["id"]
             assert wait_for(client, task_id, FINAL)["status"] == "finished"
             return [str(r["messages"]) for r in model.calls(script)["requests"]]
 

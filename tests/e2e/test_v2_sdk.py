@@ -46,8 +46,11 @@ def test_sdk_creates_a_task_and_reads_its_finished_output(
     key = model.script(login_script(site))
     client = sdk(stack)
     created = client.tasks.create_task(
-        task=f"Log in and read the account code [script:{key}]", llm="gpt-4.1", max_steps=10,
-        secrets={"password": PASSWORD}, metadata={"ref": "sdk"},
+        task=f"Log in and read the account code [script:{key}]",
+        llm="gpt-4.1",
+        max_steps=10,
+        secrets={"password": PASSWORD},
+        metadata={"ref": "sdk"},
     )
     assert created.session_id == created.id
     task = created.complete(interval=0.2)  # the SDK's own wait

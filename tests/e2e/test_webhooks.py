@@ -22,8 +22,6 @@ pytestmark = pytest.mark.e2e
 FINAL = {"finished", "failed", "stopped"}
 
 
-
-
 def spec_verify(secret: str, received: Received) -> bool:
     """Exactly the recipe of spec/api-v1.md, as a receiver would write it."""
     headers = {k.lower(): v for k, v in received.headers.items()}
@@ -53,10 +51,14 @@ def receiver() -> Iterator[WebhookReceiver]:
 @pytest.fixture(scope="module")
 def hook_stack(model: ScriptedModelServer) -> Iterator[Stack]:
     """Retries a second apart; private hosts allowed: 127.0.0.1 only (so not `localhost`)."""
-    stack = Stack(kind="postgres", model_base_url=model.base_url, env_extra={
-        "BROWSERQ_WEBHOOK_RETRY_BASE_SECONDS": "1",
-        "BROWSERQ_ALLOW_PRIVATE_HOSTS": '["127.0.0.1:*"]',
-    })
+    stack = Stack(
+        kind="postgres",
+        model_base_url=model.base_url,
+        env_extra={
+            "BROWSERQ_WEBHOOK_RETRY_BASE_SECONDS": "1",
+            "BROWSERQ_ALLOW_PRIVATE_HOSTS": '["127.0.0.1:*"]',
+        },
+    )
     try:
         yield stack.start()
     finally:
@@ -77,7 +79,9 @@ def test_every_status_arrives_once_and_signed(
         assert test_event.body["type"] == "test" and spec_verify(secret, test_event)
 
         script = model.script([answer("Finish", {"done": {"text": "ok"}})])
-        task_id = client.post("/run-task", json={"task": f"Say ok [script:{script}]", "metadata": {"ref": "wh-1"}}).json()["id"]
+        task_id = client.post(
+            "/run-task", json={"task": f"Say ok [script:{script}]", "metadata": {"ref": "wh-1"}}
+        ).json()["id"]
         got = receiver.wait_for(path, lambda got: "finished" in statuses(got, task_id))
         time.sleep(1.5)  # a duplicate would arrive within the next maintenance rounds
         got = receiver.at(path)
@@ -86,14 +90,20 @@ def test_every_status_arrives_once_and_signed(
             assert spec_verify(secret, event), event.headers
         finished = next(r.body for r in got if statuses([r], task_id) == ["finished"])
         assert finished["type"] == "agent.task.status_update" and finished["timestamp"].endswith("Z")
-        assert finished["payload"] == {"session_id": task_id, "task_id": task_id, "status": "finished",
-                                       "metadata": {"ref": "wh-1"},
-                                       "cost": {"input_tokens": 100, "output_tokens": 20, "usd": 0.00036}}
+        assert finished["payload"] == {
+            "session_id": task_id,
+            "task_id": task_id,
+            "status": "finished",
+            "metadata": {"ref": "wh-1"},
+            "cost": {"input_tokens": 100, "output_tokens": 20, "usd": 0.00036},
+        }
 
         view = client.get("/webhook").json()
         assert view["url"] == receiver.url(path)
         assert len(view["recent_deliveries"]) == 4
-        assert {(d["state"], d["status_code"], d["attempts"]) for d in view["recent_deliveries"]} == {("delivered", 200, 1)}
+        assert {(d["state"], d["status_code"], d["attempts"]) for d in view["recent_deliveries"]} == {
+            ("delivered", 200, 1)
+        }
         page = client.get("/webhook/deliveries", params={"limit": 2}).json()
         assert page["total_count"] == 4 and len(page["deliveries"]) == 2 and page["total_pages"] == 2
         assert client.delete("/webhook").json() == {}
@@ -107,10 +117,12 @@ def test_pause_resume_stop_are_events_and_the_cli_sets_the_url(
     out = hook_stack.cli("webhook", "set", receiver.url("/cli"), "--key", key[:10])
     secret = out.strip().splitlines()[-1]
     receiver.wait_for("/cli", lambda got: len(got) == 1)
-    script = model.script([
-        answer("Open", {"navigate": {"url": "about:blank"}}),
-        {"_delay": 30.0, "reply": answer("Finish", {"done": {"text": "late"}})},
-    ])
+    script = model.script(
+        [
+            answer("Open", {"navigate": {"url": "about:blank"}}),
+            {"_delay": 30.0, "reply": answer("Finish", {"done": {"text": "late"}})},
+        ]
+    )
     with hook_stack.client(key) as client:
         task_id = client.post("/run-task", json={"task": f"Wait [script:{script}]"}).json()["id"]
         wait_for(client, task_id, {"running"})
@@ -160,8 +172,11 @@ def test_nothing_is_sent_to_an_internal_address(
         with psycopg.connect(hook_stack.db_url) as conn:
             owner = conn.execute("SELECT id FROM api_keys WHERE prefix = %s", (key[:10],)).fetchone()[0]
             secret = Fernet(hook_stack.env["BROWSERQ_SECRET_KEY"].encode()).encrypt(json.dumps("x" * 32).encode())
-            conn.execute("INSERT INTO webhooks (owner_id, url, secret_encrypted, created_at, updated_at) "
-                         "VALUES (%s, %s, %s, now(), now())", (owner, internal, secret.decode()))
+            conn.execute(
+                "INSERT INTO webhooks (owner_id, url, secret_encrypted, created_at, updated_at) "
+                "VALUES (%s, %s, %s, now(), now())",
+                (owner, internal, secret.decode()),
+            )
         script = model.script([answer("Finish", {"done": {"text": "ok"}})])
         task_id = client.post("/run-task", json={"task": f"Say ok [script:{script}]"}).json()["id"]
         wait_for(client, task_id, FINAL)
@@ -172,19 +187,26 @@ def test_nothing_is_sent_to_an_internal_address(
                 break
             time.sleep(0.2)
     assert {d["task_status"] for d in deliveries} == {"created", "running", "finished"}, deliveries
-    assert all(d["state"] == "failed" and "private" in d["last_error"] and d["status_code"] is None
-               for d in deliveries), deliveries
+    assert all(
+        d["state"] == "failed" and "private" in d["last_error"] and d["status_code"] is None for d in deliveries
+    ), deliveries
     assert receiver.at("/internal") == []
 
 
-def test_ended_events_are_deleted_after_the_history_period(model: ScriptedModelServer, receiver: WebhookReceiver) -> None:
+def test_ended_events_are_deleted_after_the_history_period(
+    model: ScriptedModelServer, receiver: WebhookReceiver
+) -> None:
     """Delivered (and failed) events go after webhook_history_days; a pending one stays."""
-    stack = Stack(kind="postgres", model_base_url=model.base_url, env_extra={
-        "BROWSERQ_WEBHOOK_HISTORY_DAYS": str(3 / 86400),
-        "BROWSERQ_RETENTION_INTERVAL_SECONDS": "1",
-        "BROWSERQ_WEBHOOK_RETRY_BASE_SECONDS": "600",
-        "BROWSERQ_ALLOW_PRIVATE_HOSTS": '["127.0.0.1:*"]',
-    }).start()
+    stack = Stack(
+        kind="postgres",
+        model_base_url=model.base_url,
+        env_extra={
+            "BROWSERQ_WEBHOOK_HISTORY_DAYS": str(3 / 86400),
+            "BROWSERQ_RETENTION_INTERVAL_SECONDS": "1",
+            "BROWSERQ_WEBHOOK_RETRY_BASE_SECONDS": "600",
+            "BROWSERQ_ALLOW_PRIVATE_HOSTS": '["127.0.0.1:*"]',
+        },
+    ).start()
     receiver.plans["/kept-pending"] = [500] * 5
     try:
         with stack.client(new_key(stack, "ends")) as done, stack.client(new_key(stack, "waits")) as waiting:

@@ -52,7 +52,8 @@ def check(page: tuple[asyncio.AbstractEventLoop, Page], selector: str, typing: b
 
     async def go() -> bool:
         handle = await tab.evaluate_handle(
-            "s => document.querySelector(s) || document.getElementById('host').shadowRoot.querySelector(s)", selector)
+            "s => document.querySelector(s) || document.getElementById('host').shadowRoot.querySelector(s)", selector
+        )
         element = handle.as_element()
         assert element is not None, selector
         return await (focused_for_typing(element) if typing else plainly_clickable(element))
@@ -79,8 +80,11 @@ def test_typing_replaces_the_text_with_trusted_input_events(page: tuple[asyncio.
     for field, value in (("#plain", "new value"), ("#number", "42"), ("#area", "two\nlines"), ("#editable", "fresh")):
         assert check(page, field, typing=True)
         loop.run_until_complete(tab.keyboard.insert_text(value))
-        got = loop.run_until_complete(tab.evaluate(
-            "s => { const e = document.querySelector(s); return 'value' in e ? e.value : e.textContent }", field))
+        got = loop.run_until_complete(
+            tab.evaluate(
+                "s => { const e = document.querySelector(s); return 'value' in e ? e.value : e.textContent }", field
+            )
+        )
         assert got == value, field
     events = loop.run_until_complete(tab.evaluate("window.events"))
     assert {tuple(e) for e in events} == {(f, True) for f in ("plain", "number", "area", "editable")}, events

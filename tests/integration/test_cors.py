@@ -12,8 +12,11 @@ from starlette.testclient import TestClient
 from api.main import create_app
 from shared.settings import reset_settings_cache
 
-PREFLIGHT = {"Origin": "https://app.example.com", "Access-Control-Request-Method": "POST",
-             "Access-Control-Request-Headers": "authorization,content-type"}
+PREFLIGHT = {
+    "Origin": "https://app.example.com",
+    "Access-Control-Request-Method": "POST",
+    "Access-Control-Request-Headers": "authorization,content-type",
+}
 
 
 def client_for(monkeypatch: pytest.MonkeyPatch, origins: str | None) -> TestClient:

@@ -50,6 +50,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
 def type_into(env: Env, tmp: Path, entries: list[tuple[str, str]], locale: str = "en-US") -> dict[str, Any]:
     """Open the page in a context of `locale`, run `input` for each (field label, text) as the model
     would (by the index its line has in the page state), and return the results, values and events."""
+
     async def go() -> dict[str, Any]:
         context = await env.browser.new_context(locale=locale, viewport={"width": 1280, "height": 720})
         try:
@@ -62,11 +63,18 @@ def type_into(env: Env, tmp: Path, entries: list[tuple[str, str]], locale: str =
                 index = field_after(state.text, label)
                 ctx = ActionContext(session, state, {"day": "2014-12-03"}, tmp)
                 results.append(await run_action(ctx, p.parse_action({"input": {"index": index, "text": text}})))
-            values = await page.evaluate("Object.fromEntries([...document.querySelectorAll('input')].map(e => [e.id, e.value]))")
-            return {"results": results, "values": values, "events": await page.evaluate("window.events"),
-                    "state": (await capture_page_state(page)).text}
+            values = await page.evaluate(
+                "Object.fromEntries([...document.querySelectorAll('input')].map(e => [e.id, e.value]))"
+            )
+            return {
+                "results": results,
+                "values": values,
+                "events": await page.evaluate("window.events"),
+                "state": (await capture_page_state(page)).text,
+            }
         finally:
             await context.close()
+
     return env.run(go())
 
 
@@ -97,7 +105,9 @@ def test_a_time_field(env: Env, tmp_path: Path, text: str, value: str) -> None:
     assert out["events"] == [f"input:time={value}", f"change:time={value}"]
 
 
-@pytest.mark.parametrize("text", ["12/03/2014 2:30 PM", "Dec 3, 2014 at 2:30 pm", "2014-12-03T14:30", "3 December 2014 14:30"])
+@pytest.mark.parametrize(
+    "text", ["12/03/2014 2:30 PM", "Dec 3, 2014 at 2:30 pm", "2014-12-03T14:30", "3 December 2014 14:30"]
+)
 def test_a_datetime_local_field(env: Env, tmp_path: Path, text: str) -> None:
     out = type_into(env, tmp_path, [("Pick-up", text)])
     assert out["results"][0].error is None, out["results"][0].error
@@ -125,8 +135,11 @@ def test_an_ambiguous_date_follows_the_pages_locale_and_the_result_says_so(env: 
 
 
 def test_what_the_field_cannot_take_is_an_error_that_says_what_to_type(env: Env, tmp_path: Path) -> None:
-    out = type_into(env, tmp_path, [("Arrival date", "31/02/2014"), ("Locked date", "2014-12-03"),
-                                    ("Arrival time", "half past two")])
+    out = type_into(
+        env,
+        tmp_path,
+        [("Arrival date", "31/02/2014"), ("Locked date", "2014-12-03"), ("Arrival time", "half past two")],
+    )
     errors = [r.error or "" for r in out["results"]]
     assert "does not read as a date" in errors[0] and "type it like 2014-12-03" in errors[0]
     assert "read-only" in errors[1]

@@ -26,7 +26,10 @@ def site() -> Iterator[SiteServer]:
 def curl(proxy_port: int, url: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["curl", "-s", "--max-time", "10", "--socks5-hostname", f"127.0.0.1:{proxy_port}", url],
-        capture_output=True, text=True, timeout=20, check=False,
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
     )
 
 

@@ -24,8 +24,12 @@ from worker.browser.page_state import PageState, capture_page_state, element_han
 T = TypeVar("T")
 
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 
 PAGES: dict[str, str] = {
@@ -102,16 +106,20 @@ class Env:
         self.thread.start()
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.pw: Playwright = self.run(async_playwright().start())
-        self.browser: Browser = self.run(self.pw.chromium.launch(
-            executable_path=os.environ.get("BROWSERQ_CHROMIUM_PATH", "/usr/bin/chromium"),
-            args=CHROMIUM_ARGS, headless=True,
-        ))
+        self.browser: Browser = self.run(
+            self.pw.chromium.launch(
+                executable_path=os.environ.get("BROWSERQ_CHROMIUM_PATH", "/usr/bin/chromium"),
+                args=CHROMIUM_ARGS,
+                headless=True,
+            )
+        )
 
     def run(self, coro: Awaitable[T]) -> T:
         return self.loop.run_until_complete(coro)
 
     def with_page(self, path: str, body: Callable[[Page], Awaitable[T]]) -> T:
         """Open `path` in a fresh page, run `body`, close the page."""
+
         async def go() -> T:
             page = await self.browser.new_page(viewport={"width": 1280, "height": 720})
             try:
@@ -119,6 +127,7 @@ class Env:
                 return await body(page)
             finally:
                 await page.close()
+
         return self.run(go())
 
     def close(self) -> None:
@@ -129,7 +138,7 @@ class Env:
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -182,8 +191,16 @@ def test_finds_elements_with_attributes_and_text(env: Env) -> None:
 def test_hidden_elements_skipped(env: Env) -> None:
     state = env.with_page("hidden.html", capture_page_state)
     assert [r.description for r in state.elements.values()] == ["<button type=submit>Shown</button>"]
-    for word in ("NoneParent", "secret display none", "VisHidden", "OpacityZero", "OpacityParent", "ZeroSize",
-                 "tok", "Offscreen"):
+    for word in (
+        "NoneParent",
+        "secret display none",
+        "VisHidden",
+        "OpacityZero",
+        "OpacityParent",
+        "ZeroSize",
+        "tok",
+        "Offscreen",
+    ):
         assert word not in state.text
     assert "Visible text" in state.text
 
@@ -192,6 +209,7 @@ def test_password_value_never_emitted(env: Env) -> None:
     async def body(page: Page) -> PageState:
         await page.fill("input[name=pw]", "typed-password-42")
         return await capture_page_state(page)
+
     state = env.with_page("basic.html", body)
     assert "<input type=password name=pw />" in state.text
     assert "hunter2" not in state.text and "typed-password-42" not in state.text
@@ -204,6 +222,7 @@ def test_shadow_root_element_found_and_clickable(env: Env) -> None:
         assert handle is not None
         await handle.click()
         return state, await page.evaluate("window.clicks")
+
     state, clicks = env.with_page("shadow.html", body)
     assert clicks == 1
     assert "Shadow text slotted words" in state.text
@@ -218,6 +237,7 @@ def test_iframe_element_found_in_place_and_clickable(env: Env) -> None:
         assert handle is not None
         await handle.click()
         return state, await ref.frame.evaluate("window.clicks")
+
     state, clicks = env.with_page("outer.html", body)
     assert clicks == 1
     text = lines_of(state)
@@ -234,6 +254,7 @@ def test_nested_iframe_found_and_clickable(env: Env) -> None:
         assert handle is not None
         await handle.click()
         return state, await ref.frame.evaluate("window.clicks")
+
     state, clicks = env.with_page("nested.html", body)
     assert clicks == 1
     text = lines_of(state)
@@ -247,6 +268,7 @@ def test_cross_origin_iframe_found_and_clickable(env: Env) -> None:
         f'<html><body><p>Host page</p><iframe src="http://localhost:{port}/inner.html"></iframe></body></html>',
         encoding="utf-8",
     )
+
     async def body(page: Page) -> tuple[PageState, int]:
         state = await capture_page_state(page)
         ref = state.elements[ref_by_text(state, "Frame button")]
@@ -254,6 +276,7 @@ def test_cross_origin_iframe_found_and_clickable(env: Env) -> None:
         assert handle is not None
         await handle.click()
         return state, await ref.frame.evaluate("window.clicks")
+
     state, clicks = env.with_page("cross.html", body)
     assert clicks == 1 and "Inside frame" in state.text
 
@@ -269,6 +292,7 @@ def test_new_elements_marked_on_second_capture(env: Env) -> None:
         await page.evaluate("""() => { const b = document.createElement('button');
             b.textContent = 'Fresh'; document.body.prepend(b); }""")
         return first, await capture_page_state(page, first.descriptions())
+
     first, second = env.with_page("counters.html", body)
     assert "*" not in first.text
     new = [ln for ln in lines_of(second) if ln.startswith("*")]
@@ -281,6 +305,7 @@ def test_long_page_scroll_position(env: Env) -> None:
         top = await capture_page_state(page)
         await page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
         return top, await capture_page_state(page)
+
     top, bottom = env.with_page("long.html", body)
     assert top.pixels_above == 0 and top.pixels_below > 5000 and top.pages_below > 7
     assert "Top button" in top.text and "Bottom button" not in top.text
@@ -294,6 +319,7 @@ def test_text_budget_respected(env: Env) -> None:
             "".join(f"<p>{'lorem ipsum dolor sit amet ' * 40} para {i}</p><button>B{i}</button>" for i in range(30))
         )
         return await capture_page_state(page, budget_chars=3000)
+
     state = env.with_page("counters.html", body)
     assert len(state.text) <= 3000
     near = [i for i in range(30) if f">B{i}</button>" in state.text]
@@ -315,6 +341,7 @@ def test_refs_click_the_right_element(env: Env) -> None:
             assert handle is not None
             await handle.click()
         return await page.evaluate("window.counts")
+
     assert env.with_page("counters.html", body) == {"7": 2, "13": 1}
 
 
@@ -329,4 +356,5 @@ def test_stale_refs_resolve_to_none(env: Env) -> None:
         await page.goto(f"{env.base}/hidden.html")
         navigated = await element_handle(fresh.elements[2])
         return [stale is None, removed is None, navigated is None]
+
     assert env.with_page("counters.html", body) == [True, True, True]

@@ -53,5 +53,11 @@ def test_recording_size_and_concat_list() -> None:
     assert recording_size(1280, 960) == (640, 480)
     assert recording_size(401, 301) == (400, 300)
     listing = concat_list([(10.0, Path("a.jpg")), (10.5, Path("b.jpg"))], ended=13.0)
-    assert listing.splitlines() == ["ffconcat version 1.0", "file 'a.jpg'", "duration 0.500", "file 'b.jpg'",
-                                    "duration 2.500", "file 'b.jpg'"]
+    assert listing.splitlines() == [
+        "ffconcat version 1.0",
+        "file 'a.jpg'",
+        "duration 0.500",
+        "file 'b.jpg'",
+        "duration 2.500",
+        "file 'b.jpg'",
+    ]

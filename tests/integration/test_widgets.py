@@ -29,8 +29,12 @@ from worker.browser.suggestions import wait_for_suggestions
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     root = tmp_path_factory.mktemp("widget-pages")
     shutil.copytree(widgets.FIXTURES, root / "fixtures" / "widgets")
-    for name, html in {"autocomplete.html": widgets.AUTOCOMPLETE, "dropdowns.html": widgets.DROPDOWNS,
-                       "roles.html": widgets.ROLES, "react.html": widgets.REACT_PICKER}.items():
+    for name, html in {
+        "autocomplete.html": widgets.AUTOCOMPLETE,
+        "dropdowns.html": widgets.DROPDOWNS,
+        "roles.html": widgets.ROLES,
+        "react.html": widgets.REACT_PICKER,
+    }.items():
         (root / name).write_text(html, encoding="utf-8")
     e = Env(root)
     yield e
@@ -61,7 +65,9 @@ class Driver:
 
     async def act(self, name: str, **params: Any) -> ActionResult:
         assert self.state is not None
-        result = await run_action(ActionContext(self.session, self.state, {}, self.files), p.parse_action({name: params}))
+        result = await run_action(
+            ActionContext(self.session, self.state, {}, self.files), p.parse_action({name: params})
+        )
         assert result.error is None, result.error
         return result
 
@@ -78,6 +84,7 @@ def drive(env: Env, tmp: Path, path: str, body: Callable[[Driver], Awaitable[Any
             return await body(driver)
         finally:
             await context.close()
+
     return env.run(go())
 
 
@@ -89,8 +96,13 @@ def test_autocomplete_suggestions_are_listed_one_by_one_after_typing(env: Env, t
         texts = [state.elements[i].description for i in state.elements]
         await d.act("click", index=d.index_of(">Java<"))  # the second of three, by its text
         await d.look()
-        return {"suggestions": suggestions, "descriptions": texts, "state": state,
-                "value": await d.page.input_value("#lang"), "picked": await d.page.text_content("#picked")}
+        return {
+            "suggestions": suggestions,
+            "descriptions": texts,
+            "state": state,
+            "value": await d.page.input_value("#lang"),
+            "picked": await d.page.text_content("#picked"),
+        }
 
     out = drive(env, tmp_path, "autocomplete.html", body)
     assert [s.split("]", 1)[1] for s in out["suggestions"]] == ["<li>Jade</li>", "<li>Java</li>", "<li>Julia</li>"]
@@ -109,8 +121,15 @@ def test_a_dropdown_of_divs_with_a_listener_on_each_option(env: Env, tmp_path: P
         return {"closed": closed, "opened": opened, "chosen": await d.page.text_content("#chosen")}
 
     out = drive(env, tmp_path, "dropdowns.html", body)
-    assert [line.split("]", 1)[1] for line in out["closed"]] == ["<div>Choose a size</div>", "<div>Choose a colour</div>"]
-    assert [line.split("]", 1)[1] for line in out["opened"]][1:4] == ["<div>Small</div>", "<div>Medium</div>", "<div>Large</div>"]
+    assert [line.split("]", 1)[1] for line in out["closed"]] == [
+        "<div>Choose a size</div>",
+        "<div>Choose a colour</div>",
+    ]
+    assert [line.split("]", 1)[1] for line in out["opened"]][1:4] == [
+        "<div>Small</div>",
+        "<div>Medium</div>",
+        "<div>Large</div>",
+    ]
     assert out["chosen"] == "Size: Medium"
 
 
@@ -140,10 +159,16 @@ def test_items_of_role_containers_and_script_handlers(env: Env, tmp_path: Path) 
 
     out = drive(env, tmp_path, "roles.html", body)
     assert out["listed"] == [
-        "<div aria-label=Fruit role=listbox></div>", "<div>Apple</div>", "<div>Banana</div>", "<div>Cherry</div>",
-        "<li>Copy</li>", "<li>Paste</li>", "<li>Delete</li>",  # the empty divider is no item
+        "<div aria-label=Fruit role=listbox></div>",
+        "<div>Apple</div>",
+        "<div>Banana</div>",
+        "<div>Cherry</div>",
+        "<li>Copy</li>",
+        "<li>Paste</li>",
+        "<li>Delete</li>",  # the empty divider is no item
         "<span>Property handler</span>",
-        "<button type=submit>Save draft</button>", "<button type=submit>Publish</button>",  # not their wrapper
+        "<button type=submit>Save draft</button>",
+        "<button type=submit>Publish</button>",  # not their wrapper
         "<span>Preview</span>",
     ]
     assert out["logs"] == ["fruit Banana", "edit Paste", "property", "wrap Publish"]
@@ -161,8 +186,12 @@ def test_a_react_dropdown_whose_handlers_are_props(env: Env, tmp_path: Path) -> 
 
     out = drive(env, tmp_path, "react.html", body)
     assert out["closed"] == ["<div>Choose a carrier</div>"]  # neither React root is listed
-    assert out["opened"] == ["<div>Choose a carrier</div>", "<div>Post</div>", "<div>Courier</div>",
-                             "<div>Pick-up point</div>"]
+    assert out["opened"] == [
+        "<div>Choose a carrier</div>",
+        "<div>Post</div>",
+        "<div>Courier</div>",
+        "<div>Pick-up point</div>",
+    ]
     assert out["carrier"] == "Carrier: Courier"
 
 

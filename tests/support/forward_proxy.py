@@ -31,7 +31,7 @@ class ForwardProxy:
         auth = f"{quote(self.username, safe='')}:{quote(self.password or '', safe='')}@" if self.username else ""
         return f"http://{auth}127.0.0.1:{self.port}"
 
-    def __enter__(self) -> "ForwardProxy":
+    def __enter__(self) -> ForwardProxy:
         self._thread.start()
         future = asyncio.run_coroutine_threadsafe(
             asyncio.start_server(self._handle, "127.0.0.1", self.port), self._loop

@@ -116,7 +116,7 @@ def resolve_text_refs(answer: dict[str, Any], user_text: str, unresolved: list[s
         for params in action.values() if isinstance(action, dict) else []:
             for name, value in (params or {}).items():
                 if isinstance(value, str) and value.startswith("@text:"):
-                    index = find_element_index(user_text, value[len("@text:"):])
+                    index = find_element_index(user_text, value[len("@text:") :])
                     if index is None:
                         unresolved.append(value)
                     params[name] = UNRESOLVED_INDEX if index is None else index
@@ -269,7 +269,7 @@ class Handler(BaseHTTPRequestHandler):
     # model server makes a client wait.
     disable_nagle_algorithm = True
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # keep test output quiet
 
     @property
@@ -290,7 +290,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         path = urlparse(self.path).path
         if path.startswith("/_scripts/"):
-            self.book.reset(path[len("/_scripts/"):])
+            self.book.reset(path[len("/_scripts/") :])
             return self._send(200, {"ok": True})
         self._send(404, {"error": {"message": f"no route {path}"}})
 
@@ -360,7 +360,7 @@ class ScriptedModelServer:
         self._host, self._port = host, port
         self.url = url.rstrip("/") if url else ""
 
-    def start(self) -> "ScriptedModelServer":
+    def start(self) -> ScriptedModelServer:
         if not self.url:
             self._server = make_server(self._host, self._port)
             self._thread = threading.Thread(target=self._server.serve_forever, name="scripted-model", daemon=True)
@@ -375,7 +375,7 @@ class ScriptedModelServer:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> "ScriptedModelServer":
+    def __enter__(self) -> ScriptedModelServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -25,7 +25,9 @@ def _page(title: str, body: str) -> HTMLResponse:
 
 
 async def index(_request: Request) -> Response:
-    return _page("Test shop", '<h1>Test shop</h1><p>Welcome.</p><a href="/login">Log in</a> <a href="/long">Catalogue</a>')
+    return _page(
+        "Test shop", '<h1>Test shop</h1><p>Welcome.</p><a href="/login">Log in</a> <a href="/long">Catalogue</a>'
+    )
 
 
 async def login(request: Request) -> Response:
@@ -63,7 +65,9 @@ async def echo_upload(request: Request) -> Response:
     for field_name, value in form.multi_items():
         if hasattr(value, "read"):
             data = await value.read()
-            parts.append(f"<p>Received {escape(value.filename or '')}: <code>{escape(data.decode(errors='replace'))}</code></p>")
+            parts.append(
+                f"<p>Received {escape(value.filename or '')}: <code>{escape(data.decode(errors='replace'))}</code></p>"
+            )
         else:
             parts.append(f"<p>{escape(field_name)} = {escape(str(value))}</p>")
     return _page("Upload received", "<h1>Upload received</h1>" + "".join(parts))
@@ -114,7 +118,7 @@ class SiteServer:
         html = self.extra.get(name)
         return HTMLResponse(html) if html is not None else HTMLResponse("not found", status_code=404)
 
-    def __enter__(self) -> "SiteServer":
+    def __enter__(self) -> SiteServer:
         self._thread.start()
         deadline = time.monotonic() + 10
         while not self._server.started and time.monotonic() < deadline:

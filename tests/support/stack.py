@@ -109,7 +109,7 @@ class Stack:
         assert result.returncode == 0, result.stderr
         return result.stdout
 
-    def start(self) -> "Stack":
+    def start(self) -> Stack:
         self.cli("migrate")
         self.key = self.cli("keys", "create", "tests").strip().splitlines()[-1]
         self.procs.append(self._spawn("api", "--port", str(self.port), log="api"))
@@ -152,7 +152,10 @@ class Stack:
     def _spawn(self, *args: str, log: str) -> subprocess.Popen:
         out = open(self.data_dir / f"{log}.log", "ab")
         return subprocess.Popen(
-            [sys.executable, "-m", "shared.cli", *args], env=self.env, stdout=out, stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "shared.cli", *args],
+            env=self.env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
 

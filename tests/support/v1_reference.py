@@ -39,8 +39,10 @@ def endpoints() -> list[dict[str, Any]]:
 def problems(name: str, value: Any) -> list[str]:
     """Everything about `value` that the reference's model `name` does not allow."""
     schema = {"$defs": reference()["$defs"], "$ref": f"#/$defs/{name}"}
-    found = [f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}"
-             for e in Draft202012Validator(schema).iter_errors(value)]
+    found = [
+        f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}"
+        for e in Draft202012Validator(schema).iter_errors(value)
+    ]
     return found + _undocumented_keys(model(name), value, name)
 
 

@@ -37,11 +37,11 @@ class WebhookReceiver:
     def url(self, path: str, host: str = "127.0.0.1") -> str:
         return f"http://{host}:{self.port}{path}"
 
-    def __enter__(self) -> "WebhookReceiver":
+    def __enter__(self) -> WebhookReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("content-length") or 0))
                 receiver.received.append(Received(self.path, dict(self.headers.items()), raw, time.monotonic()))
                 plan = receiver.plans.get(self.path, [200])
@@ -75,5 +75,6 @@ class WebhookReceiver:
             if predicate(got):
                 return got
             time.sleep(0.05)
-        raise AssertionError(f"the receiver did not get what was expected at {path} in {timeout}s: "
-                             f"{[r.body for r in self.at(path)]}")
+        raise AssertionError(
+            f"the receiver did not get what was expected at {path} in {timeout}s: {[r.body for r in self.at(path)]}"
+        )

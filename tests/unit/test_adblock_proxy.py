@@ -65,6 +65,8 @@ def _step(evaluation: str, notices: list[str] | None) -> Step:
 
 def test_notices_are_shown_before_the_evaluation() -> None:
     notes = ["No proxy is configured for proxy_country_code 'DE'."]
-    assert _step("Success", notes).shown_evaluation == "Note: No proxy is configured for proxy_country_code 'DE'.\nSuccess"
+    assert (
+        _step("Success", notes).shown_evaluation == "Note: No proxy is configured for proxy_country_code 'DE'.\nSuccess"
+    )
     assert _step("Success", None).shown_evaluation == "Success"
     assert _step("", notes).shown_evaluation == "Note: No proxy is configured for proxy_country_code 'DE'."

@@ -33,7 +33,10 @@ def _has_compose_plugin() -> bool:
 def test_docker_compose_config_is_valid() -> None:
     result = subprocess.run(
         ["docker", "compose", "-f", str(COMPOSE), "config", "-q"],
-        capture_output=True, text=True, timeout=60, env={**os.environ, **ENV},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **ENV},
     )
     assert result.returncode == 0, result.stderr
 

@@ -28,7 +28,7 @@ def test_the_dump_shows_each_task_down_to_what_it_awaits() -> None:
         return text
 
     text = asyncio.new_event_loop().run_until_complete(main())
-    block = text[text.index("asyncio task stuck-task:"):]
+    block = text[text.index("asyncio task stuck-task:") :]
     lines = block.splitlines()
     assert " in _outer" in lines[1] and " in _inner" in lines[2], text
     assert "in wait" in lines[3] and "waiting on <Future pending" in lines[4], text

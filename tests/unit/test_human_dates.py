@@ -14,9 +14,24 @@ GB = DateOrder("en-GB", month_first=False)
 @pytest.mark.parametrize(
     "text",
     [
-        "12/03/2014", "12-03-2014", "12.03.2014", "2014-12-03", "2014/12/03", "Dec 3, 2014", "December 3, 2014",
-        "December 3rd, 2014", "3 December 2014", "3rd of December 2014", "3 Dec 2014", "Wednesday, December 3, 2014",
-        "Wed 3 Dec 2014", "dec. 3 2014", "3-Dec-2014", "2014 Dec 3", "12/3/14", "  Dec 3 , 2014 ",
+        "12/03/2014",
+        "12-03-2014",
+        "12.03.2014",
+        "2014-12-03",
+        "2014/12/03",
+        "Dec 3, 2014",
+        "December 3, 2014",
+        "December 3rd, 2014",
+        "3 December 2014",
+        "3rd of December 2014",
+        "3 Dec 2014",
+        "Wednesday, December 3, 2014",
+        "Wed 3 Dec 2014",
+        "dec. 3 2014",
+        "3-Dec-2014",
+        "2014 Dec 3",
+        "12/3/14",
+        "  Dec 3 , 2014 ",
     ],
 )
 def test_common_dates_in_a_month_first_locale(text: str) -> None:
@@ -51,9 +66,20 @@ def test_two_digit_years_follow_strptime() -> None:
 @pytest.mark.parametrize(
     ("text", "value"),
     [
-        ("2:30 PM", "14:30"), ("2:30pm", "14:30"), ("2:30 p.m.", "14:30"), ("2 PM", "14:00"), ("12 AM", "00:00"),
-        ("12:15 pm", "12:15"), ("14:30", "14:30"), ("9:05", "09:05"), ("14:30:15", "14:30:15"),
-        ("14:30:00", "14:30"), ("14h30", "14:30"), ("noon", "12:00"), ("midnight", "00:00"), ("7.45 am", "07:45"),
+        ("2:30 PM", "14:30"),
+        ("2:30pm", "14:30"),
+        ("2:30 p.m.", "14:30"),
+        ("2 PM", "14:00"),
+        ("12 AM", "00:00"),
+        ("12:15 pm", "12:15"),
+        ("14:30", "14:30"),
+        ("9:05", "09:05"),
+        ("14:30:15", "14:30:15"),
+        ("14:30:00", "14:30"),
+        ("14h30", "14:30"),
+        ("noon", "12:00"),
+        ("midnight", "00:00"),
+        ("7.45 am", "07:45"),
     ],
 )
 def test_times(text: str, value: str) -> None:
@@ -63,8 +89,13 @@ def test_times(text: str, value: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "12/03/2014 2:30 PM", "2014-12-03T14:30", "2014-12-03 14:30", "Dec 3, 2014 at 2:30 PM",
-        "December 3, 2014, 2:30 pm", "3 December 2014 14:30", "Wednesday, December 3, 2014 2:30pm",
+        "12/03/2014 2:30 PM",
+        "2014-12-03T14:30",
+        "2014-12-03 14:30",
+        "Dec 3, 2014 at 2:30 PM",
+        "December 3, 2014, 2:30 pm",
+        "3 December 2014 14:30",
+        "Wednesday, December 3, 2014 2:30pm",
     ],
 )
 def test_dates_and_times(text: str) -> None:
@@ -81,8 +112,19 @@ def test_months(text: str) -> None:
     assert field_value("month", text, US).value == "2014-12"
 
 
-@pytest.mark.parametrize("text", ["2014-W49", "2014 W49", "week 49 2014", "Week 49, 2014", "W49 2014", "week 49 of 2014",
-                                  "Dec 3, 2014", "2014-12-01"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2014-W49",
+        "2014 W49",
+        "week 49 2014",
+        "Week 49, 2014",
+        "W49 2014",
+        "week 49 of 2014",
+        "Dec 3, 2014",
+        "2014-12-01",
+    ],
+)
 def test_weeks(text: str) -> None:
     assert field_value("week", text, US).value == "2014-W49"
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from shared import netguard
 from shared.ratelimit import MemoryLimiter
 from shared.schedule_times import Timing, cron_error, first_at_or_after, next_after
 from shared.webhooks.signing import canonical, sign
 
-T0 = datetime(2030, 1, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 
 
 def test_interval_runs_are_anchored_to_start_and_missed_runs_are_not_made_up() -> None:
@@ -28,9 +28,8 @@ def test_interval_runs_are_anchored_to_start_and_missed_runs_are_not_made_up() -
 
 def test_cron_runs_in_utc_and_bad_expressions_say_why() -> None:
     weekdays_9 = Timing("cron", None, "0 9 * * 1-5", T0, T0 + timedelta(days=30))  # 2030-01-01 is a Tuesday
-    assert first_at_or_after(weekdays_9, T0) == datetime(2030, 1, 2, 9, 0, tzinfo=timezone.utc)
-    assert next_after(weekdays_9, datetime(2030, 1, 4, 9, 0, tzinfo=timezone.utc)) == datetime(
-        2030, 1, 7, 9, 0, tzinfo=timezone.utc)
+    assert first_at_or_after(weekdays_9, T0) == datetime(2030, 1, 2, 9, 0, tzinfo=UTC)
+    assert next_after(weekdays_9, datetime(2030, 1, 4, 9, 0, tzinfo=UTC)) == datetime(2030, 1, 7, 9, 0, tzinfo=UTC)
     assert cron_error("0 9 * * 1-5") is None
     assert "5 fields" in (cron_error("0 9 * *") or "")
     assert "not a valid" in (cron_error("61 * * * *") or "")
@@ -52,8 +51,14 @@ def test_signature_is_the_spec_recipe() -> None:
 
 
 def test_private_addresses_are_blocked_unless_allowed() -> None:
-    for url in ("http://127.0.0.1/x", "http://169.254.169.254/latest", "http://[::1]/", "http://10.0.0.5/",
-                "http://100.64.1.1/", "http://[::ffff:192.168.1.1]/"):
+    for url in (
+        "http://127.0.0.1/x",
+        "http://169.254.169.254/latest",
+        "http://[::1]/",
+        "http://10.0.0.5/",
+        "http://100.64.1.1/",
+        "http://[::ffff:192.168.1.1]/",
+    ):
         assert netguard.blocked_reason(url, []) is not None, url
     assert netguard.blocked_reason("http://127.0.0.1:9/x", ["127.0.0.1:9"]) is None
     assert netguard.blocked_reason("http://127.0.0.1:9/x", ["127.0.0.1"]) is not None  # a bare host: ports 80, 443

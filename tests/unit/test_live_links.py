@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -57,7 +57,7 @@ def test_the_live_link_is_stable_while_running_and_dies_after_the_grace_period()
     assert url and url.startswith("http://api.example/live/task-1?token=")
     assert live_expiry(running, s) % 3600 == 0 and live_expiry(running, s) > time.time() + s.task_timeout_seconds
 
-    ended = datetime.now(timezone.utc) - timedelta(seconds=30)
+    ended = datetime.now(UTC) - timedelta(seconds=30)
     finished = task(status=TaskStatus.finished, finished_at=ended)
     assert not live_over(finished, s)
     assert live_expiry(finished, s) == int(ended.timestamp() + 600)

@@ -21,8 +21,12 @@ from worker.llm.registry import model_unavailable_reason, resolve_model
 OPENAI, ANTHROPIC, GEMINI = "gpt-4.1", "claude-sonnet-4-20250514", "gemini-2.5-flash"
 JPEG = b"\xff\xd8\xff\xe0fake-screenshot"
 NO_KEYS: dict[str, Any] = {
-    "OPENAI_API_KEY": None, "OPENAI_BASE_URL": None, "ANTHROPIC_API_KEY": None,
-    "ANTHROPIC_BASE_URL": None, "GEMINI_API_KEY": None, "models": {},
+    "OPENAI_API_KEY": None,
+    "OPENAI_BASE_URL": None,
+    "ANTHROPIC_API_KEY": None,
+    "ANTHROPIC_BASE_URL": None,
+    "GEMINI_API_KEY": None,
+    "models": {},
 }
 
 
@@ -58,8 +62,9 @@ def settings_for(server: ScriptedModelServer, **overrides: Any) -> Settings:
 
 def request_for(key: str, screenshot: bytes | None = None) -> ModelRequest:
     user = f"Task: log in [script:{key}]\n[1]<a href=/>Home</a>\n[2]<button type=submit>Log in</button>"
-    return ModelRequest(system="You drive a browser.", user=user, response_schema=response_json_schema(),
-                        screenshot_jpeg=screenshot)
+    return ModelRequest(
+        system="You drive a browser.", user=user, response_schema=response_json_schema(), screenshot_jpeg=screenshot
+    )
 
 
 def ask(server: ScriptedModelServer, llm_model: str, replies: list[dict], **overrides: Any) -> tuple[Any, str]:
@@ -180,8 +185,9 @@ def test_bad_request_is_not_retried(server: ScriptedModelServer, llm_model: str)
 
 
 def test_unreachable_server_is_retried_then_a_model_error() -> None:
-    settings = Settings(**{**NO_KEYS, "OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "model_retries": 1,
-                           "model_retry_base_delay": 0.01})
+    settings = Settings(
+        **{**NO_KEYS, "OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "model_retries": 1, "model_retry_base_delay": 0.01}
+    )
     with pytest.raises(ModelError, match="could not be reached after 2 attempts: could not connect to .*127.0.0.1:9"):
         asyncio.run(ask_model(resolve_model(OPENAI, settings), request_for("x"), settings))
 
@@ -196,8 +202,10 @@ def test_screenshot_is_sent_as_an_image_when_vision(server: ScriptedModelServer,
     if llm_model == OPENAI:
         assert content[1] == {"type": "image_url", "image_url": {"url": f"data:image/jpeg;base64,{encoded}"}}
     else:
-        assert content[1] == {"type": "image", "source": {"type": "base64", "media_type": "image/jpeg",
-                                                          "data": encoded}}
+        assert content[1] == {
+            "type": "image",
+            "source": {"type": "base64", "media_type": "image/jpeg", "data": encoded},
+        }
 
 
 @pytest.mark.parametrize("provider", ["openai", "anthropic"])

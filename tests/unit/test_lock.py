@@ -52,5 +52,7 @@ def test_every_install_path_uses_the_lock() -> None:
     readme = (ROOT / "README.md").read_text()
     assert "pip install -r requirements/run.txt && pip install --no-deps -e ." in readme
     assert "pip install -r requirements/test.txt && pip install --no-deps -e . && python -m pytest -q" in readme
-    assert "pip install -q -r requirements/test.txt && pip install -q --no-deps -e ." in (ROOT / ".ci" / "run").read_text()
+    assert (
+        "pip install -q -r requirements/test.txt && pip install -q --no-deps -e ." in (ROOT / ".ci" / "run").read_text()
+    )
     assert "pip install --no-cache-dir -r requirements/run.txt" in (ROOT / "Dockerfile").read_text()

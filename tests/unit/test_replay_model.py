@@ -10,7 +10,7 @@ from worker.llm.base import ModelReply, ModelRequest, TokenUsage
 from worker.llm.replay import RecordedStep, ReplayModel, map_answer, page_elements, step_number
 
 BUTTON = "<button type=submit>Sign in</button>"
-FIELD = '<input type=text name=user placeholder=Username />'
+FIELD = "<input type=text name=user placeholder=Username />"
 
 
 def user_message(step: int, *element_lines: str) -> str:
@@ -26,8 +26,12 @@ def user_message(step: int, *element_lines: str) -> str:
 def recorded(step: int = 2) -> RecordedStep:
     return RecordedStep(
         step=step,
-        answer={"evaluation_previous_goal": "ok", "memory": "", "next_goal": "log in",
-                "action": [{"input": {"index": 4, "text": "ann"}}, {"click": {"index": 5}}, {"wait": {"seconds": 1}}]},
+        answer={
+            "evaluation_previous_goal": "ok",
+            "memory": "",
+            "next_goal": "log in",
+            "action": [{"input": {"index": 4, "text": "ann"}}, {"click": {"index": 5}}, {"wait": {"seconds": 1}}],
+        },
         elements=[FIELD, BUTTON, None],
     )
 
@@ -52,7 +56,11 @@ def test_page_elements_reads_only_the_page_content() -> None:
 def test_indices_follow_the_descriptions() -> None:
     answer = map_answer(recorded(), [(1, "<a href=/>Home</a>"), (2, FIELD), (3, BUTTON)])
     assert answer is not None
-    assert answer["action"] == [{"input": {"index": 2, "text": "ann"}}, {"click": {"index": 3}}, {"wait": {"seconds": 1}}]
+    assert answer["action"] == [
+        {"input": {"index": 2, "text": "ann"}},
+        {"click": {"index": 3}},
+        {"wait": {"seconds": 1}},
+    ]
 
 
 def test_a_missing_element_is_a_mismatch() -> None:

@@ -20,8 +20,26 @@ def test_plain_names_are_accepted(name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["", ".", "..", "../a", "a/../b", "/etc/passwd", "a/b", "a\\b", "C:\\x", ".env", "a\x00b", "a\nb",
-             "x" * 201, "é" * 150, " a.txt", "a..b", "\u202etxt.exe"],
+    "name",
+    [
+        "",
+        ".",
+        "..",
+        "../a",
+        "a/../b",
+        "/etc/passwd",
+        "a/b",
+        "a\\b",
+        "C:\\x",
+        ".env",
+        "a\x00b",
+        "a\nb",
+        "x" * 201,
+        "é" * 150,
+        " a.txt",
+        "a..b",
+        "\u202etxt.exe",
+    ],
 )
 def test_unsafe_names_are_refused(name: str) -> None:
     with pytest.raises(FileNameError):

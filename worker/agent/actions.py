@@ -70,7 +70,7 @@ async def run_action(ctx: ActionContext, action: Action) -> ActionResult:
         return ActionResult(error=str(exc))
     except PlaywrightError as exc:
         return ActionResult(error=f"{action.name} failed: {_first_line(str(exc))}")
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return ActionResult(error=f"{action.name} timed out")
 
 
@@ -125,7 +125,9 @@ async def navigate(ctx: ActionContext, params: Navigate) -> ActionResult:
         if any(code in str(exc) for code in REFUSED_ERRORS):
             await _error_page_shown(page)
             reason = ctx.session.guard.refusal(url) if ctx.session.guard is not None else None
-            raise ActionError(f"cannot open {url}: {reason or 'the task network rules refused a connection it needed'}") from None
+            raise ActionError(
+                f"cannot open {url}: {reason or 'the task network rules refused a connection it needed'}"
+            ) from None
         if BLOCKED in str(exc):
             raise ActionError(f"cannot open {url}: the browser's network rules blocked it") from None
         raise
@@ -179,8 +181,12 @@ class Input(Params):
     clear: bool = True
 
 
-@registry.action("input", Input, "type into a field; write <secret>name</secret> to type a secret's value; "
-                 "date and time fields take them as written (12/03/2014, 2:30 PM)")
+@registry.action(
+    "input",
+    Input,
+    "type into a field; write <secret>name</secret> to type a secret's value; "
+    "date and time fields take them as written (12/03/2014, 2:30 PM)",
+)
 async def input_text(ctx: ActionContext, params: Input) -> ActionResult:
     handle = await _element(ctx, params.index)
     value = reveal_secrets(params.text, ctx.secrets)
@@ -200,7 +206,9 @@ async def input_text(ctx: ActionContext, params: Input) -> ActionResult:
     else:
         await handle.type(value, timeout=ACTION_TIMEOUT_MS)
     await wait_for_suggestions(handle)
-    return ActionResult(f"Typed {shown!r} into [{params.index}]" if shown == params.text else f"Typed {shown} into [{params.index}]")
+    return ActionResult(
+        f"Typed {shown!r} into [{params.index}]" if shown == params.text else f"Typed {shown} into [{params.index}]"
+    )
 
 
 class SelectDropdown(Params):

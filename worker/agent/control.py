@@ -43,7 +43,7 @@ class TaskControl:
         self.driven = 0  # inputs a person applied to the page through the live view
         self._watcher: asyncio.Task | None = None
 
-    async def __aenter__(self) -> "TaskControl":
+    async def __aenter__(self) -> TaskControl:
         self._watcher = asyncio.create_task(self._watch())
         return self
 
@@ -121,7 +121,7 @@ class TaskControl:
                 self.changed.clear()
                 try:
                     await asyncio.wait_for(self.changed.wait(), timeout=min(remaining, 5))
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
         finally:
             self.parked.clear()

@@ -135,7 +135,9 @@ class Agent:
                 self._timers = [*self._timers[:1], step_timer]
                 return await self._step(step)
         except TimeoutError:
-            return self._failed(f"step {step} took longer than the step time limit of {self.settings.step_timeout_seconds:g} s")
+            return self._failed(
+                f"step {step} took longer than the step time limit of {self.settings.step_timeout_seconds:g} s"
+            )
 
     def _failed(self, reason: str) -> Outcome:
         found = next((h.memory for h in reversed(self.run.history) if h.memory), "")  # the latest it wrote
@@ -202,7 +204,9 @@ class Agent:
             )
         )
         if outcome is None and self._failures >= self.settings.max_consecutive_failures:
-            return self._failed(f"{self._failures} actions in a row failed (the limit is {self.settings.max_consecutive_failures})")
+            return self._failed(
+                f"{self._failures} actions in a row failed (the limit is {self.settings.max_consecutive_failures})"
+            )
         return outcome
 
     async def _request(self, step: int, page: Page, state: PageState, shot: bytes | None) -> ModelRequest:
@@ -214,8 +218,9 @@ class Agent:
         only_done = step >= self.run.max_steps
         screenshot = None
         if getattr(self.model, "vision", False):
-            screenshot = shot or await take_screenshot(page, state, False, self.settings.screenshot_quality,
-                                                       self.redactor.values)
+            screenshot = shot or await take_screenshot(
+                page, state, False, self.settings.screenshot_quality, self.redactor.values
+            )
         return ModelRequest(
             system=SYSTEM,
             user=self.redactor(user),
@@ -223,9 +228,7 @@ class Agent:
             screenshot_jpeg=screenshot,
         )
 
-    async def _act(
-        self, state: PageState, answer: p.AgentOutput
-    ) -> tuple[list[ActionResult], Outcome | None, str]:
+    async def _act(self, state: PageState, answer: p.AgentOutput) -> tuple[list[ActionResult], Outcome | None, str]:
         """Run the answer's actions in order; stop early when the page changed or a
         person drove it while the task was paused: the rest were planned for a
         page that is gone, so the model sees the new one next. The third item says why."""
@@ -315,8 +318,9 @@ class Agent:
             self._failures += 1
             return None
         try:
-            error = await asyncio.wait_for(asyncio.to_thread(first_error, self._validator, params.data),
-                                           SCHEMA_CHECK_SECONDS)
+            error = await asyncio.wait_for(
+                asyncio.to_thread(first_error, self._validator, params.data), SCHEMA_CHECK_SECONDS
+            )
         except TimeoutError:
             result.error = f"checking 'data' against the output schema took over {SCHEMA_CHECK_SECONDS:g} s; send less"
             self._failures += 1

@@ -64,7 +64,7 @@ def render_user_message(
     parts = [f"<task>\n{run.task}\n</task>"]
     if run.output_schema is not None:
         parts.append(
-            "<output_schema>\nFinish with done {\"data\": ...} valid against this JSON Schema:\n"
+            '<output_schema>\nFinish with done {"data": ...} valid against this JSON Schema:\n'
             f"{json.dumps(run.output_schema)}\n</output_schema>"
         )
     if run.secret_names:
@@ -104,9 +104,7 @@ def _history(history: list[HistoryItem], keep: int = 20) -> str:
 
 
 def _browser(state: PageState, tabs: list[TabInfo], current_tab: int | None, events: list[str]) -> str:
-    tab_lines = [
-        f"{'*' if t.tab_id == current_tab else ' '} tab_id {t.tab_id}: {t.title[:60]} ({t.url})" for t in tabs
-    ]
+    tab_lines = [f"{'*' if t.tab_id == current_tab else ' '} tab_id {t.tab_id}: {t.title[:60]} ({t.url})" for t in tabs]
     lines = [
         "<browser_state>",
         "Tabs (* = current):",

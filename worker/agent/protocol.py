@@ -33,7 +33,7 @@ class Action(BaseModel):
 def parse_action(raw: Any) -> Action:
     if not isinstance(raw, dict) or len(raw) != 1:
         raise ValueError(f"each action must be an object with exactly one key (the action name), got {raw!r}")
-    (name, params), = raw.items()
+    ((name, params),) = raw.items()
     model = ACTIONS.get(name)
     if model is None:
         raise ValueError(f"unknown action {name!r}; known actions: {', '.join(ACTIONS)}")
@@ -71,9 +71,7 @@ class AgentOutput(BaseModel):
 
 
 def _short(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in err['loc']) or 'value'}: {err['msg']}" for err in exc.errors()
-    )
+    return "; ".join(f"{'.'.join(str(p) for p in err['loc']) or 'value'}: {err['msg']}" for err in exc.errors())
 
 
 def response_json_schema(action_names: list[str] | None = None) -> dict[str, Any]:

@@ -11,7 +11,6 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-
 MIN_ENCODED_CHARS = 4  # shorter values' spaced or reversed forms would match ordinary text
 
 

@@ -282,8 +282,12 @@ async def _via_upstream(url: str, host: str, port: int) -> tuple[asyncio.StreamR
 
 
 async def _connect_upstream(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, user: str | None, password: str | None,
-    host: str, port: int,
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    user: str | None,
+    password: str | None,
+    host: str,
+    port: int,
 ) -> str | None:
     target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     head = f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n"
@@ -299,8 +303,12 @@ async def _connect_upstream(
 
 
 async def _socks_upstream(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, user: str | None, password: str | None,
-    host: str, port: int,
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    user: str | None,
+    password: str | None,
+    host: str,
+    port: int,
 ) -> str | None:
     writer.write(b"\x05\x02\x00\x02" if user else b"\x05\x01\x00")
     _, method = await reader.readexactly(2)
@@ -320,8 +328,10 @@ async def _socks_upstream(
 
 
 async def _relay(
-    client_reader: asyncio.StreamReader, client: asyncio.StreamWriter,
-    up_reader: asyncio.StreamReader, upstream: asyncio.StreamWriter,
+    client_reader: asyncio.StreamReader,
+    client: asyncio.StreamWriter,
+    up_reader: asyncio.StreamReader,
+    upstream: asyncio.StreamWriter,
 ) -> None:
     """Bytes both ways until either side is done."""
 

@@ -135,7 +135,7 @@ def _host(url: str) -> str:
 
 
 def _target(url: str) -> str:
-    """"host:port" as the gate keys its outcomes."""
+    """ "host:port" as the gate keys its outcomes."""
     parts = urlsplit(url)
     try:
         port = parts.port or (443 if parts.scheme.lower() in {"https", "wss"} else 80)

@@ -19,8 +19,20 @@ import re
 from dataclasses import dataclass
 
 FIELD_TYPES = ("date", "time", "datetime-local", "month", "week")
-MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-          "November", "December"]
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 _MONTH_NUMBER = {name.lower()[:n]: i + 1 for i, name in enumerate(MONTHS) for n in (3, len(name))} | {"sept": 9}
 _WEEKDAYS = re.compile(r"\b(mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(day|sday|nesday|rsday|urday)?\b\.?")
 _ORDINAL = re.compile(r"\b(\d{1,2})(st|nd|rd|th)\b")

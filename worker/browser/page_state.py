@@ -148,13 +148,15 @@ async def element_handle(ref: ElementRef) -> ElementHandle | None:
 # --- capturing frames -------------------------------------------------------
 
 
-def _js_options(capture_id: str, budget_chars: int, top: dict[str, Any] | None = None,
-                offset: tuple[float, float] = (0.0, 0.0)) -> dict[str, Any]:
+def _js_options(
+    capture_id: str, budget_chars: int, top: dict[str, Any] | None = None, offset: tuple[float, float] = (0.0, 0.0)
+) -> dict[str, Any]:
     """The script's options; `textMax` bounds the text sent back (the budget is applied later)."""
     opts: dict[str, Any] = {"captureId": capture_id, "textMax": max(10 * budget_chars, 20000)}
     if top is not None:
-        opts.update(topWidth=top["viewportWidth"], topHeight=top["viewportHeight"],
-                    offsetX=offset[0], offsetY=offset[1])
+        opts.update(
+            topWidth=top["viewportWidth"], topHeight=top["viewportHeight"], offsetX=offset[0], offsetY=offset[1]
+        )
     return opts
 
 
@@ -170,7 +172,7 @@ async def _capture_main(page: Page, capture_id: str, budget_chars: int) -> _Fram
                 frame.evaluate(DOM_STATE_JS, _js_options(capture_id, budget_chars)), MAIN_FRAME_TIMEOUT_S
             )
             return _FrameCapture(frame=frame, items=info.pop("items"), info=info)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return "timed out (is a dialog open?)"
         except PlaywrightError as exc:
             error = (str(exc).splitlines() or ["error"])[0]
@@ -187,7 +189,9 @@ async def _settle(page: Page) -> None:
         pass
 
 
-async def _capture_children(main: _FrameCapture, capture_id: str, budget_chars: int) -> dict[tuple[int, int], _FrameCapture]:
+async def _capture_children(
+    main: _FrameCapture, capture_id: str, budget_chars: int
+) -> dict[tuple[int, int], _FrameCapture]:
     """Child frames, level by level (a child needs its parent's registry and
     offset), each level in parallel. Keyed by (id(parent frame), k)."""
     result: dict[tuple[int, int], _FrameCapture] = {}
@@ -208,8 +212,9 @@ async def _capture_children(main: _FrameCapture, capture_id: str, budget_chars: 
     return result
 
 
-async def _capture_child(child: Frame, parent: _FrameCapture, top: dict[str, Any], capture_id: str,
-                         budget_chars: int) -> tuple[tuple[int, int], _FrameCapture] | None:
+async def _capture_child(
+    child: Frame, parent: _FrameCapture, top: dict[str, Any], capture_id: str, budget_chars: int
+) -> tuple[tuple[int, int], _FrameCapture] | None:
     """One child frame, or None when it is detached, not listed by its parent
     (hidden or far from the viewport) or cannot be evaluated."""
     if child.is_detached():
@@ -223,7 +228,7 @@ async def _capture_child(child: Frame, parent: _FrameCapture, top: dict[str, Any
         offset = (parent.offset_x + pos["x"], parent.offset_y + pos["y"])
         opts = _js_options(capture_id, budget_chars, top, offset)
         info = await asyncio.wait_for(child.evaluate(DOM_STATE_JS, opts), CHILD_FRAME_TIMEOUT_S)
-    except (PlaywrightError, asyncio.TimeoutError):
+    except (TimeoutError, PlaywrightError):
         return None
     cap = _FrameCapture(frame=child, items=info.pop("items"), offset_x=offset[0], offset_y=offset[1], info=info)
     return (id(parent.frame), pos["k"]), cap
@@ -293,8 +298,9 @@ def _text_line_limit(lengths: list[int], room: int) -> int | None:
     return lo
 
 
-def _build_state(page: Page, info: dict[str, Any], lines: list[_Line], previous: set[str] | None,
-                 capture_id: str) -> PageState:
+def _build_state(
+    page: Page, info: dict[str, Any], lines: list[_Line], previous: set[str] | None, capture_id: str
+) -> PageState:
     """Number the elements in document order and render the text."""
     elements: dict[int, ElementRef] = {}
     out: list[str] = []
@@ -311,8 +317,13 @@ def _build_state(page: Page, info: dict[str, Any], lines: list[_Line], previous:
     scroll_y = int(info.get("scrollY") or 0)
     below = int(info.get("scrollHeight") or 0) - scroll_y - vh
     return PageState(
-        url=page.url, title=str(info.get("title") or ""), text="\n".join(out), elements=elements,
-        pixels_above=max(scroll_y, 0), pixels_below=max(below, 0), viewport_height=vh,
+        url=page.url,
+        title=str(info.get("title") or ""),
+        text="\n".join(out),
+        elements=elements,
+        pixels_above=max(scroll_y, 0),
+        pixels_below=max(below, 0),
+        viewport_height=vh,
     )
 
 
@@ -320,6 +331,11 @@ def _unreadable_state(page: Page, error: str) -> PageState:
     """An empty state that says why, so the agent loop can go on (wait, go back)."""
     size = page.viewport_size or {"height": 0}
     return PageState(
-        url=page.url, title="", text=f"(the page content could not be read: {error})", elements={},
-        pixels_above=0, pixels_below=0, viewport_height=int(size["height"]),
+        url=page.url,
+        title="",
+        text=f"(the page content could not be read: {error})",
+        elements={},
+        pixels_above=0,
+        pixels_below=0,
+        viewport_height=int(size["height"]),
     )

@@ -205,6 +205,7 @@ class BrowserSession:
     def _free_name(self, suggested: str) -> str:
         """A name no other output file has (downloads and written files share a namespace),
         made by the rule storage checks, so what the task lists is what is stored."""
+
         def taken(n: str) -> bool:
             return (self.downloads_dir / n).exists() or (self.downloads_dir.parent / n).exists() or n in self._reserved
 
@@ -217,13 +218,16 @@ class BrowserSession:
         target = self.downloads_dir / name
         self.downloads_dir.mkdir(parents=True, exist_ok=True)
         try:
-            size = Path(await download.path()).stat().st_size  # waits for the download to end
+            # download.path() waits for the download to end; the stat is one syscall on a local file.
+            size = Path(await download.path()).stat().st_size  # noqa: ASYNC240
             if self.download_room is not None and size > self.download_room:
                 await download.delete()
                 self.events.add(
                     f"A download of {name!r} ({size / 1e6:.1f} MB) was refused and deleted: this task's downloads "
-                    f"may add up to {(self.download_cap or 0) / 1e6:g} MB and {self.download_room / 1e6:.1f} MB were left. "
-                    "Do not download it again; find the information another way.")
+                    f"may add up to {(self.download_cap or 0) / 1e6:g} MB and "
+                    f"{self.download_room / 1e6:.1f} MB were left. "
+                    "Do not download it again; find the information another way."
+                )
                 return
             await download.save_as(target)
             await download.delete()  # the browser's own copy: the task keeps one

@@ -54,8 +54,11 @@ class AnthropicChatModel:
             )
         except anthropic.APIError as exc:
             raise map_sdk_error(
-                exc, timeout_type=anthropic.APITimeoutError, server=self._server,
-                key_env="ANTHROPIC_API_KEY", model=self.model,
+                exc,
+                timeout_type=anthropic.APITimeoutError,
+                server=self._server,
+                key_env="ANTHROPIC_API_KEY",
+                model=self.model,
             ) from exc
         return ModelReply(text=answer_text(message.content), usage=usage_of(message.usage))
 

@@ -46,7 +46,7 @@ def page_elements(user_text: str) -> list[tuple[int, str]]:
     start = user_text.rfind(_PAGE_CONTENT)
     if start < 0:
         return []
-    body = user_text[start + len(_PAGE_CONTENT):]
+    body = user_text[start + len(_PAGE_CONTENT) :]
     found = (_ELEMENT_LINE.match(line) for line in body.splitlines())
     return [(int(m.group(1)), m.group(2)) for m in found if m]
 
@@ -78,8 +78,9 @@ class ReplayModel:
     """Answers from `steps` while the page matches, then from `fallback()` (made
     only when first needed, so a replay that never falls back needs no model)."""
 
-    def __init__(self, name: str, steps: dict[int, RecordedStep], fallback: Callable[[], ChatModel],
-                 vision: bool = False) -> None:
+    def __init__(
+        self, name: str, steps: dict[int, RecordedStep], fallback: Callable[[], ChatModel], vision: bool = False
+    ) -> None:
         self.name = name
         self._steps = steps
         self._fallback = fallback

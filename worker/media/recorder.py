@@ -95,10 +95,16 @@ class ScreencastRecorder:
         try:
             cdp = await page.context.new_cdp_session(page)
             cdp.on("Page.screencastFrame", lambda event: self._on_frame(cdp, event))
-            await cdp.send("Page.startScreencast", {
-                "format": "jpeg", "quality": JPEG_QUALITY, "maxWidth": self.width, "maxHeight": self.height,
-                "everyNthFrame": 1,
-            })
+            await cdp.send(
+                "Page.startScreencast",
+                {
+                    "format": "jpeg",
+                    "quality": JPEG_QUALITY,
+                    "maxWidth": self.width,
+                    "maxHeight": self.height,
+                    "everyNthFrame": 1,
+                },
+            )
         except Exception as exc:  # a tab closing under us: try again on the next round
             log.debug("screencast not started: %s", exc)
             return
@@ -143,11 +149,41 @@ class ScreencastRecorder:
         listing = self.frames_dir / "frames.ffconcat"
         listing.write_text(concat_list(self._frames, ended))
         proc = await asyncio.create_subprocess_exec(
-            exe, "-loglevel", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing), "-an",
-            "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "1M", "-crf", "10", "-threads", "1",
-            "-lag-in-frames", "0", "-auto-alt-ref", "0", "-fps_mode", "vfr",
-            "-vf", f"scale={self.width}:{self.height},format=yuv420p", str(self.target),
-            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+            exe,
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "concat",
+            "-safe",
+            "0",
+            "-i",
+            str(listing),
+            "-an",
+            "-c:v",
+            "libvpx",
+            "-deadline",
+            "realtime",
+            "-cpu-used",
+            "8",
+            "-b:v",
+            "1M",
+            "-crf",
+            "10",
+            "-threads",
+            "1",
+            "-lag-in-frames",
+            "0",
+            "-auto-alt-ref",
+            "0",
+            "-fps_mode",
+            "vfr",
+            "-vf",
+            f"scale={self.width}:{self.height},format=yuv420p",
+            str(self.target),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
         )
         try:
             _, err = await asyncio.wait_for(proc.communicate(), ENCODE_TIMEOUT)
@@ -170,7 +206,8 @@ def concat_list(frames: list[tuple[float, Path]], ended: float) -> str:
     """ffmpeg's concat script: each frame lasts until the next arrived, the last until the end.
     The last file is named twice, as the demuxer ignores the last entry's duration otherwise."""
     lines = ["ffconcat version 1.0"]
-    for (at, path), (next_at, _) in zip(frames, [*frames[1:], (max(ended, frames[-1][0] + MIN_LAST_FRAME), None)]):
+    last = (max(ended, frames[-1][0] + MIN_LAST_FRAME), None)
+    for (at, path), (next_at, _) in zip(frames, [*frames[1:], last], strict=True):
         lines += [f"file '{path.name}'", f"duration {max(next_at - at, 0.001):.3f}"]
     lines.append(f"file '{frames[-1][1].name}'")
     return "\n".join(lines) + "\n"

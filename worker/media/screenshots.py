@@ -85,8 +85,9 @@ _DRAW_JS = """([pairs, captureId, secrets]) => {
 _REMOVE_JS = "() => document.querySelectorAll('[data-bq-overlay]').forEach(e => e.remove())"
 
 
-async def take_screenshot(page: Page, state: PageState | None, highlight: bool, quality: int,
-                          secrets: Sequence[str] = ()) -> bytes | None:
+async def take_screenshot(
+    page: Page, state: PageState | None, highlight: bool, quality: int, secrets: Sequence[str] = ()
+) -> bytes | None:
     """The JPEG, or None when the page cannot be shot (a screenshot never fails a step).
     Every frame gets its masks: password fields, and every field or text holding one of
     `secrets` (the task's secret values and their encoded forms), whatever its type."""
@@ -137,5 +138,5 @@ async def _in_frame(frame: Frame, script: str, arg: object) -> None:
         return
     try:
         await asyncio.wait_for(frame.evaluate(script, arg), FRAME_TIMEOUT_S)
-    except (PlaywrightError, asyncio.TimeoutError):
+    except (TimeoutError, PlaywrightError):
         pass  # the frame navigated or closed meanwhile: nothing to draw or remove

@@ -26,8 +26,9 @@ log = logging.getLogger("browserq.media")
 
 
 class TaskFiles:
-    def __init__(self, storage: Storage, settings: Settings, task_id: str, attempt: int, files_dir: Path,
-                 highlight: bool) -> None:
+    def __init__(
+        self, storage: Storage, settings: Settings, task_id: str, attempt: int, files_dir: Path, highlight: bool
+    ) -> None:
         self.storage, self.settings = storage, settings
         self.task_id, self.attempt = task_id, attempt
         self.files_dir, self.highlight = files_dir, highlight
@@ -63,8 +64,7 @@ class TaskFiles:
         """Called once the step's page state is captured: shoot now, store in the
         background; the JPEG is what a vision model is sent too."""
         started = time.perf_counter()
-        data = await take_screenshot(page, state, self.highlight, self.settings.screenshot_quality,
-                                     self.secret_forms())
+        data = await take_screenshot(page, state, self.highlight, self.settings.screenshot_quality, self.secret_forms())
         self.screenshot_ms.append((time.perf_counter() - started) * 1000)
         if data is not None:
             self._shots[step] = asyncio.create_task(self._store_shot(step, data))
@@ -125,7 +125,9 @@ class TaskFiles:
             await self.screenshot_key(step)
         if self.screenshot_ms:
             ms = sorted(self.screenshot_ms)
-            log.info("task %s: %d screenshots, p50 %.0f ms, max %.0f ms", self.task_id, len(ms), ms[len(ms) // 2], ms[-1])
+            log.info(
+                "task %s: %d screenshots, p50 %.0f ms, max %.0f ms", self.task_id, len(ms), ms[len(ms) // 2], ms[-1]
+            )
         await self.sync_outputs()
         if self._recorder is None:
             return
@@ -133,7 +135,9 @@ class TaskFiles:
         if video is None:
             return
         try:
-            await asyncio.to_thread(self.storage.put_file, names.recording_key(self.task_id, self.attempt), video, "video/webm")
+            await asyncio.to_thread(
+                self.storage.put_file, names.recording_key(self.task_id, self.attempt), video, "video/webm"
+            )
         except StorageError as exc:
             log.warning("task %s: recording not stored: %s", self.task_id, exc)
         finally:

@@ -100,6 +100,9 @@ def test_loopback_by_another_name_is_blocked(strict_stack: Stack, model: Scripte
     assert task["status"] == "finished", task
     assert site.hits.get(target) is None  # no request reached the site by that name
     prompts = ["\n".join(message_texts(r, "user")) for r in model.calls(key)["requests"]]
-    private = "localhost is a private, loopback or link-local address, which the browser never loads"
+    private = (
+        "localhost is a private, loopback or link-local address, which is never connected to"
+        f" unless BROWSERQ_ALLOW_PRIVATE_HOSTS lists it for port {site.port}"
+    )
     assert f"Event: Blocked the navigation to {by_name}: {private}" in prompts[2]
     assert f"error: cannot open {by_name}: {private}" in prompts[3]

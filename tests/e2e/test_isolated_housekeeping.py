@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import psycopg
@@ -51,9 +52,17 @@ def test_a_schedule_the_database_refuses_is_set_aside_and_others_run(
         time.sleep(2)  # the dispatcher meets the bad row first, round after round on the old code
         script = model.script([answer("Finish", {"done": {"text": "ran"}})])
         started = time.monotonic()
+        # An interval schedule first runs one interval after start_at (the official behaviour):
+        # started 58 s ago, every minute, it is due in about 2 s.
+        start_at = (datetime.now(UTC) - timedelta(seconds=58)).isoformat()
         good = b.post(
             "/scheduled-task",
-            json={"task": f"Say ran [script:{script}]", "schedule_type": "interval", "interval_minutes": 600},
+            json={
+                "task": f"Say ran [script:{script}]",
+                "schedule_type": "interval",
+                "interval_minutes": 1,
+                "start_at": start_at,
+            },
         )
         assert good.status_code == 200, good.text
         view = wait_schedule(b, good.json()["id"], lambda v: v["run_count"] == 1, timeout=15)

@@ -9,11 +9,12 @@ task makes, and a logging.Filter copies it onto each record."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Literal, ParamSpec, TypeVar
@@ -86,10 +87,17 @@ def bind_task_id(func: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, Corou
     @functools.wraps(func)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         task_id = kwargs.get("task_id", args[0] if args else None)
-        token = current_task_id.set(str(task_id) if task_id else None)
-        try:
+        with task_logging(str(task_id) if task_id else None):
             return await func(*args, **kwargs)
-        finally:
-            current_task_id.reset(token)
 
     return wrapper
+
+
+@contextlib.contextmanager
+def task_logging(task_id: str | None) -> Iterator[None]:
+    """`bind_task_id` for a block of plain code (the Celery task claiming its row)."""
+    token = current_task_id.set(task_id)
+    try:
+        yield
+    finally:
+        current_task_id.reset(token)

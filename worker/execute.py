@@ -15,7 +15,7 @@ from pathlib import Path
 from shared import billing, task_store
 from shared.crypto import decrypt_json, encrypt_json
 from shared.db import session_scope
-from shared.logs import bind_task_id
+from shared.logs import bind_task_id, task_logging
 from shared.models import Task, TaskStatus
 from shared.netguard import AllowList
 from shared.settings import Settings
@@ -62,12 +62,13 @@ def _claim(task_id: str, worker_id: str) -> Claimed | None:
 def claim_task(task_id: str) -> Claimed | None:
     """Claims the task (blocking; a duplicate delivery gets None) and counts its lease as
     held by this process, so a process that exits before or while running it hands it back."""
-    claimed = _claim(task_id, new_worker_id())
-    if claimed is None:
-        log.info("task %s: not claimable (already taken, stopped or unknown); skipping", task_id)
-        return None
-    lease = claimed[0]
-    log.info("task %s: attempt %d started on %s", task_id, lease.attempt, lease.worker_id)
+    with task_logging(task_id):
+        claimed = _claim(task_id, new_worker_id())
+        if claimed is None:
+            log.info("task %s: not claimable (already taken, stopped or unknown); skipping", task_id)
+            return None
+        lease = claimed[0]
+        log.info("task %s: attempt %d started on %s", task_id, lease.attempt, lease.worker_id)
     recovery.HELD.add(lease)
     return claimed
 

@@ -156,7 +156,9 @@ def test_flower_sees_the_worker_and_a_finished_task(
         seen = next((t for t in tasks.values() if task_id in str(t.get("args"))), {})
         time.sleep(0.2)
     assert seen.get("state") == "SUCCESS", seen
-    assert seen["name"] == "browserq.run_task" and seen["result"] == "'finished'"
+    # The Celery task ends once its agent runs on the process's loop (issue 15): its result says
+    # it was started there; the task's own end is in the database (and the API), not in Celery.
+    assert seen["name"] == "browserq.run_task" and seen["result"] == "'started'"
 
 
 def test_flower_refuses_to_run_without_a_login(pg_stack: Stack) -> None:

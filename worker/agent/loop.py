@@ -125,6 +125,10 @@ class Agent:
                         outcome = await self._timed_step(step)
                         if outcome is not None:
                             return outcome
+                        if task_timer.expired():
+                            # Its cancel was swallowed mid-step (Python 3.11's wait_for can lose one
+                            # that lands as the awaited call ends; seen in CI: 21 steps under an 8 s limit).
+                            raise TimeoutError
             except TimeoutError:
                 return self._failed(f"the task took longer than its time limit of {limit:g} s")
         return self._failed(f"reached the step limit of {last} steps without finishing")

@@ -3,7 +3,7 @@ browserq stacks (PostgreSQL + Redis, and embedded)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 import pytest
 
@@ -22,6 +22,23 @@ def model() -> Iterator[ScriptedModelServer]:
 def site() -> Iterator[SiteServer]:
     with SiteServer() as server:
         yield server
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed test that used a running stack carries that stack's state and log tails,
+    so a CI log says whether a worker died or stopped taking tasks."""
+    report = yield
+    if report.failed and call.when == "call":
+        funcargs = getattr(item, "funcargs", {})
+        for name in ("stack", "pg_stack", "embedded_stack"):
+            stack = funcargs.get(name)
+            if isinstance(stack, Stack):
+                report.sections.append((f"{name} at the failure", stack.diagnosis()))
+                break
+    return report
 
 
 def _stack(kind: str, model: ScriptedModelServer) -> Iterator[Stack]:

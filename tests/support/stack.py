@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -162,6 +163,22 @@ class Stack:
     def log(self, name: str) -> str:
         path = self.data_dir / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
+
+    def diagnosis(self, lines: int = 40) -> str:
+        """What a failed test shows of this stack: whether each process still runs, and
+        the last lines of each log (a worker that died or stopped taking tasks says so)."""
+        parts = []
+        for proc in self.procs:
+            state = "running" if proc.poll() is None else f"exited {proc.returncode}"
+            parts.append(f"{' '.join(map(str, proc.args[3:5]))} (pid {proc.pid}): {state}")
+        queue = self.data_dir / "broker" / "queue"
+        if queue.is_dir():  # the filesystem broker: what waits, by kind of message
+            waiting = Counter(f.name.split(".", 1)[-1].removesuffix(".msg") for f in queue.iterdir())
+            parts.append(f"queue folder: {dict(waiting) or 'empty'}")
+        for path in sorted(self.data_dir.glob("*.log")):
+            tail = path.read_text(errors="replace").splitlines()[-lines:]
+            parts.append(f"--- {path.name}, last {len(tail)} lines ---\n" + "\n".join(tail))
+        return f"{self.kind} stack in {self.data_dir}\n" + "\n".join(parts)
 
     def _wait_ready(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout

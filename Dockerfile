@@ -17,6 +17,7 @@ RUN pip install --no-cache-dir -r requirements/run.txt
 COPY pyproject.toml README.md ./
 COPY api ./api
 COPY shared ./shared
+COPY cli ./cli
 COPY worker ./worker
 RUN pip install --no-cache-dir --no-deps .
 

@@ -232,7 +232,7 @@ def run_one(
             env_extra={"BROWSERQ_RECORD_VIDEO": "true" if recording else "false", **env},
         )
         here = os.getcwd()
-        os.chdir(tree_dir)  # the API and worker run `python -m shared.cli` from this checkout
+        os.chdir(tree_dir)  # the API and worker run `python -m cli` (before: shared.cli) from this checkout
         try:
             stack.start()
         finally:

@@ -9,7 +9,16 @@ from typing import Any
 
 import httpx
 
-from shared.client_cli import _detail
+
+def error_detail(response: httpx.Response) -> str:
+    """What the server said was wrong, in one line (FastAPI's validation errors joined)."""
+    try:
+        detail = response.json().get("detail")
+    except (ValueError, AttributeError):
+        return response.text[:300]
+    if isinstance(detail, list):  # FastAPI validation errors
+        return "; ".join(f"{'.'.join(str(p) for p in e.get('loc', [])[1:])}: {e.get('msg')}" for e in detail)
+    return str(detail)
 
 
 class ApiError(Exception):
@@ -49,7 +58,7 @@ class TaskApi:
         if response.status_code == 401:
             raise ApiError("the server refused the API key: check BROWSERQ_API_KEY")
         if response.status_code >= 400:
-            raise ApiError(f"{method} {path} answered {response.status_code}: {_detail(response)}")
+            raise ApiError(f"{method} {path} answered {response.status_code}: {error_detail(response)}")
         return response.json()
 
     async def aclose(self) -> None:

@@ -41,7 +41,7 @@ def cli_env(stack: Stack, tmp_path: Path, **extra: str) -> dict[str, str]:
 
 def bq(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "shared.cli", *args], env=env, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "cli", *args], env=env, capture_output=True, text=True, timeout=timeout
     )
 
 
@@ -104,7 +104,7 @@ def test_ctrl_c_while_following_asks_and_stops_the_task(
     embedded_stack: Stack, model: ScriptedModelServer, site: SiteServer, tmp_path: Path
 ) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "shared.cli", "run", f"Slow one [script:{slow_script(model, site, 30)}]", "--follow"],
+        [sys.executable, "-m", "cli", "run", f"Slow one [script:{slow_script(model, site, 30)}]", "--follow"],
         env=cli_env(embedded_stack, tmp_path),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,

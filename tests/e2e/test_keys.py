@@ -43,7 +43,7 @@ def test_revoke_names_exactly_one_key(stack: Stack) -> None:
     stack.cli("keys", "create", "two")
     for prefix in ["bq_", "nosuchkey"]:
         result = subprocess.run(
-            [sys.executable, "-m", "shared.cli", "keys", "revoke", prefix],
+            [sys.executable, "-m", "cli", "keys", "revoke", prefix],
             env=stack.env,
             capture_output=True,
             text=True,

@@ -48,7 +48,7 @@ def over_stdio(stack: Stack, session: Session) -> Any:
     """Run `session` with an SDK client that starts `browserq mcp` as a desktop client does."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("BROWSERQ_")}
     env.update(BROWSERQ_URL=stack.url, BROWSERQ_API_KEY=stack.key, PYTHONUNBUFFERED="1")
-    params = StdioServerParameters(command=sys.executable, args=["-m", "shared.cli", "mcp"], env=env, cwd=ROOT)
+    params = StdioServerParameters(command=sys.executable, args=["-m", "cli", "mcp"], env=env, cwd=ROOT)
 
     async def go() -> Any:
         async with Client(params) as client:
@@ -232,7 +232,7 @@ def test_browserq_mcp_without_a_key_says_how_to_give_one(tmp_path: Path) -> None
     env = {k: v for k, v in os.environ.items() if not k.startswith("BROWSERQ_")}
     env["BROWSERQ_DATA_DIR"] = str(tmp_path)  # no .browserq/api-key here either
     result = subprocess.run(
-        [sys.executable, "-m", "shared.cli", "mcp"],
+        [sys.executable, "-m", "cli", "mcp"],
         check=False,
         env=env,
         cwd=ROOT,

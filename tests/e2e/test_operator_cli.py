@@ -44,7 +44,7 @@ def env(data_dir: Path, model: ScriptedModelServer, **extra: str) -> dict[str, s
 
 def browserq(*args: str, environ: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "shared.cli", *args],
+        [sys.executable, "-m", "cli", *args],
         env=environ,
         cwd=cwd,
         check=False,
@@ -101,7 +101,7 @@ def dev(tmp_path: Path, model: ScriptedModelServer) -> Iterator[Dev]:
         [
             sys.executable,
             "-m",
-            "shared.cli",
+            "cli",
             "dev",
             "--port",
             str(port),
@@ -235,7 +235,7 @@ def test_api_without_a_secret_key_refuses_to_start_or_keeps_one_in_its_data_dir(
     port = _free_port()
     log = (tmp_path / "api.log").open("w")
     api = subprocess.Popen(
-        [sys.executable, "-m", "shared.cli", "api", "--port", str(port), "--data-dir", str(data)],
+        [sys.executable, "-m", "cli", "api", "--port", str(port), "--data-dir", str(data)],
         env=environ,
         cwd=tmp_path,
         stdout=log,

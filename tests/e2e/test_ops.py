@@ -105,7 +105,7 @@ def flower(pg_stack: Stack) -> Iterator[str]:
     env = {**pg_stack.env, "BROWSERQ_FLOWER_BASIC_AUTH": ":".join(FLOWER_LOGIN), "FLOWER_INSPECT_TIMEOUT": "3000"}
     log = open(pg_stack.data_dir / "flower.log", "ab")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "shared.cli", "flower", "--port", str(port)],
+        [sys.executable, "-m", "cli", "flower", "--port", str(port)],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -164,7 +164,7 @@ def test_flower_sees_the_worker_and_a_finished_task(
 def test_flower_refuses_to_run_without_a_login(pg_stack: Stack) -> None:
     env = {k: v for k, v in pg_stack.env.items() if k not in {"BROWSERQ_FLOWER_BASIC_AUTH", "FLOWER_BASIC_AUTH"}}
     result = subprocess.run(
-        [sys.executable, "-m", "shared.cli", "flower"], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "cli", "flower"], env=env, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 2 and "BROWSERQ_FLOWER_BASIC_AUTH=user:password" in result.stderr
 
@@ -175,7 +175,7 @@ def test_a_worker_on_another_machine_serves_its_own_metrics(tmp_path: Path) -> N
     env = {k: v for k, v in os.environ.items() if not k.startswith("BROWSERQ_")}
     env.update(BROWSERQ_DATA_DIR=str(tmp_path), BROWSERQ_WORKER_METRICS_PORT=str(port))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "shared.cli", "worker", "--concurrency", "1"],
+        [sys.executable, "-m", "cli", "worker", "--concurrency", "1"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

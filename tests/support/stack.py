@@ -28,6 +28,15 @@ T = TypeVar("T")
 
 PG_ADMIN = os.environ.get("BROWSERQ_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("BROWSERQ_TEST_REDIS", "redis://127.0.0.1:6379")
+
+
+def cli_module() -> str:
+    """The `browserq` command as `python -m` runs it from the current folder: `cli`, or
+    `shared.cli` in a checkout from before the CLI had its own package (bench_density.py
+    runs the stack from another checkout given by --tree, e.g. an older main)."""
+    return "shared.cli" if Path("shared/cli.py").is_file() and not Path("cli").is_dir() else "cli"
+
+
 CHROMIUM = os.environ.get("BROWSERQ_CHROMIUM_PATH", "/usr/bin/chromium")
 
 
@@ -105,7 +114,7 @@ class Stack:
 
     def cli(self, *args: str) -> str:
         result = subprocess.run(
-            [sys.executable, "-m", "shared.cli", *args], env=self.env, capture_output=True, text=True, timeout=120
+            [sys.executable, "-m", cli_module(), *args], env=self.env, capture_output=True, text=True, timeout=120
         )
         assert result.returncode == 0, result.stderr
         return result.stdout
@@ -153,7 +162,7 @@ class Stack:
     def _spawn(self, *args: str, log: str) -> subprocess.Popen:
         out = open(self.data_dir / f"{log}.log", "ab")
         return subprocess.Popen(
-            [sys.executable, "-m", "shared.cli", *args],
+            [sys.executable, "-m", cli_module(), *args],
             env=self.env,
             stdout=out,
             stderr=subprocess.STDOUT,

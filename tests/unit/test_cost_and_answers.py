@@ -4,8 +4,8 @@ and a secret answer redacted from the moment it is added."""
 
 from __future__ import annotations
 
+from cli.client import cost_text
 from shared.billing import task_cost
-from shared.client_cli import cost_text
 from shared.human_answer import HumanAnswer, free_name
 from shared.settings import ModelPrice, ModelRoute, Settings
 from worker.agent.redact import Redactor

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.flower import FlowerUnavailable, check_flower_settings, dev_login, forget_event_listeners
+from cli.flower import FlowerUnavailable, check_flower_settings, dev_login, forget_event_listeners
 from shared.settings import Settings
 
 

@@ -22,6 +22,8 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
+from shared.task_api import error_detail
+
 DEFAULT_URL = "http://127.0.0.1:8000"
 FINAL = {"finished", "stopped", "failed"}
 EXIT_CODES = {"finished": 0, "failed": 1, "stopped": 2}
@@ -70,18 +72,8 @@ class Api:
         if response.status_code == 401:
             fail("the server refused the API key: check --key / BROWSERQ_API_KEY")
         if response.status_code >= 400:
-            fail(f"{method} {path}: {response.status_code} {_detail(response)}")
+            fail(f"{method} {path}: {response.status_code} {error_detail(response)}")
         return response.json()
-
-
-def _detail(response: httpx.Response) -> str:
-    try:
-        detail = response.json().get("detail")
-    except (ValueError, AttributeError):
-        return response.text[:300]
-    if isinstance(detail, list):  # FastAPI validation errors
-        return "; ".join(f"{'.'.join(str(p) for p in e.get('loc', [])[1:])}: {e.get('msg')}" for e in detail)
-    return str(detail)
 
 
 # ------------------------------------------------------------------ commands

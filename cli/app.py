@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from shared.data_dir import (
+from cli.data_dir import (
     SECRET_KEY_FILE,
     DataDirOption,
     ensure_secret_key,
@@ -23,7 +23,7 @@ from shared.data_dir import (
     require_database,
     use_data_dir,
 )
-from shared.dev_procs import announce_when_ready, child_of_this_process, stop_children_on_signals
+from cli.dev_procs import announce_when_ready, child_of_this_process, stop_children_on_signals
 from shared.logs import LogFormat, configure_logging
 from shared.settings import get_settings, reset_settings_cache
 
@@ -83,8 +83,8 @@ def keys_create(
     data_dir: DataDirOption = None,
 ) -> None:
     """Create an API key; the key is printed once, on the last line."""
+    from cli.admin import parse_usd
     from shared.db import session_scope
-    from shared.integrations_cli import parse_usd
     from shared.keys import create_api_key
 
     if data_dir is not None:  # given after the command: `keys create NAME --data-dir X`
@@ -187,7 +187,7 @@ def flower(
     url_prefix: Annotated[str | None, typer.Option(help="Serve under this path, e.g. flower (behind a proxy)")] = None,
 ) -> None:
     """Run Flower, Celery's monitor, behind the login in BROWSERQ_FLOWER_BASIC_AUTH."""
-    from shared.flower import FLOWER_POOL_LIMIT, FlowerUnavailable, check_flower_settings, flower_argv, flower_env
+    from cli.flower import FLOWER_POOL_LIMIT, FlowerUnavailable, check_flower_settings, flower_argv, flower_env
 
     try:
         auth = check_flower_settings(get_settings())
@@ -207,7 +207,7 @@ def flower(
 
 def _start_dev_flower(data_dir: Path, port: int) -> subprocess.Popen | None:
     """`dev --flower`: Flower in its own process, with a login made for this data folder."""
-    from shared.flower import FlowerUnavailable, check_flower_settings, dev_login
+    from cli.flower import FlowerUnavailable, check_flower_settings, dev_login
 
     os.environ.setdefault("BROWSERQ_FLOWER_BASIC_AUTH", dev_login(data_dir))
     reset_settings_cache()
@@ -219,7 +219,7 @@ def _start_dev_flower(data_dir: Path, port: int) -> subprocess.Popen | None:
     user, _, password = login.split(",")[0].partition(":")
     typer.secho(f"Flower: http://127.0.0.1:{port}  (user {user}, password {password})", fg="green")
     return subprocess.Popen(
-        [sys.executable, "-m", "shared.cli", "flower", "--port", str(port)],
+        [sys.executable, "-m", "cli", "flower", "--port", str(port)],
         env=os.environ.copy(),
         preexec_fn=child_of_this_process,
     )
@@ -270,7 +270,7 @@ def dev(
     reset_settings_cache()
     _share_metrics(clear=True)  # nothing of this machine's service runs yet: start the counts afresh
     if get_settings().resolved_broker_url.startswith("filesystem"):
-        from shared.flower import forget_event_listeners
+        from cli.flower import forget_event_listeners
 
         forget_event_listeners(get_settings().broker_folder)
     _logging("text")
@@ -281,7 +281,7 @@ def dev(
     stop_children_on_signals()  # before any child: a signal must never leave one behind
     children = [
         subprocess.Popen(
-            [sys.executable, "-m", "shared.cli", "worker", "--concurrency", str(concurrency)],
+            [sys.executable, "-m", "cli", "worker", "--concurrency", str(concurrency)],
             env=os.environ.copy(),
             preexec_fn=child_of_this_process,
         )
@@ -323,22 +323,21 @@ def _stop(children: list[subprocess.Popen]) -> None:
             child.wait()
 
 
-from shared import client_cli, integrations_cli, keys_cli  # noqa: E402  (the client commands: run, tasks, follow, stop, pause, resume)
+from cli import admin, client  # noqa: E402
 
-client_cli.register(app)
-integrations_cli.register(app, keys_app)  # keys budget, webhook set/show/remove
-keys_cli.register(keys_app)  # keys list, keys revoke
+client.register(app)  # the client commands: run, tasks, follow, stop, pause, resume, answer
+admin.register(app, keys_app)  # keys budget, webhook set/show/remove, keys list, keys revoke
 
 
 @app.command()
-def mcp(url: client_cli.UrlOption = client_cli.DEFAULT_URL, key: client_cli.KeyOption = None) -> None:
+def mcp(url: client.UrlOption = client.DEFAULT_URL, key: client.KeyOption = None) -> None:
     """An MCP server over stdio, for Claude Desktop, Cursor and other MCP clients: its tools run and
     steer tasks on the browserq server at --url / BROWSERQ_URL with --key / BROWSERQ_API_KEY."""
     from api.mcp_server import run_stdio
 
-    key = key or client_cli.default_key()
+    key = key or client.default_key()
     if not key:
-        client_cli.fail("no API key: set BROWSERQ_API_KEY in the MCP client's config (`browserq keys create NAME`)")
+        client.fail("no API key: set BROWSERQ_API_KEY in the MCP client's config (`browserq keys create NAME`)")
     run_stdio(url, key)
 
 

@@ -1,0 +1,63 @@
+"""Who may import whom (docs/architecture.md): `shared/` imports neither side (api,
+worker) nor the command that starts them (cli); the API never imports the worker;
+nothing but the command itself imports `cli`. Read from the source with `ast`, every
+import counted, those inside functions too, relative ones resolved."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def imported_modules(source: str, package: str) -> set[str]:
+    """Every module that `source`, a module of `package`, imports, by its full dotted name."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # from . import x, from ..y import z
+                parts = package.split(".")
+                base = parts[: len(parts) - node.level + 1]
+                module = ".".join([*base, node.module] if node.module else base)
+            else:
+                module = node.module or ""
+            found.add(module)
+            found.update(f"{module}.{alias.name}" for alias in node.names)  # `from pkg import module`
+    return found
+
+
+def imports_of(path: Path) -> set[str]:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    package = ".".join(parts if path.name == "__init__.py" else parts[:-1])
+    return imported_modules(path.read_text(), package)
+
+
+def violations(folder: str, forbidden: tuple[str, ...]) -> list[str]:
+    """`file: module` for each import under `folder` of a module in (or below) `forbidden`."""
+    return [
+        f"{path.relative_to(ROOT)}: {module}"
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        for module in sorted(imports_of(path))
+        if module.split(".")[0] in forbidden
+    ]
+
+
+def test_shared_imports_neither_side_nor_the_command() -> None:
+    assert violations("shared", ("api", "worker", "cli")) == []
+
+
+def test_the_api_never_imports_the_worker_or_the_command() -> None:
+    assert violations("api", ("worker", "cli")) == []
+
+
+def test_the_worker_never_imports_the_api_or_the_command() -> None:
+    assert violations("worker", ("api", "cli")) == []
+
+
+def test_the_reader_sees_function_level_and_relative_imports() -> None:
+    """What the checks above rest on: imports inside a function and relative ones are read."""
+    source = "def f():\n    import api.main\n\nfrom .. import worker\nfrom .names import key\n"
+    assert {"api.main", "shared.worker", "shared.storage.names.key"} <= imported_modules(source, "shared.storage")

@@ -4,8 +4,13 @@ worker; the worker registers the task bodies (see `worker.tasks`)."""
 from __future__ import annotations
 
 from celery import Celery
+from kombu.transport import TRANSPORT_ALIASES
 
 from shared.settings import Settings, get_settings
+
+# `filesystem://` is kombu's filesystem transport with whole-file writes and a
+# reader that survives a bad file (shared.filesystem_broker says why).
+TRANSPORT_ALIASES["filesystem"] = "shared.filesystem_broker:Transport"
 
 RUN_TASK = "browserq.run_task"
 QUEUE = "browserq"

@@ -136,6 +136,8 @@ def worker(
         reset_settings_cache()
     _share_metrics()
     _logging("json")
+    from celery import signals as celery_signals
+
     import worker.tasks  # noqa: F401  (registers the task bodies)
     from shared.celery_app import QUEUE, WEBHOOK_QUEUE, celery_app
     from worker import runtime
@@ -154,6 +156,8 @@ def worker(
         from shared.metrics import serve_worker_metrics
 
         serve_worker_metrics(settings.worker_metrics_port)
+    controllers = []
+    celery_signals.worker_init.connect(lambda sender, **_kw: controllers.append(sender), weak=False)
     celery_app.worker_main(
         [
             "worker",
@@ -165,6 +169,10 @@ def worker(
             "--without-mingle",
         ]
     )
+    # worker_main drops the worker's exit code: a worker that stopped on an
+    # "Unrecoverable error" exited 0, so a process manager never restarted it.
+    if controllers and controllers[0].exitcode:
+        raise typer.Exit(controllers[0].exitcode)
 
 
 def worker_processes(concurrency: int, asked: int, cores: int) -> int:

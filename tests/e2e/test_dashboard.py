@@ -255,6 +255,9 @@ def test_answer_the_agents_question_from_the_task_page(
         expect(page.locator("#question-box")).to_be_visible(timeout=90_000)
         expect(page.locator("#question")).to_have_text(question)
         expect(page.locator("#status")).to_have_text("paused")
+        live = page.frame_locator("#live")  # the live view beside it asks nothing: one answer box
+        expect(live.locator("#status")).to_have_text("paused", timeout=30_000)
+        expect(live.locator("#question-box")).to_be_hidden()
         person.shot("task-waits-for-a-person")
         page.fill("#answer-input", "blue")
         page.click("#answer-form button[type=submit]")

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlmodel import Session, col, select
 
+from api.views import task_view
 from shared.models import Step, Task
 
 _templates = Environment(
@@ -39,10 +40,8 @@ _NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-C
 
 def snapshot(session: Session, task: Task) -> dict[str, Any]:
     """The task and its steps as a keyless page may show them (secrets were redacted when stored)."""
-    from api.routes.tasks import to_view  # the one place a task becomes its wire shape
-
     steps = list(session.exec(select(Step).where(Step.task_id == task.id).order_by(col(Step.step))).all())
-    view = to_view(task, steps)
+    view = task_view(task, steps)  # the one place a task becomes its wire shape
     data = view.model_dump(mode="json", include={*_TASK_FIELDS, "steps"})
     data["steps"] = [{k: v for k, v in step.items() if k in _STEP_FIELDS} for step in data["steps"]]
     return data

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from api.routes.tasks import new_task
+from api.intake import new_task
 from api.schemas import RunTaskRequest
 from shared.crypto import decrypt_json
 from shared.db import as_utc, session_scope

@@ -13,7 +13,7 @@ from sqlmodel import col, select
 
 from api.deps import OwnerId, SessionDep
 from api.file_rules import check_upload_request, checked_name
-from api.routes.tasks import NOT_FOUND, get_owned_task
+from api.owned import NOT_FOUND, get_owned_task
 from api.summary_gif import build_gif
 from shared.models import Step, Task
 from shared.settings import get_settings

@@ -21,8 +21,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlmodel import Session
 
+from api import task_control
 from api.public_view import not_found_page, page, snapshot, state_response
-from api.routes import control
 from api.schemas import AnswerRequest
 from shared import task_store
 from shared.db import get_engine
@@ -104,7 +104,7 @@ def live_answer(task_id: str, body: AnswerRequest, token: TokenQuery = "") -> JS
         if task is None:
             return JSONResponse({"detail": "Task not found."}, status_code=404)
         try:
-            control.answer(session, task.owner_id, task_id, body)
+            task_control.answer(session, task.owner_id, task_id, body)
         except HTTPException as exc:
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
     return JSONResponse({})

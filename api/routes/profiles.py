@@ -6,12 +6,13 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query
 from sqlalchemy import func, update
 from sqlalchemy.orm import defer
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from api.deps import OwnerId, SessionDep
+from api.owned import get_owned_profile
 from api.schemas import (
     BrowserProfileCreate,
     BrowserProfilePage,
@@ -26,25 +27,6 @@ from shared.models import BrowserProfile, utcnow
 router = APIRouter(tags=["browser profiles"])
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorDetail, "description": "Browser profile not found"}}
-
-
-def get_owned_profile(session: Session, owner_id: str, profile_id: str) -> BrowserProfile:
-    """The caller's profile; another key's profile is 404, as if it did not exist."""
-    profile = session.get(BrowserProfile, profile_id)
-    if profile is None or profile.owner_id != owner_id:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "Browser profile not found")
-    return profile
-
-
-def task_settings(profile: BrowserProfile) -> dict[str, Any]:
-    """The task fields a profile decides: a task on a profile runs with the profile's settings."""
-    return {
-        "use_adblock": profile.ad_blocker,
-        "use_proxy": profile.proxy,
-        "proxy_country_code": profile.proxy_country_code.lower(),
-        "browser_viewport_width": profile.browser_viewport_width,
-        "browser_viewport_height": profile.browser_viewport_height,
-    }
 
 
 def to_view(profile: BrowserProfile) -> BrowserProfileView:

@@ -11,7 +11,8 @@ from fastapi import APIRouter, HTTPException, status
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import OwnerId, SessionDep
-from api.routes.tasks import NOT_FOUND, create_task, get_owned_task
+from api.intake import create_task
+from api.owned import NOT_FOUND, get_owned_task
 from api.schemas import ErrorDetail, RunTaskRequest, TaskCreatedResponse
 from shared.crypto import decrypt_json
 from shared.models import Task, TaskStatus

@@ -13,7 +13,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from api.deps import OwnerId, SessionDep
-from api.routes.tasks import new_task
+from api.intake import new_task
 from api.schedule_schemas import (
     SCHEDULE_FIELDS,
     ScheduledTaskCreate,

@@ -17,7 +17,7 @@ from fastapi import APIRouter, HTTPException, status
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import OwnerId, SessionDep
-from api.routes.tasks import create_task
+from api.intake import create_task
 from api.schemas import ErrorDetail, RunTaskRequest
 from api.search_schemas import (
     SearchResult,

@@ -13,11 +13,11 @@ from fastapi.security import APIKeyHeader
 from sqlalchemy import and_, func
 from sqlmodel import Session, col, select
 
-from api import idempotency
+from api import idempotency, task_control
 from api.deps import SessionDep, owner_of_key
 from api.errors import invalid
-from api.routes import control
-from api.routes.tasks import NOT_FOUND, create_task_once, get_owned_task
+from api.intake import create_task_once
+from api.owned import NOT_FOUND, get_owned_task
 from api.v2_mapping import V1_STATUSES, item_view, run_request, status_view, task_view
 from api.v2_schemas import (
     CreateTaskRequestV2,
@@ -45,10 +45,10 @@ OwnerV2 = Annotated[str, Depends(current_owner_v2)]
 router = APIRouter(prefix="/api/v2", tags=["v2"])
 
 _CONTROL = {
-    "stop": control._stop,
-    "stop_task_and_session": control._stop,
-    "pause": control._pause,
-    "resume": control._resume,
+    "stop": task_control.stop,
+    "stop_task_and_session": task_control.stop,
+    "pause": task_control.pause,
+    "resume": task_control.resume,
 }
 
 
@@ -113,7 +113,7 @@ def get_task_v2(task_id: str, session: SessionDep, owner_id: OwnerV2) -> TaskVie
     return _view(session, get_owned_task(session, owner_id, task_id))
 
 
-@router.patch("/tasks/{task_id}", response_model=TaskViewV2, responses=control.RESPONSES)
+@router.patch("/tasks/{task_id}", response_model=TaskViewV2, responses=task_control.RESPONSES)
 def update_task_v2(task_id: str, body: UpdateTaskRequestV2, session: SessionDep, owner_id: OwnerV2) -> TaskViewV2:
     """stop (or stop_task_and_session: a task's session ends with it), pause, resume."""
     action = _CONTROL.get(body.action)

@@ -1,6 +1,8 @@
 """Who may import whom (docs/architecture.md): `shared/` imports neither side (api,
 worker) nor the command that starts them (cli); the API never imports the worker;
-nothing but the command itself imports `cli`. Read from the source with `ast`, every
+nothing but the command itself imports `cli`; a route module (api/routes/) never
+imports another: what several routes share lives beside them (api/intake.py,
+api/views.py, api/owned.py, api/task_control.py). Read from the source with `ast`, every
 import counted, those inside functions too, relative ones resolved."""
 
 from __future__ import annotations
@@ -55,6 +57,17 @@ def test_the_api_never_imports_the_worker_or_the_command() -> None:
 
 def test_the_worker_never_imports_the_api_or_the_command() -> None:
     assert violations("worker", ("api", "cli")) == []
+
+
+def test_no_route_module_imports_another() -> None:
+    found = [
+        f"{path.relative_to(ROOT)}: {module}"
+        for path in sorted((ROOT / "api" / "routes").glob("*.py"))
+        if path.name != "__init__.py"
+        for module in sorted(imports_of(path))
+        if module == "api.routes" or module.startswith("api.routes.")
+    ]
+    assert found == []
 
 
 def test_the_reader_sees_function_level_and_relative_imports() -> None:

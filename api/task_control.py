@@ -1,0 +1,68 @@
+"""Stop, pause, resume, and answer the agent's question, for the caller's own task:
+the wish is recorded in the database (shared/task_store.py) and the worker running the
+task checks it between actions and while it waits for the model (or for the answer).
+The v1 routes (api/routes/control.py), v2's PATCH /tasks/{id} and the live page's
+answer box all come here. A transition the task's status does not allow is a 409."""
+
+from __future__ import annotations
+
+from fastapi import HTTPException, status
+from sqlmodel import Session
+
+from api.owned import NOT_FOUND, get_owned_task
+from api.schemas import AnswerRequest, Empty, ErrorDetail
+from shared import human_answer, task_store
+from shared.dispatch import dispatch
+from shared.models import Task, TaskStatus
+
+RESPONSES = {**NOT_FOUND, 409: {"model": ErrorDetail, "description": "Transition not allowed"}}
+
+
+def _conflict(task: Task, verb: str) -> HTTPException:
+    return HTTPException(status.HTTP_409_CONFLICT, f"Cannot {verb} a task that is {task.status.value}")
+
+
+def stop(session: Session, owner_id: str, task_id: str) -> Empty:
+    task = get_owned_task(session, owner_id, task_id)
+    if not task_store.request_stop(session, task):
+        session.refresh(task)
+        raise _conflict(task, "stop")
+    return Empty()
+
+
+def pause(session: Session, owner_id: str, task_id: str) -> Empty:
+    task = get_owned_task(session, owner_id, task_id)
+    if not task_store.request_pause(session, task):
+        session.refresh(task)
+        raise _conflict(task, "pause")
+    return Empty()
+
+
+def resume(session: Session, owner_id: str, task_id: str) -> Empty:
+    task = get_owned_task(session, owner_id, task_id)
+    new_status = task_store.request_resume(session, task)
+    if new_status is None:
+        session.refresh(task)
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, f"Cannot resume a task that is {task.status.value}: only paused tasks resume"
+        )
+    if new_status == TaskStatus.created:
+        dispatch(task_id)
+    return Empty()
+
+
+def answer(session: Session, owner_id: str, task_id: str, body: AnswerRequest) -> Empty:
+    """The answer to the agent's ask_human question; the task runs on with it."""
+    task = get_owned_task(session, owner_id, task_id)
+    sealed, columns = human_answer.seal(task, body.answer, body.secret)
+    new_status = task_store.answer(session, task, sealed, **columns)
+    if new_status is None:
+        session.refresh(task)
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"Task {task_id} is {task.status.value} and not waiting for an answer: answer only while its "
+            "human_question is set (GET /task/{task_id})",
+        )
+    if new_status == TaskStatus.created:
+        dispatch(task_id)
+    return Empty()

@@ -20,7 +20,8 @@ from tests.integration.test_page_state import Env
 from tests.support import widgets
 from worker.agent import protocol as p
 from worker.agent.actions import ActionContext, ActionResult, run_action
-from worker.browser.page_state import PageState, capture_page_state
+from worker.browser.actionable import TypingTarget, prepare_typing
+from worker.browser.page_state import ElementGone, PageState, capture_page_state
 from worker.browser.session import BrowserSession
 from worker.browser.suggestions import wait_for_suggestions
 
@@ -209,3 +210,47 @@ def test_typing_waits_only_where_suggestions_may_come(env: Env, tmp_path: Path) 
     drawn, nothing, plain = drive(env, tmp_path, "autocomplete.html", body)
     assert drawn > 0  # the menu was drawn while it waited
     assert nothing >= 0 and plain == -1  # a field nothing listens to is not waited on
+
+
+def test_typing_is_prepared_in_one_look_at_the_field(env: Env, tmp_path: Path) -> None:
+    """What `input` learns before typing (worker/browser/actionable.py:prepare_typing), without a
+    handle: a field that may suggest is waited on after the typing, a plain one is not, a date
+    field is set by value, nothing is focused unless asked, and a field gone since the look is told."""
+
+    async def body(d: Driver) -> dict[str, Any]:
+        await d.page.evaluate(
+            """document.body.insertAdjacentHTML('beforeend',
+              '<input id=plain placeholder=Plain><input id=when type=date>'
+              + '<input id=box role=combobox placeholder=Box><input id=gone placeholder=Gone>')"""
+        )
+        await d.look()
+        refs = {n: d.state.elements[d.index_of(f"placeholder={n}")] for n in ("Plain", "Box", "Gone")}  # type: ignore[union-attr]
+        refs["Language"] = d.state.elements[d.index_of("Start typing a language")]  # type: ignore[union-attr]
+        when = d.state.elements[d.index_of("type=date")]  # type: ignore[union-attr]
+        out: dict[str, Any] = {n: await prepare_typing(ref, focus=True) for n, ref in refs.items() if n != "Gone"}
+        out["unfocused"] = await prepare_typing(refs["Plain"], focus=False)
+        out["date"] = await prepare_typing(when, focus=True)
+        out["active"] = await d.page.evaluate("document.activeElement.id")  # the last focused
+        await d.page.evaluate("document.getElementById('gone').remove()")
+        try:
+            await prepare_typing(refs["Gone"], focus=True)
+            out["gone"] = "found"
+        except ElementGone:
+            out["gone"] = "gone"
+        out["gone_action"] = (
+            await run_action(
+                ActionContext(d.session, d.state, {}, d.files),  # type: ignore[arg-type]
+                p.parse_action({"input": {"index": refs["Gone"].index, "text": "x"}}),
+            )
+        ).error
+        out["gone_index"] = refs["Gone"].index
+        return out
+
+    out = drive(env, tmp_path, "autocomplete.html", body)
+    assert out["Language"] == TypingTarget(date=False, focused=True, suggests=True)  # jQuery UI listens to its keys
+    assert out["Box"] == TypingTarget(date=False, focused=True, suggests=True)  # ARIA says it suggests
+    assert out["Plain"] == TypingTarget(date=False, focused=True, suggests=False)  # typed without a wait
+    assert out["unfocused"].focused is False and out["date"].date is True
+    assert out["active"] == "lang"  # the unfocused look and the date field's did not move the focus
+    assert out["gone"] == "gone"
+    assert out["gone_action"] == f"element [{out['gone_index']}] is no longer on the page"

@@ -17,12 +17,12 @@ from pydantic import Field
 
 from shared.storage.names import FileNameError, check_file_name
 from worker.agent.registry import Handler, Params, Registry
-from worker.browser.actionable import focused_for_typing, plainly_clickable
+from worker.browser.actionable import plainly_clickable, prepare_typing
 from worker.browser.date_input import DateTextError, fill_date_field
 from worker.browser.guard import REFUSED_ERRORS
-from worker.browser.page_state import PageState, element_handle
+from worker.browser.page_state import ElementGone, ElementRef, PageState, element_handle
 from worker.browser.session import BrowserSession
-from worker.browser.suggestions import wait_for_suggestions
+from worker.browser.suggestions import wait_for_suggestions, wait_for_suggestions_at
 
 BLOCKED = "ERR_BLOCKED_BY_CLIENT"  # how Chromium reports a request the ad blocker aborted
 SECRET = re.compile(r"<secret>([^<]+)</secret>")
@@ -78,10 +78,15 @@ def _first_line(text: str) -> str:
     return text.strip().splitlines()[0][:300] if text.strip() else "unknown error"
 
 
-async def _element(ctx: ActionContext, index: int) -> ElementHandle:
+def _ref(ctx: ActionContext, index: int) -> ElementRef:
     ref = ctx.state.elements.get(index)
     if ref is None:
         raise ActionError(f"there is no element [{index}] on this page; use an index from the current page")
+    return ref
+
+
+async def _element(ctx: ActionContext, index: int) -> ElementHandle:
+    ref = _ref(ctx, index)
     handle = await element_handle(ref)
     if handle is None:
         raise ActionError(f"element [{index}] is no longer on the page")
@@ -188,27 +193,37 @@ class Input(Params):
     "date and time fields take them as written (12/03/2014, 2:30 PM)",
 )
 async def input_text(ctx: ActionContext, params: Input) -> ActionResult:
-    handle = await _element(ctx, params.index)
+    ref = _ref(ctx, params.index)
     value = reveal_secrets(params.text, ctx.secrets)
     shown = SECRET.sub(lambda m: f"secret {m.group(1).strip()!r}", params.text)
     plain = shown == params.text  # no secret in it: the value may be shown
+    typed = f"Typed {shown!r} into [{params.index}]" if plain else f"Typed {shown} into [{params.index}]"
     try:
-        dated = await fill_date_field(handle, value)
-    except DateTextError as exc:
-        reason = str(exc) if plain else "the secret's value does not read as a value of this field"
-        raise ActionError(f"cannot type into [{params.index}]: {reason}") from None
-    if dated is not None:
-        return ActionResult(f"Typed {repr(shown) if plain else shown} into [{params.index}]: {dated.note(plain)}")
-    if params.clear and value and await focused_for_typing(handle):
-        await (await ctx.session.page()).keyboard.insert_text(value)
-    elif params.clear:
+        # A plain text field takes one round trip to prepare and one to type (Input.insertText);
+        # anything else (a date field, appending, an empty value, a covered field) takes a handle.
+        target = await prepare_typing(ref, focus=params.clear and bool(value))
+    except ElementGone:
+        raise ActionError(f"element [{params.index}] is no longer on the page") from None
+    if target.focused:
+        await ref.frame.page.keyboard.insert_text(value)
+        if target.suggests:
+            await wait_for_suggestions_at(ref)
+        return ActionResult(typed)
+    handle = await _element(ctx, params.index)
+    if target.date:
+        try:
+            dated = await fill_date_field(handle, value)
+        except DateTextError as exc:
+            reason = str(exc) if plain else "the secret's value does not read as a value of this field"
+            raise ActionError(f"cannot type into [{params.index}]: {reason}") from None
+        if dated is not None:
+            return ActionResult(f"{typed}: {dated.note(plain)}")
+    if params.clear:  # not plainly focusable (covered, off screen, in a picker): Playwright's checked path
         await handle.fill(value, timeout=ACTION_TIMEOUT_MS)
     else:
         await handle.type(value, timeout=ACTION_TIMEOUT_MS)
     await wait_for_suggestions(handle)
-    return ActionResult(
-        f"Typed {shown!r} into [{params.index}]" if shown == params.text else f"Typed {shown} into [{params.index}]"
-    )
+    return ActionResult(typed)
 
 
 class SelectDropdown(Params):

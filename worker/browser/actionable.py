@@ -14,8 +14,14 @@ checked path."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from playwright.async_api import ElementHandle
 from playwright.async_api import Error as PlaywrightError
+
+from worker.browser.human_dates import FIELD_TYPES
+from worker.browser.page_state import ElementRef, evaluate_on_element, on_element_js
+from worker.browser.suggestions import SUGGESTS_JS
 
 _CHECK_JS = """
   if (!el.isConnected || window !== window.top) return false;
@@ -52,6 +58,33 @@ FOCUS_FOR_TYPING_JS = f"""el => {{
   }}
   return true;
 }}"""
+
+
+# Before typing, in one round trip and without an ElementHandle: whether the element is
+# a date/time field (typed by value, worker/browser/date_input.py), else whether it is
+# now focused with its text selected (only when asked: focusing selects the text), and
+# whether it says it may suggest (read after the focus, which some widgets answer by
+# marking the field up), so the wait for suggestions is skipped where none can come.
+_PREPARE_JS = on_element_js(
+    f"""(el, o) => {{
+  if (el.tagName === 'INPUT' && o.dateTypes.includes(el.type)) return {{date: true}};
+  const focused = o.focus && ({FOCUS_FOR_TYPING_JS})(el);
+  return {{date: false, focused, suggests: ({SUGGESTS_JS})(el)}};
+}}"""
+)
+
+
+@dataclass(frozen=True)
+class TypingTarget:
+    date: bool  # a date/time-like field: the caller sets it through date_input
+    focused: bool  # focused with its text selected: typing replaces it (Input.insertText)
+    suggests: bool  # the field says it may show suggestions: wait for them after typing
+
+
+async def prepare_typing(ref: ElementRef, focus: bool) -> TypingTarget:
+    """Raises page_state.ElementGone when the element is no longer there."""
+    out = await evaluate_on_element(ref, _PREPARE_JS, {"dateTypes": list(FIELD_TYPES), "focus": focus})
+    return TypingTarget(bool(out["date"]), bool(out.get("focused")), bool(out.get("suggests")))
 
 
 async def plainly_clickable(handle: ElementHandle) -> bool:

@@ -130,6 +130,37 @@ async def capture_page_state(
     return _build_state(page, main.info, lines, previous_descriptions, capture_id)
 
 
+def on_element_js(fn_js: str) -> str:
+    """A frame script `([i, id, arg]) => ...` that runs `fn_js`, an `(el, arg) => value`
+    function (a promise's value is awaited), on the live element of a ref: `{v: value}`, or
+    null when the element is gone (as `element_handle` finds it). An action that needs no
+    handle saves a round trip."""
+    return f"""async ([i, id, arg]) => {{
+  const b = window.__bq;
+  if (!b || (id && b.id !== id)) return null;
+  const e = b.els[i];
+  return e && e.isConnected ? {{v: await ({fn_js})(e, arg)}} : null;
+}}"""
+
+
+class ElementGone(Exception):
+    """The element of a ref is no longer on the page (or its frame or capture is gone)."""
+
+
+async def evaluate_on_element(ref: ElementRef, script: str, arg: Any = None) -> Any:
+    """Run a script made by `on_element_js` on `ref`'s element in its frame, in one round
+    trip and without an ElementHandle; raises ElementGone when it is not there."""
+    if ref.frame.is_detached():
+        raise ElementGone
+    try:
+        out = await ref.frame.evaluate(script, [ref.local_id, ref.capture_id, arg])
+    except PlaywrightError:
+        raise ElementGone from None
+    if out is None:
+        raise ElementGone
+    return out["v"]
+
+
 async def element_handle(ref: ElementRef) -> ElementHandle | None:
     """The live element behind `ref`, or None when its frame, its capture or the
     element itself is gone (the caller re-captures or re-finds by description)."""

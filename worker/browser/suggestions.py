@@ -16,14 +16,25 @@ from __future__ import annotations
 from playwright.async_api import ElementHandle
 from playwright.async_api import Error as PlaywrightError
 
+from worker.browser.page_state import ElementGone, ElementRef, evaluate_on_element, on_element_js
+
 FIRST_MS = 600  # no change by then: the field shows no suggestions
 QUIET_MS = 150  # this long without a change after one: the suggestions are drawn
 MAX_MS = 2000  # a page that never stops changing (an animation) is read as it is
+_OPTIONS = {"first": FIRST_MS, "quiet": QUIET_MS, "max": MAX_MS}
 
-_WAIT_JS = """(el, o) => {
+# Whether a field says it may suggest: a script listens to its keys (the listener probe) or ARIA says so.
+SUGGESTS_JS = """(el) => {
   const keys = window.__bqKeys;
-  const suggests = (keys !== undefined && keys.has(el)) || el.getAttribute('role') === 'combobox'
+  return (keys !== undefined && keys.has(el)) || el.getAttribute('role') === 'combobox'
     || ['aria-autocomplete', 'aria-haspopup', 'aria-controls', 'aria-owns', 'list'].some((a) => el.hasAttribute(a));
+}"""
+
+_WAIT_JS = (
+    """(el, o) => {
+  const suggests = ("""
+    + SUGGESTS_JS
+    + """)(el);
   if (!suggests) return -1;
   return new Promise((resolve) => {
     const start = performance.now();
@@ -38,11 +49,23 @@ _WAIT_JS = """(el, o) => {
     setTimeout(tick, 25);
   });
 }"""
+)
 
 
 async def wait_for_suggestions(handle: ElementHandle) -> int:
     """How many changes the page made after the typing (-1: the field does not suggest)."""
     try:
-        return int(await handle.evaluate(_WAIT_JS, {"first": FIRST_MS, "quiet": QUIET_MS, "max": MAX_MS}))
+        return int(await handle.evaluate(_WAIT_JS, _OPTIONS))
     except PlaywrightError:  # the typing navigated, or the field is gone: nothing to wait for
+        return 0
+
+
+_WAIT_AT_JS = on_element_js(_WAIT_JS)
+
+
+async def wait_for_suggestions_at(ref: ElementRef) -> int:
+    """`wait_for_suggestions` for the element of a ref, without an ElementHandle."""
+    try:
+        return int(await evaluate_on_element(ref, _WAIT_AT_JS, _OPTIONS))
+    except ElementGone:  # the typing navigated, or the field is gone: nothing to wait for
         return 0

@@ -19,7 +19,8 @@ from typing import Any, TypeVar
 import pytest
 from playwright.async_api import Browser, Page, Playwright, async_playwright
 
-from worker.browser.page_state import PageState, capture_page_state, element_handle
+from worker.browser.page_state import PageState, blank_state, capture_page_state, element_handle
+from worker.browser.session import BrowserSession
 
 T = TypeVar("T")
 
@@ -358,3 +359,39 @@ def test_stale_refs_resolve_to_none(env: Env) -> None:
         return [stale is None, removed is None, navigated is None]
 
     assert env.with_page("counters.html", body) == [True, True, True]
+
+
+def test_a_tab_nothing_opened_anything_in_is_known_blank(env: Env, tmp_path: Path) -> None:
+    """The agent's first look at its fresh tab is not read (page_state.blank_state), so it must
+    say what reading it says, and a tab stops counting as blank once anything loads or is
+    written into it (the next look reads the page)."""
+
+    async def go() -> dict[str, Any]:
+        context = await env.browser.new_context(viewport={"width": 1280, "height": 720})
+        try:
+            session = BrowserSession(context, tmp_path / "downloads")
+            first = await session.start()
+            out: dict[str, Any] = {"fresh": session.pristine(first)}
+            known, read = blank_state(first), await capture_page_state(first)
+            out["same"] = [
+                (getattr(known, f), getattr(read, f))
+                for f in ("url", "title", "text", "elements", "pixels_above", "pixels_below", "viewport_height")
+            ]
+            await first.goto(f"{env.base}/basic.html")
+            out["navigated"] = session.pristine(first)
+            second = await session.open_tab()
+            out["second"] = session.pristine(second)
+            await second.set_content("<h1>Written in</h1>")  # no navigation, no request
+            out["written"] = session.pristine(second)
+            third = await session.open_tab()
+            await third.evaluate("location.href = 'about:blank#x'")  # a same-document navigation
+            await third.wait_for_url("about:blank#x")
+            out["moved"] = session.pristine(third)
+            return out
+        finally:
+            await context.close()
+
+    out = env.run(go())
+    assert out["fresh"] is True and out["second"] is True
+    assert all(a == b for a, b in out["same"]), out["same"]
+    assert out["navigated"] is False and out["written"] is False and out["moved"] is False

@@ -21,7 +21,7 @@ from worker.agent.actions import ActionContext, ActionResult, registry, run_acti
 from worker.agent.control import Interrupted, TaskControl
 from worker.agent.prompt import SYSTEM, HistoryItem, RunState, render_user_message
 from worker.agent.redact import Redactor, redacting_logs
-from worker.browser.page_state import PageState, capture_page_state
+from worker.browser.page_state import PageState, blank_state, capture_page_state
 from worker.browser.session import BrowserSession
 from worker.human import HumanChannel, Reply, describe
 from worker.llm.ask import ask_model
@@ -173,7 +173,10 @@ class Agent:
         started = time.perf_counter()
         self._waited = 0.0
         page = await self.session.ready()
-        state = await capture_page_state(page, self._seen, self.settings.page_text_budget_chars)
+        if self.session.pristine(page):  # the task's first tab, before anything was opened in it
+            state = blank_state(page)
+        else:
+            state = await capture_page_state(page, self._seen, self.settings.page_text_budget_chars)
         shot = await self.observer.observed(step, page, state) if self.observer is not None else None
         self._seen = state.descriptions()
         request = await self._request(step, page, state, shot)

@@ -358,6 +358,22 @@ def _build_state(
     )
 
 
+def blank_state(page: Page) -> PageState:
+    """What capture_page_state reads on a tab the agent opened that nothing has loaded or
+    written into (BrowserSession.pristine): about:blank, empty. Known without the round
+    trips (in a fresh renderer, the first evaluate also installs Playwright's script)."""
+    size = page.viewport_size or {"height": 0}
+    return PageState(
+        url=page.url,
+        title="",
+        text="",
+        elements={},
+        pixels_above=0,
+        pixels_below=0,
+        viewport_height=int(size["height"]),
+    )
+
+
 def _unreadable_state(page: Page, error: str) -> PageState:
     """An empty state that says why, so the agent loop can go on (wait, go back)."""
     size = page.viewport_size or {"height": 0}

@@ -77,6 +77,7 @@ class BrowserSession:
         self._opening = 0  # > 0 while open_tab waits for its page
         self._reserved: set[str] = set()
         self._pending: set[asyncio.Task] = set()
+        self._pristine: set[Page] = set()  # tabs open_tab made that nothing has loaded or written into
         context.on("page", self._on_page)
 
     async def start(self) -> Page:
@@ -92,8 +93,24 @@ class BrowserSession:
         finally:
             self._opening -= 1
         self._adopt(page)
+        self._watch_pristine(page)
         self.current = page
         return page
+
+    def _watch_pristine(self, page: Page) -> None:
+        """Any request, navigation or document load (set_content's too) ends a tab's blankness."""
+        self._pristine.add(page)
+
+        def touched(*_: Any) -> None:
+            self._pristine.discard(page)
+
+        for event in ("request", "framenavigated", "domcontentloaded", "load", "close"):
+            page.on(event, touched)
+
+    def pristine(self, page: Page) -> bool:
+        """True for a tab this session opened (about:blank) that nothing has loaded or written
+        into since: its state is known without reading it (page_state.blank_state)."""
+        return page in self._pristine and page.url == "about:blank"
 
     # -- tabs ---------------------------------------------------------------
 

@@ -156,6 +156,7 @@ class LiveView:
         self._inputs: asyncio.Task | None = None
         self._runner: asyncio.Task | None = None
         self._republish: asyncio.TimerHandle | None = None
+        self._republishing: set[asyncio.Task] = set()  # the loop keeps only weak references to tasks
         self._parked_told = False  # what the last frame said of control.parked
         self._closing = asyncio.Event()
 
@@ -292,7 +293,9 @@ class LiveView:
 
             def fire() -> None:
                 self._republish = None
-                asyncio.ensure_future(cast.republish())
+                task = asyncio.ensure_future(cast.republish())
+                self._republishing.add(task)
+                task.add_done_callback(self._republishing.discard)
 
             self._republish = asyncio.get_running_loop().call_later(0.03, fire)
 

@@ -72,6 +72,7 @@ class ScreencastRecorder:
         self._page: Page | None = None
         self._cdp: CDPSession | None = None
         self._follower: asyncio.Task | None = None
+        self._acks: set[asyncio.Task] = set()  # frame acks on their way (the loop keeps only weak references)
         self._exe: str | None = None
 
     async def start(self) -> bool:
@@ -123,7 +124,12 @@ class ScreencastRecorder:
         delay = max(0.0, self._next_ack - now)
         self._next_ack = now + delay + 1 / FPS
         ack = {"sessionId": event["sessionId"]}
-        loop.call_later(delay, lambda: asyncio.ensure_future(_quiet(cdp.send("Page.screencastFrameAck", ack))))
+        loop.call_later(delay, self._ack, cdp, ack)
+
+    def _ack(self, cdp: CDPSession, ack: dict[str, Any]) -> None:
+        task = asyncio.ensure_future(_quiet(cdp.send("Page.screencastFrameAck", ack)))
+        self._acks.add(task)
+        task.add_done_callback(self._acks.discard)
 
     async def _detach(self) -> None:
         if self._cdp is not None:

@@ -23,7 +23,16 @@ from cli.data_dir import (
     require_database,
     use_data_dir,
 )
-from cli.dev_procs import announce_when_ready, child_of_this_process, stop_children_on_signals
+from cli.dev_procs import (
+    announce_when_ready,
+    child_of_this_process,
+    exit_code,
+    leave,
+    stop_children_on_signals,
+    stop_once_when_parent_gone,
+    stopping,
+    worker_child_of_this_process,
+)
 from shared.logs import LogFormat, configure_logging
 from shared.settings import get_settings, reset_settings_cache
 
@@ -130,6 +139,7 @@ def worker(
     # get worker_soft_shutdown_timeout, then are handed back, instead of a warm shutdown
     # that waits on a long task until it is SIGKILLed. billiard reads this at import.
     os.environ.setdefault("REMAP_SIGTERM", "SIGQUIT")
+    stop_once_when_parent_gone()  # `dev` died: one SIGTERM, however many times the kernel says so
     key_file = get_settings().data_dir / SECRET_KEY_FILE
     if not get_settings().secret_key and key_file.exists():  # the one `api --data-dir` keeps
         os.environ["BROWSERQ_SECRET_KEY"] = key_file.read_text().strip()
@@ -141,6 +151,9 @@ def worker(
     import worker.tasks  # noqa: F401  (registers the task bodies)
     from shared.celery_app import QUEUE, WEBHOOK_QUEUE, celery_app
     from worker import runtime
+
+    soft_timeout = float(celery_app.conf.worker_soft_shutdown_timeout or 0)
+    celery_signals.worker_shutting_down.connect(lambda how="", **_: stopping(how, soft_timeout), weak=False)
 
     settings = get_settings()
     slots = concurrency or settings.worker_concurrency
@@ -158,21 +171,28 @@ def worker(
         serve_worker_metrics(settings.worker_metrics_port)
     controllers = []
     celery_signals.worker_init.connect(lambda sender, **_kw: controllers.append(sender), weak=False)
-    celery_app.worker_main(
-        [
-            "worker",
-            f"--loglevel={settings.log_level.upper()}",
-            f"--concurrency={procs}",
-            f"--queues={QUEUE},{WEBHOOK_QUEUE}",
-            "--pool=prefork",
-            "--without-gossip",
-            "--without-mingle",
-        ]
-    )
+    try:
+        celery_app.worker_main(
+            [
+                "worker",
+                f"--loglevel={settings.log_level.upper()}",
+                f"--concurrency={procs}",
+                f"--queues={QUEUE},{WEBHOOK_QUEUE}",
+                "--pool=prefork",
+                "--without-gossip",
+                "--without-mingle",
+            ]
+        )
+        code = 0
+    except SystemExit as exc:
+        code = exit_code(exc)
     # worker_main drops the worker's exit code: a worker that stopped on an
     # "Unrecoverable error" exited 0, so a process manager never restarted it.
     if controllers and controllers[0].exitcode:
-        raise typer.Exit(controllers[0].exitcode)
+        code = controllers[0].exitcode
+    # Celery is done and its pool stopped: leave without multiprocessing's exit-time
+    # finalizers, which can wait forever on a lock a killed pool child held.
+    leave(code)
 
 
 def worker_processes(concurrency: int, asked: int, cores: int) -> int:
@@ -291,7 +311,7 @@ def dev(
         subprocess.Popen(
             [sys.executable, "-m", "cli", "worker", "--concurrency", str(concurrency)],
             env=os.environ.copy(),
-            preexec_fn=child_of_this_process,
+            preexec_fn=worker_child_of_this_process,
         )
     ]
     settings = get_settings()

@@ -6,11 +6,33 @@ handler that kills the process on the spot, so a `finally` that stops the
 worker never runs and the worker is left under init with its browsers. So dev
 installs handlers first (SIGTERM: exit through `finally`; SIGHUP and SIGQUIT:
 the same path, through uvicorn's graceful stop), and each child asks the
-kernel for SIGTERM when dev dies by any other means (SIGKILL included)."""
+kernel for a signal when dev dies by any other means (SIGKILL included).
+
+The kernel sends that parent-death signal each time the child is handed to a
+new parent, and a dying dev can hand it over more than once (to another of
+its exiting threads first, then to init): measured, 1 or 2 signals, by a race.
+A second SIGTERM in the middle of Celery's cold shutdown runs that shutdown
+again inside the first one's signal handler and deadlocks the pool's stop (the
+worker then stays under init for good: the straggler of the SIGKILL case). So
+the worker asks for PARENT_GONE instead, a signal Celery leaves alone, and
+turns the first one into a single SIGTERM to itself (none if one came already).
+The parent-death signal follows the *thread* that forked the child: dev starts
+its children from its main thread, which lives as long as dev.
+
+And the worker must then end by itself. Its pool children's locks are
+semaphores shared across fork: a child killed while it held one (the pool
+terminates its children) leaves it held, and the worker, its tasks already
+handed back, blocked for good in multiprocessing's exit-time finalizer
+(billiard's _terminate_pool putting the result sentinel). Under dev's SIGTERM
+this hid behind dev's own kill after 20 s; with dev gone nobody kills it. So
+once Celery's worker returns, the process leaves with os._exit (nothing left
+to finalize: Celery has stopped its pool), and a cold shutdown that is still
+not over STUCK_AFTER seconds past its soft timeout leaves the same way."""
 
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
 import signal
 import sys
@@ -24,6 +46,10 @@ import typer
 
 PR_SET_PDEATHSIG = 1
 ALSO_STOP_ON = (signal.SIGHUP, signal.SIGQUIT)
+PARENT_GONE = signal.SIGRTMIN + 1 if hasattr(signal, "SIGRTMIN") else signal.SIGTERM
+_stopping = threading.Event()
+STUCK_AFTER = 30.0
+log = logging.getLogger("browserq.worker")
 
 
 def _exit(signum: int, _frame: FrameType | None) -> None:
@@ -41,10 +67,61 @@ def stop_children_on_signals() -> None:
         signal.signal(sig, _as_sigterm)
 
 
-def child_of_this_process() -> None:
-    """A `preexec_fn`: the child gets SIGTERM when this process dies, however it dies."""
+def child_of_this_process(sig: int = signal.SIGTERM) -> None:
+    """A `preexec_fn`: the child gets `sig` when this process dies, however it dies."""
     if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, sig)
+
+
+def worker_child_of_this_process() -> None:
+    """A `preexec_fn` for the worker: PARENT_GONE when this process dies (see the module's note)."""
+    child_of_this_process(PARENT_GONE)
+
+
+def stopping(how: str, soft_timeout: float) -> None:
+    """The worker has begun to stop (Celery's worker_shutting_down): a parent's death adds
+    nothing, and a cold shutdown gets soft_timeout + STUCK_AFTER seconds to end."""
+    first = not _stopping.is_set()
+    _stopping.set()
+    if first and how == "Cold":
+        threading.Thread(
+            target=_leave_if_stuck, args=(soft_timeout + STUCK_AFTER,), name="shutdown-watchdog", daemon=True
+        ).start()
+
+
+def _leave_if_stuck(after: float) -> None:
+    time.sleep(after)
+    log.error("worker: the cold shutdown is not over after %.0f s (a lock held by a killed child?): exiting", after)
+    leave(1)
+
+
+def leave(code: int) -> None:
+    """End this process now, without the exit-time finalizers that can block on a dead child's lock."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
+
+
+def exit_code(exc: SystemExit) -> int:
+    return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+
+
+def _parent_gone(_signum: int, _frame: FrameType | None) -> None:
+    if not _stopping.is_set():
+        _stopping.set()
+        os.kill(os.getpid(), signal.SIGTERM)  # Celery's own shutdown, once
+
+
+def stop_once_when_parent_gone() -> None:
+    """In the worker, before Celery starts: the first PARENT_GONE becomes one SIGTERM, the
+    rest nothing. Until then PARENT_GONE's default action ends the process, before it has
+    started anything."""
+    if PARENT_GONE != signal.SIGTERM:
+        signal.signal(PARENT_GONE, _parent_gone)
 
 
 def announce_when_ready(base_url: str, lines: Sequence[tuple[str, str]], every: float = 0.1) -> threading.Thread:

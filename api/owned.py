@@ -1,28 +1,35 @@
-"""A caller's own rows: another key's task or profile is a 404, as if it did not exist."""
+"""A caller's own rows: another key's task, profile or schedule is a 404, as if it did not exist."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import HTTPException, status
 from sqlmodel import Session
 
 from api.schemas import ErrorDetail
-from shared.models import BrowserProfile, Task
+from shared.models import BrowserProfile, ScheduledTask, Task
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorDetail, "description": "Task not found"}}
 
+Owned = TypeVar("Owned", Task, BrowserProfile, ScheduledTask)
+
+
+def get_owned(session: Session, model: type[Owned], row_id: str, owner_id: str, missing: str) -> Owned:
+    """The caller's row of `model`; none, or another key's, is a 404 that says `missing`."""
+    row = session.get(model, row_id)
+    if row is None or row.owner_id != owner_id:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, missing)
+    return row
+
 
 def get_owned_task(session: Session, owner_id: str, task_id: str) -> Task:
-    task = session.get(Task, task_id)
-    if task is None or task.owner_id != owner_id:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "Task not found")
-    return task
+    return get_owned(session, Task, task_id, owner_id, "Task not found")
 
 
 def get_owned_profile(session: Session, owner_id: str, profile_id: str) -> BrowserProfile:
-    """The caller's profile; another key's profile is 404, as if it did not exist."""
-    profile = session.get(BrowserProfile, profile_id)
-    if profile is None or profile.owner_id != owner_id:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "Browser profile not found")
-    return profile
+    return get_owned(session, BrowserProfile, profile_id, owner_id, "Browser profile not found")
+
+
+def get_owned_schedule(session: Session, owner_id: str, schedule_id: str) -> ScheduledTask:
+    return get_owned(session, ScheduledTask, schedule_id, owner_id, "Scheduled task not found")

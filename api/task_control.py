@@ -6,6 +6,8 @@ answer box all come here. A transition the task's status does not allow is a 409
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import HTTPException, status
 from sqlmodel import Session
 
@@ -22,20 +24,21 @@ def _conflict(task: Task, verb: str) -> HTTPException:
     return HTTPException(status.HTTP_409_CONFLICT, f"Cannot {verb} a task that is {task.status.value}")
 
 
-def stop(session: Session, owner_id: str, task_id: str) -> Empty:
+def _request(session: Session, owner_id: str, task_id: str, verb: str, wish: Callable[[Session, Task], bool]) -> Empty:
+    """Record the wish (stop, pause) when the task's status allows it; else a 409."""
     task = get_owned_task(session, owner_id, task_id)
-    if not task_store.request_stop(session, task):
+    if not wish(session, task):
         session.refresh(task)
-        raise _conflict(task, "stop")
+        raise _conflict(task, verb)
     return Empty()
+
+
+def stop(session: Session, owner_id: str, task_id: str) -> Empty:
+    return _request(session, owner_id, task_id, "stop", task_store.request_stop)
 
 
 def pause(session: Session, owner_id: str, task_id: str) -> Empty:
-    task = get_owned_task(session, owner_id, task_id)
-    if not task_store.request_pause(session, task):
-        session.refresh(task)
-        raise _conflict(task, "pause")
-    return Empty()
+    return _request(session, owner_id, task_id, "pause", task_store.request_pause)
 
 
 def resume(session: Session, owner_id: str, task_id: str) -> Empty:

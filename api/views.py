@@ -4,6 +4,8 @@ api/v2_mapping.py's."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from api.file_urls import screenshot_url
 from api.schemas import BrowserData, Cost, StepView, TaskSummary, TaskView
 from shared import billing
@@ -30,14 +32,24 @@ def cost_view(task: Task) -> Cost:
     return Cost(input_tokens=spent.input_tokens, output_tokens=spent.output_tokens, usd=spent.usd)
 
 
+def _listed(task: Task) -> dict[str, Any]:
+    """What GET /tasks shows of a task, and GET /task/{id} shows too."""
+    return {
+        "id": task.id,
+        "task": task.task,
+        "output": task.output,
+        "status": task.status,
+        "created_at": task.created_at,
+        "finished_at": task.finished_at,
+        "live_url": live_url(task, get_settings()),
+        "human_question": waiting_question(task),
+        "cost": cost_view(task),
+    }
+
+
 def task_view(task: Task, steps: list[Step]) -> TaskView:
     return TaskView(
-        id=task.id,
-        task=task.task,
-        output=task.output,
-        status=task.status,
-        created_at=task.created_at,
-        finished_at=task.finished_at,
+        **_listed(task),
         steps=[
             StepView(
                 id=s.id,
@@ -57,23 +69,10 @@ def task_view(task: Task, steps: list[Step]) -> TaskView:
         output_files=task.output_files,
         metadata=task.task_metadata,
         replay_of=task.replay_of,
-        live_url=live_url(task, get_settings()),
         public_share_url=share_url(task, get_settings()),
-        human_question=waiting_question(task),
-        cost=cost_view(task),
     )
 
 
 def task_summary(task: Task) -> TaskSummary:
     """One task of GET /tasks: no steps, no files."""
-    return TaskSummary(
-        id=task.id,
-        task=task.task,
-        output=task.output,
-        status=task.status,
-        created_at=task.created_at,
-        finished_at=task.finished_at,
-        live_url=live_url(task, get_settings()),
-        human_question=waiting_question(task),
-        cost=cost_view(task),
-    )
+    return TaskSummary(**_listed(task))

@@ -6,7 +6,7 @@ import math
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from sqlalchemy import func
@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from api.deps import OwnerId, SessionDep
 from api.intake import new_task
+from api.owned import get_owned_schedule
 from api.schedule_schemas import (
     SCHEDULE_FIELDS,
     ScheduledTaskCreate,
@@ -32,13 +33,6 @@ router = APIRouter(tags=["scheduled tasks"])
 
 START_GRACE = timedelta(seconds=60)
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorDetail, "description": "Scheduled task not found"}}
-
-
-def get_owned_schedule(session: Session, owner_id: str, schedule_id: str) -> ScheduledTask:
-    schedule = session.get(ScheduledTask, schedule_id)
-    if schedule is None or schedule.owner_id != owner_id:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "Scheduled task not found")
-    return schedule
 
 
 def _apply(schedule: ScheduledTask, body: ScheduledTaskCreate, session: Session) -> None:

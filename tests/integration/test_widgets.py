@@ -8,7 +8,10 @@ the listener probe); the test acts on it as the model would, through
 
 from __future__ import annotations
 
+import http.server
 import shutil
+import threading
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +23,7 @@ from tests.integration.test_page_state import Env
 from tests.support import widgets
 from worker.agent import protocol as p
 from worker.agent.actions import ActionContext, ActionResult, run_action
-from worker.browser.actionable import TypingTarget, prepare_typing
+from worker.browser.actionable import CLICK_MARK, TypingTarget, prepare_typing
 from worker.browser.page_state import ElementGone, PageState, capture_page_state
 from worker.browser.session import BrowserSession
 from worker.browser.suggestions import wait_for_suggestions
@@ -254,3 +257,56 @@ def test_typing_is_prepared_in_one_look_at_the_field(env: Env, tmp_path: Path) -
     assert out["active"] == "lang"  # the unfocused look and the date field's did not move the focus
     assert out["gone"] == "gone"
     assert out["gone_action"] == f"element [{out['gone_index']}] is no longer on the page"
+
+
+class _LateHandler(http.server.BaseHTTPRequestHandler):
+    """Answers after 0.6 s: a navigation that commits well after the click's mouse events."""
+
+    def do_GET(self) -> None:
+        time.sleep(0.6)
+        body = b"<!doctype html><title>Late</title><h1>Arrived late</h1>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_a_plain_click_lands_once_and_the_next_look_sees_a_late_navigation(env: Env, tmp_path: Path) -> None:
+    """click on a plainly clickable element goes by a marker selector, not a handle
+    (actionable.mark_for_click): its handler runs once, and a navigation it starts that
+    commits late is waited for, so the next look reads the new page, not the old one."""
+    late = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _LateHandler)
+    threading.Thread(target=late.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{late.server_address[1]}/late"
+
+    async def body(d: Driver) -> dict[str, Any]:
+        await d.page.evaluate(
+            """url => document.body.insertAdjacentHTML('afterbegin',
+              `<button id=count onclick="this.dataset.n = (+this.dataset.n || 0) + 1">Count</button>`
+              + `<a href="${url}">Go late</a>`)""",
+            url,
+        )
+        await d.look()
+        await d.act("click", index=d.index_of(">Count<"))
+        out: dict[str, Any] = {
+            "clicks": await d.page.evaluate("document.getElementById('count').dataset.n"),
+            "marked": await d.page.evaluate(f"document.querySelector('[{CLICK_MARK}]')?.id"),
+        }
+        await d.look()
+        out["description"] = d.state.elements[d.index_of(">Count<")].description  # type: ignore[union-attr]
+        await d.act("click", index=d.index_of("Go late"))
+        await d.session.ready()  # as the next step does
+        out["after"] = (await d.look()).text
+        return out
+
+    try:
+        out = drive(env, tmp_path, "autocomplete.html", body)
+    finally:
+        late.shutdown()
+    assert out["clicks"] == "1" and out["marked"] == "count"  # by the marker, once
+    assert CLICK_MARK not in out["description"]  # the marker is never shown to the model
+    assert "Arrived late" in out["after"] and "Favourite language" not in out["after"]

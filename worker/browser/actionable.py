@@ -14,6 +14,7 @@ checked path."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from playwright.async_api import ElementHandle
@@ -85,6 +86,29 @@ async def prepare_typing(ref: ElementRef, focus: bool) -> TypingTarget:
     """Raises page_state.ElementGone when the element is no longer there."""
     out = await evaluate_on_element(ref, _PREPARE_JS, {"dateTypes": list(FIELD_TYPES), "focus": focus})
     return TypingTarget(bool(out["date"]), bool(out.get("focused")), bool(out.get("suggests")))
+
+
+# Click by a marker instead of by an ElementHandle: a handle made in the page's world makes
+# Playwright install its 345 KB injected script there for the handle's preview (one compile
+# per document), and its click then adopts the element into its own world; a selector is
+# resolved in that world directly. The marker is an attribute page state never shows; the
+# next marked click takes it off (no listener: the listener probe would count one).
+CLICK_MARK = "data-bq-click"
+_MARK_JS = on_element_js(
+    f"""(el, token) => {{
+  if (!({CLICKABLE_JS})(el)) return false;
+  for (const old of document.querySelectorAll('[{CLICK_MARK}]')) old.removeAttribute('{CLICK_MARK}');
+  el.setAttribute('{CLICK_MARK}', token);
+  return true;
+}}"""
+)
+
+
+async def mark_for_click(ref: ElementRef) -> str | None:
+    """A selector for the element when it can plainly take a click now (see CLICKABLE_JS),
+    else None. Raises page_state.ElementGone when it is no longer there."""
+    token = uuid.uuid4().hex[:12]
+    return f'[{CLICK_MARK}="{token}"]' if await evaluate_on_element(ref, _MARK_JS, token) else None
 
 
 async def plainly_clickable(handle: ElementHandle) -> bool:

@@ -26,6 +26,8 @@ from cli.data_dir import (
 from cli.dev_procs import (
     announce_when_ready,
     child_of_this_process,
+    dev_stopping,
+    end_dev_when_it_ends,
     exit_code,
     leave,
     stop_children_on_signals,
@@ -314,6 +316,7 @@ def dev(
             preexec_fn=worker_child_of_this_process,
         )
     ]
+    end_dev_when_it_ends(children[0], "worker")
     settings = get_settings()
     if not any(settings.provider_configured(p) for p in ("openai", "anthropic", "gemini", "llama")):
         typer.secho(
@@ -340,6 +343,7 @@ def dev(
 
 def _stop(children: list[subprocess.Popen]) -> None:
     """SIGTERM each child (the worker hands back what it runs), then wait; SIGKILL the late ones."""
+    dev_stopping()
     for child in children:
         if child.poll() is None:
             child.send_signal(signal.SIGTERM)

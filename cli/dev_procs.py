@@ -35,6 +35,7 @@ import ctypes
 import logging
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -122,6 +123,36 @@ def stop_once_when_parent_gone() -> None:
     started anything."""
     if PARENT_GONE != signal.SIGTERM:
         signal.signal(PARENT_GONE, _parent_gone)
+
+
+_dev_stopping = threading.Event()
+
+
+def end_dev_when_it_ends(child: subprocess.Popen, what: str) -> threading.Thread:
+    """dev ends, saying why, when `child` ends on its own (a worker stopped by an
+    unrecoverable error): a dev without its worker would take tasks that never run.
+    A process manager, or the person, then starts dev again."""
+
+    def watch() -> None:
+        code = child.wait()
+        if _dev_stopping.is_set():
+            return
+        typer.secho(
+            f"browserq dev: the {what} stopped on its own (exit code {code}); stopping everything. "
+            "Its log above says why; start browserq dev again.",
+            fg="red",
+            err=True,
+        )
+        os.kill(os.getpid(), signal.SIGTERM)  # out through uvicorn's stop and dev's `finally`
+
+    thread = threading.Thread(target=watch, name=f"watch-{what}", daemon=True)
+    thread.start()
+    return thread
+
+
+def dev_stopping() -> None:
+    """dev is ending its children itself: their ends are no news."""
+    _dev_stopping.set()
 
 
 def announce_when_ready(base_url: str, lines: Sequence[tuple[str, str]], every: float = 0.1) -> threading.Thread:

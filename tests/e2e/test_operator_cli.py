@@ -174,6 +174,23 @@ def test_any_signal_to_dev_stops_everything_it_started(
         raise AssertionError(f"{exc}; still running: {described}; dev's output:\n{''.join(dev.lines[-150:])}") from None
 
 
+def test_dev_ends_saying_so_when_its_worker_dies(dev: Dev) -> None:
+    """A dev whose worker is gone would take tasks that never run: it stops, saying why."""
+    dev.key()
+    worker = poll(
+        "dev's worker",
+        lambda: next((p for p in psutil.Process(dev.proc.pid).children() if "worker" in p.cmdline()), None),
+        timeout=SLOW,
+    )
+    tree = dev.descendants()
+    worker.kill()
+    assert dev.proc.wait(timeout=SLOW) != 0
+    said = "".join(dev.lines)
+    assert "the worker stopped on its own (exit code -9)" in said, said[-2000:]
+    ours = [p for p in tree if "crashpad" not in _name(p)]
+    poll("every process dev started to end", lambda: not [p for p in ours if _alive(p)], timeout=SLOW)
+
+
 def _name(process: psutil.Process) -> str:
     try:
         return process.name()

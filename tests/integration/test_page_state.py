@@ -395,3 +395,25 @@ def test_a_tab_nothing_opened_anything_in_is_known_blank(env: Env, tmp_path: Pat
     assert out["fresh"] is True and out["second"] is True
     assert all(a == b for a, b in out["same"]), out["same"]
     assert out["navigated"] is False and out["written"] is False and out["moved"] is False
+
+
+def test_the_capture_counts_the_tabs_the_page_asked_for(env: Env, tmp_path: Path) -> None:
+    """The agent loop takes the count before a step's first click from the capture instead of
+    asking the page again (worker/agent/loop.py), so the two must agree."""
+
+    async def go() -> list[tuple[int | None, int | None]]:
+        context = await env.browser.new_context()
+        try:
+            session = BrowserSession(context, tmp_path / "downloads")
+            page = await session.start()
+            await page.goto(f"{env.base}/basic.html")
+            seen = [((await capture_page_state(page)).tabs_asked, await session.tabs_requested())]
+            await page.evaluate("window.open('about:blank'); window.open('about:blank')")
+            await page.bring_to_front()
+            session.current = page  # the opened tabs became current; read the opener again
+            seen.append(((await capture_page_state(page)).tabs_asked, await session.tabs_requested()))
+            return seen
+        finally:
+            await context.close()
+
+    assert env.run(go()) == [(0, 0), (2, 2)]

@@ -241,12 +241,19 @@ class Agent:
         page that is gone, so the model sees the new one next. The third item says why."""
         ctx = self._context(state)
         results: list[ActionResult] = []
+        # The count of tabs the page asked for, as last read: at the capture, then after each
+        # action that may open one (a page that opens one by itself meanwhile costs at most
+        # POPUP_WAIT_SECONDS of waiting for a tab already adopted).
+        known_asked = state.tabs_asked
         for action in answer.action:
             if await self._checkpoint():
                 await self.session.settle()
                 return results, None, DRIVEN
             before = self._page_mark()
-            asked = await self.session.tabs_requested() if action.name in MAY_CHANGE_PAGE else None
+            asked = None
+            if action.name in MAY_CHANGE_PAGE:
+                asked = known_asked if known_asked is not None else await self.session.tabs_requested()
+            known_asked = None  # the action may change it
             result = await run_action(ctx, action)
             if result.question is not None:
                 results.append(await self._ask(result.question))
@@ -262,8 +269,10 @@ class Agent:
                 if outcome is not None:
                     return results, outcome, ""
                 continue
-            if asked is not None and (await self.session.tabs_requested() or 0) > asked:
-                await self.session.wait_for_new_tab(before[0])
+            if asked is not None:
+                known_asked = await self.session.tabs_requested()
+                if (known_asked or 0) > asked:
+                    await self.session.wait_for_new_tab(before[0])
             if self._page_mark() != before:
                 break  # the page changed under the rest of the list; the model sees the new one next
         await self.session.settle()

@@ -363,6 +363,7 @@
     scrollY: Math.round(se ? se.scrollTop : window.scrollY),
     scrollHeight: se ? se.scrollHeight : vh,
     count: els.length,
+    opened: typeof window.__bqOpened === "number" ? window.__bqOpened : null, // tabs it asked for (session.py)
     ms: performance.now() - t0,
   };
 }

@@ -79,6 +79,9 @@ class PageState:
     pixels_above: int
     pixels_below: int
     viewport_height: int
+    # How many tabs the page had asked to open when it was read (session.OPENER_JS; None: unknown),
+    # so the first action that may open one needs no round trip to learn the count before it.
+    tabs_asked: int | None = None
 
     @property
     def pages_above(self) -> float:
@@ -355,6 +358,7 @@ def _build_state(
         pixels_above=max(scroll_y, 0),
         pixels_below=max(below, 0),
         viewport_height=vh,
+        tabs_asked=info.get("opened") if isinstance(info.get("opened"), int) else None,
     )
 
 

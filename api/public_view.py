@@ -10,10 +10,11 @@ from typing import Any
 
 from fastapi.responses import HTMLResponse, JSONResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from api.views import task_view
-from shared.models import Step, Task
+from shared import task_store
+from shared.models import Task
 
 _templates = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -40,8 +41,7 @@ _NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-C
 
 def snapshot(session: Session, task: Task) -> dict[str, Any]:
     """The task and its steps as a keyless page may show them (secrets were redacted when stored)."""
-    steps = list(session.exec(select(Step).where(Step.task_id == task.id).order_by(col(Step.step))).all())
-    view = task_view(task, steps)  # the one place a task becomes its wire shape
+    view = task_view(task, task_store.recorded_steps(session, task.id))  # the one place a task becomes its wire shape
     data = view.model_dump(mode="json", include={*_TASK_FIELDS, "steps"})
     data["steps"] = [{k: v for k, v in step.items() if k in _STEP_FIELDS} for step in data["steps"]]
     return data

@@ -221,7 +221,8 @@ def take_pending_answer(session: Session, lease: Lease) -> str | None:
 
 
 def recorded_steps(session: Session, task_id: str) -> list[Step]:
-    """The steps earlier attempts recorded, in order: a new attempt continues from them."""
+    """A task's recorded steps, in order: what the API shows, what a replay follows, and what
+    a new attempt continues from."""
     return list(session.exec(select(Step).where(Step.task_id == task_id).order_by(col(Step.step))).all())
 
 

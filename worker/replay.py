@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlmodel import col, select
-
+from shared import task_store
 from shared.db import session_scope
 from shared.models import Step, Task
 from shared.settings import Settings
@@ -29,7 +28,7 @@ def load_recording(task_id: str) -> dict[int, RecordedStep]:
     """The original's steps that can be replayed, by step number. A step stored
     before elements were recorded is left out: the replay hands over there."""
     with session_scope() as session:
-        rows = session.exec(select(Step).where(Step.task_id == task_id).order_by(col(Step.step))).all()
+        rows = task_store.recorded_steps(session, task_id)
         return {s.step: r for s in rows if (r := recorded_step(s)) is not None}
 
 

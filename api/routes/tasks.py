@@ -15,7 +15,8 @@ from api.intake import create_task_once
 from api.owned import NOT_FOUND, get_owned_task
 from api.schemas import RunTaskRequest, TaskCreatedResponse, TaskPage, TaskView
 from api.views import task_summary, task_view
-from shared.models import Step, Task, TaskStatus
+from shared import task_store
+from shared.models import Task, TaskStatus
 
 router = APIRouter(tags=["tasks"])
 
@@ -33,8 +34,7 @@ async def run_task(
 @router.get("/task/{task_id}", response_model=TaskView, responses=NOT_FOUND)
 def get_task(task_id: str, session: SessionDep, owner_id: OwnerId) -> TaskView:
     task = get_owned_task(session, owner_id, task_id)
-    steps = session.exec(select(Step).where(Step.task_id == task_id).order_by(col(Step.step))).all()
-    return task_view(task, list(steps))
+    return task_view(task, task_store.recorded_steps(session, task_id))
 
 
 @router.get("/task/{task_id}/status", response_model=TaskStatus, responses=NOT_FOUND)

@@ -27,6 +27,7 @@ from api.v2_schemas import (
     TaskViewV2,
     UpdateTaskRequestV2,
 )
+from shared import task_store
 from shared.models import Step, Task, TaskStatus
 from shared.settings import get_settings
 
@@ -149,8 +150,7 @@ def _utc(value: datetime, name: str) -> datetime:
 
 
 def _view(session: Session, task: Task) -> TaskViewV2:
-    steps = session.exec(select(Step).where(Step.task_id == task.id).order_by(col(Step.step))).all()
-    return task_view(task, list(steps), get_settings())
+    return task_view(task, task_store.recorded_steps(session, task.id), get_settings())
 
 
 def _last_steps(session: Session, task_ids: list[str]) -> dict[str, Step]:

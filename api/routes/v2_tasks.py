@@ -18,6 +18,7 @@ from api.deps import SessionDep, owner_of_key
 from api.errors import invalid
 from api.intake import create_task_once
 from api.owned import NOT_FOUND, get_owned_task
+from api.schemas import Empty
 from api.v2_mapping import V1_STATUSES, item_view, run_request, status_view, task_view
 from api.v2_schemas import (
     CreateTaskRequestV2,
@@ -51,6 +52,12 @@ _CONTROL = {
     "pause": task_control.pause,
     "resume": task_control.resume,
 }
+
+
+@router.get("/ping", response_model=Empty, responses={401: {"description": "The key is missing or not valid"}})
+def ping_v2(_owner_id: OwnerV2) -> Empty:
+    """`{}` for a valid key, else 401: the v2 n8n node's "Test credential" asks here."""
+    return Empty()
 
 
 @router.post("/tasks", response_model=TaskCreatedResponseV2)

@@ -9,6 +9,7 @@ import json
 import time
 from typing import Any
 
+import httpx
 import pytest
 from browser_use_sdk import BrowserUse
 from browser_use_sdk.core.api_error import ApiError
@@ -119,3 +120,12 @@ def test_sdk_errors(pg_stack: Stack) -> None:
     with pytest.raises(ApiError) as session:
         client.tasks.create_task(task="x", session_id="abc")
     assert session.value.status_code == 422
+
+
+def test_ping_answers_a_valid_key_as_the_v2_n8n_nodes_credential_test_asks(pg_stack: Stack) -> None:
+    """The v2 n8n node's "Test credential" is GET {base}/ping with its key header
+    (credentials/BrowserUseApi.credentials.ts): 200 for a browserq key, 401 otherwise."""
+    ping = f"{pg_stack.url}/api/v2/ping"
+    assert httpx.get(ping, headers={"X-Browser-Use-API-Key": pg_stack.key}, timeout=10).json() == {}
+    assert httpx.get(ping, headers={"X-Browser-Use-API-Key": "bq_not-a-key"}, timeout=10).status_code == 401
+    assert httpx.get(ping, timeout=10).status_code == 401

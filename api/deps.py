@@ -11,10 +11,10 @@ from fastapi import Depends, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session, col, select
 
+from api.ratelimit import retry_after
 from shared.db import get_engine
 from shared.keys import hash_key
 from shared.models import ApiKey
-from shared.ratelimit import retry_after
 from shared.settings import get_settings
 
 _bearer = HTTPBearer(auto_error=False, description="Your browserq API key (`browserq keys create NAME`).")

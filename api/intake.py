@@ -1,7 +1,7 @@
 """Task intake: check a request, store its task and queue it. Every way of starting a
 task comes through here: v1 run-task, v2 POST /tasks, search, replay (create_task,
 create_task_once with an Idempotency-Key) and each run of a schedule (new_task, which
-api/scheduler.py stores in its own transaction)."""
+api/maintenance/schedules.py stores in its own transaction)."""
 
 from __future__ import annotations
 
@@ -17,13 +17,13 @@ from api import idempotency
 from api.errors import invalid
 from api.file_rules import check_included_files
 from api.owned import get_owned_profile
+from api.public_links import new_share_token
 from api.schemas import RunTaskRequest
 from shared import billing
 from shared.crypto import encrypt_json
 from shared.dispatch import dispatch
 from shared.model_routes import model_unavailable_reason
 from shared.models import BrowserProfile, Task
-from shared.public_links import new_share_token
 from shared.settings import get_settings
 from shared.storage import get_storage
 from shared.webhooks.outbox import record_new_task

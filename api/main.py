@@ -15,9 +15,10 @@ from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import scheduler
 from api.errors import error_item
 from api.input_guard import InputGuard
+from api.maintenance.loop import MaintenanceThread
+from api.maintenance.schedules import run_due as run_due_schedules
 from api.routes import (
     account,
     billing,
@@ -37,7 +38,6 @@ from api.routes import (
 from api.routes import metrics as metrics_route
 from api.routes.mcp import McpEndpoint
 from shared.crypto import SecretKeyMissing
-from shared.maintenance import MaintenanceThread
 from shared.settings import get_settings
 from shared.storage import UPLOAD_MAX_BYTES, StorageError, StorageNotConfigured
 
@@ -152,7 +152,7 @@ def _secret_key_missing(_request: Request, exc: Exception) -> JSONResponse:
 def create_app(*, maintenance: bool = True) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        loop = MaintenanceThread(jobs=[scheduler.run_due]) if maintenance else None
+        loop = MaintenanceThread(jobs=[run_due_schedules]) if maintenance else None
         if loop:
             loop.start()
         async with mcp.running():

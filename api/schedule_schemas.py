@@ -8,9 +8,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 from pydantic.fields import FieldInfo
 
+from api.schedule_times import bounded, cron_error
 from api.schemas import RunTaskRequest, Timestamp
 from shared.models import utcnow
-from shared.schedule_times import bounded, cron_error
 
 SCHEDULE_FIELDS = ("schedule_type", "interval_minutes", "cron_expression", "start_at", "end_at")
 DEFAULT_LENGTH = timedelta(days=365)

@@ -7,11 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 from api.file_urls import screenshot_url
+from api.public_links import live_url, share_url
 from api.schemas import BrowserData, Cost, StepView, TaskSummary, TaskView
 from shared import billing
 from shared.crypto import decrypt_json
 from shared.models import Step, Task, TaskStatus
-from shared.public_links import live_url, share_url
 from shared.settings import get_settings
 
 

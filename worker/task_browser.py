@@ -13,11 +13,11 @@ from typing import Any
 
 from playwright.async_api import BrowserContext
 
-from shared import profile_store
 from shared.crypto import SecretKeyMissing
 from shared.db import session_scope
 from shared.models import Task
 from shared.settings import Settings
+from worker import profile_store
 from worker.agent.control import Interrupted
 from worker.browser.adblock import install_adblock
 from worker.browser.proxy import no_proxy_note, upstream_for

@@ -1,4 +1,4 @@
-"""The live view: a keyless page (a signed link, see `shared.public_links`)
+"""The live view: a keyless page (a signed link, see `api.public_links`)
 that shows the task's current tab as it changes, its steps and its status,
 and lets the viewer take control: pause the task, click, type and scroll in
 the real browser, then resume.
@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from sqlmodel import Session
 
 from api import task_control
+from api.public_links import live_over, live_token_valid
 from api.public_view import not_found_page, page, snapshot, state_response
 from api.schemas import AnswerRequest
 from shared import task_store
@@ -30,7 +31,6 @@ from shared.dispatch import dispatch
 from shared.live_bus import VIEWER_REFRESH, LiveBus, live_bus
 from shared.live_input import MAX_MESSAGE_BYTES, BadInput, parse_input
 from shared.models import Task, TaskStatus
-from shared.public_links import live_over, live_token_valid
 from shared.settings import get_settings
 
 log = logging.getLogger("browserq.api")

@@ -1,4 +1,4 @@
-"""Scheduled tasks: a run-task request that runs by itself (see api/scheduler.py)."""
+"""Scheduled tasks: a run-task request that runs by itself (see api/maintenance/schedules.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from api.deps import OwnerId, SessionDep
 from api.intake import new_task
+from api.maintenance.schedules import timing_of
 from api.owned import get_owned_schedule
 from api.schedule_schemas import (
     SCHEDULE_FIELDS,
@@ -23,11 +24,10 @@ from api.schedule_schemas import (
     ScheduledTaskView,
     ScheduleState,
 )
-from api.scheduler import timing_of
+from api.schedule_times import first_at_or_after, utc
 from api.schemas import Empty, ErrorDetail, TaskCreatedResponse, without_nulls
 from shared.crypto import encrypt_json
 from shared.models import ScheduledTask, utcnow
-from shared.schedule_times import first_at_or_after, utc
 
 router = APIRouter(tags=["scheduled tasks"])
 

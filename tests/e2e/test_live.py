@@ -20,7 +20,7 @@ from playwright.sync_api import Browser, Frame, Page
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from shared.public_links import sign_live_token
+from api.public_links import sign_live_token
 from tests.support.person import person_browser
 from tests.support.scripted_model import ScriptedModelServer, answer
 from tests.support.site import PASSWORD, SiteServer

@@ -108,7 +108,7 @@ from datetime import datetime
 from sqlalchemy import update
 from shared.db import session_scope
 from shared.models import Task, TaskStatus
-from api.scheduler import run_due
+from api.maintenance.schedules import run_due
 
 for line in sys.stdin:
     command, _, arg = line.strip().partition(" ")

@@ -8,9 +8,9 @@ import hmac
 import json
 from datetime import UTC, datetime, timedelta
 
+from api.ratelimit import MemoryLimiter
+from api.schedule_times import Timing, cron_error, first_at_or_after, next_after
 from shared import netguard
-from shared.ratelimit import MemoryLimiter
-from shared.schedule_times import Timing, cron_error, first_at_or_after, next_after
 from shared.webhooks.signing import canonical, sign
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)

@@ -10,11 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from shared import live_bus
-from shared.live_bus import FileLiveBus
-from shared.live_input import BadInput, Click, Key, Text, parse_input
-from shared.models import Task, TaskStatus
-from shared.public_links import (
+from api.public_links import (
     live_expiry,
     live_over,
     live_token_valid,
@@ -23,6 +19,10 @@ from shared.public_links import (
     share_url,
     sign_live_token,
 )
+from shared import live_bus
+from shared.live_bus import FileLiveBus
+from shared.live_input import BadInput, Click, Key, Text, parse_input
+from shared.models import Task, TaskStatus
 from shared.settings import Settings
 
 KEY = "dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdDE="

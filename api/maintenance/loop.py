@@ -11,11 +11,11 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 
-from shared import integration_jobs, task_store
+from api.maintenance import retention, waiting
+from shared import task_store
 from shared.db import session_scope
 from shared.dispatch import dispatch
 from shared.settings import get_settings
-from shared.storage import retention
 
 log = logging.getLogger("browserq.maintenance")
 
@@ -23,7 +23,7 @@ log = logging.getLogger("browserq.maintenance")
 def run_once() -> None:
     settings = get_settings()
     retention.maybe_run(settings)  # hourly by default; never raises
-    integration_jobs.run_once(settings)  # webhook events, tasks waiting under a key's cap; never raises
+    waiting.run_once(settings)  # webhook events, tasks waiting under a key's cap; never raises
     with session_scope() as session:
         reaped = task_store.reap(session, settings.lease_seconds, settings.max_attempts)
         expired = task_store.expire_pauses(session, settings.max_pause_seconds)

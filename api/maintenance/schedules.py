@@ -17,13 +17,13 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from api.intake import new_task
+from api.schedule_times import Timing, next_after
 from api.schemas import RunTaskRequest
 from shared.crypto import decrypt_json
 from shared.db import as_utc, session_scope
 from shared.dispatch import dispatch
 from shared.models import FINAL_STATUSES, ScheduledTask, Task, utcnow
 from shared.row_jobs import isolated, reason_of
-from shared.schedule_times import Timing, next_after
 from shared.webhooks.outbox import record_new_task
 
 log = logging.getLogger("browserq.scheduler")

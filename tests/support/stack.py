@@ -189,7 +189,8 @@ class Stack:
             parts.append(f"--- {path.name}, last {len(tail)} lines ---\n" + "\n".join(tail))
         return f"{self.kind} stack in {self.data_dir}\n" + "\n".join(parts)
 
-    def _wait_ready(self, timeout: float = 30) -> None:
+    def _wait_ready(self, timeout: float = 90) -> None:
+        # A loaded machine (a full suite beside other work) was seen to take over 30 s.
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:

@@ -36,6 +36,7 @@ import statistics
 import sys
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -132,17 +133,32 @@ def tree_uss(root: psutil.Process) -> int:
     return total
 
 
-def tree_cpu(root: psutil.Process) -> float:
-    """User+system seconds of the tree, reaped children included (a child's time moves
-    into its parent's children_* fields once waited for)."""
-    total = 0.0
+def _kind(proc: psutil.Process) -> str:
+    name = proc.name()
+    if "chrom" in name:
+        return "chromium"
+    if name.startswith("node"):
+        return "playwright driver"
+    return "python" if name.startswith("python") else name
+
+
+def tree_cpu_by_kind(root: psutil.Process) -> Counter[str]:
+    """User+system seconds of the tree by kind of process (chromium, playwright driver,
+    python, ffmpeg...), reaped children included in their parent's kind (a child's time
+    moves into its parent's children_* fields once waited for; Chromium's renderers are
+    reaped by Chromium)."""
+    total: Counter[str] = Counter()
     for proc in tree(root):
         try:
             t = proc.cpu_times()
-            total += t.user + t.system + t.children_user + t.children_system
+            total[_kind(proc)] += t.user + t.system + t.children_user + t.children_system
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             pass
     return total
+
+
+def tree_cpu(root: psutil.Process) -> float:
+    return sum(tree_cpu_by_kind(root).values())
 
 
 @dataclass
@@ -195,6 +211,7 @@ class Result:
     p50: float
     p95: float
     wall: float
+    cpu_split: dict[str, float] = field(default_factory=dict)  # share of the CPU by kind of process
 
 
 def pct(values: list[float], q: float) -> float:
@@ -248,7 +265,7 @@ def run_one(
             time.sleep(2)  # the pool processes are up
             idle = tree_uss(root)
             sampler = Sampler(root, count_running).start()
-            cpu0, t0 = tree_cpu(root), time.monotonic()
+            split0, t0 = tree_cpu_by_kind(root), time.monotonic()
             with stack.client() as client:
                 ids = [
                     client.post(
@@ -260,7 +277,9 @@ def run_one(
                     wait_for(client, task_id, {"finished", "failed", "stopped"}, 120 + tasks * steps * (delay + 2))
                     for task_id in ids
                 ]
-            cpu, wall = tree_cpu(root) - cpu0, time.monotonic() - t0
+            split, wall = tree_cpu_by_kind(root), time.monotonic() - t0
+            split.subtract(split0)
+            cpu = sum(split.values())
             sampler.stop()
             gaps, stored = step_gaps(engine, ids)
         finally:
@@ -280,6 +299,7 @@ def run_one(
         p50=pct(gaps, 0.5),
         p95=pct(gaps, 0.95),
         wall=wall,
+        cpu_split={kind: seconds / cpu for kind, seconds in split.most_common() if cpu > 0 and seconds > 0},
     )
 
 
@@ -313,6 +333,8 @@ def print_result(r: Result) -> None:
         f"{r.peak_mib:8.0f} {r.mib_per_task:8.0f} {r.cpu_per_step:10.3f} {r.p50:6.2f} {r.p95:6.2f} {r.wall:6.1f}",
         flush=True,
     )
+    split = ", ".join(f"{kind} {share:.0%}" for kind, share in r.cpu_split.items())
+    print(f"{'':34}   CPU by process kind: {split}", flush=True)
 
 
 def main() -> None:

@@ -21,10 +21,10 @@ from pydantic_core import CoreSchema
 
 from shared.bounded_schema import SchemaError, UnsafeSchema, check_schema
 from shared.models import TaskStatus
+from shared.netguard import DomainPattern
 
 MAX_TASK_CHARS = 20_000
 PROXY_COUNTRIES = ("us", "uk", "fr", "it", "jp", "au", "de", "fi", "ca", "in")
-_DOMAIN = re.compile(r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(:\d{1,5})?$")
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -117,13 +117,9 @@ class RunTaskRequest(NullMeansDefault):
     def _domains(cls, value: list[str] | None) -> list[str] | None:
         if value is None:
             return None
-        cleaned = []
         for domain in value:
-            d = domain.strip().lower()
-            if not _DOMAIN.fullmatch(d):
-                raise ValueError(f"{domain!r} is not a domain: use e.g. 'example.com' or '*.example.com'")
-            cleaned.append(d)
-        return cleaned
+            DomainPattern.parse(domain)  # raises with what is wrong and an example
+        return [domain.strip().lower() for domain in value]
 
     @field_validator("structured_output_json")
     @classmethod

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -136,6 +137,56 @@ class AllowList:
             if ports is not None and (ANY_PORT in ports or port in ports):
                 return True
         return False
+
+
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_HOST_NAME = re.compile(rf"(?:{_LABEL}\.)*{_LABEL}")
+
+
+@dataclass(frozen=True)
+class DomainPattern:
+    """One entry of a task's `allowed_domains`, parsed once for the API (which
+    refuses a bad one) and the egress gate (which matches connections with it).
+    `example.com` is that host, `*.example.com` it and its subdomains; an IP
+    literal (`127.0.0.1`, `[::1]` or bare `::1`) that address; a port
+    (`example.com:8080`, `[::1]:8080`) limits the pattern to that port."""
+
+    host: str  # lower-case name without `*.`, or an IP literal in its canonical form
+    wildcard: bool = False
+    port: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> DomainPattern:
+        item = text.strip().lower()
+        if item.startswith("["):  # [v6] or [v6]:port
+            name, _, rest = item[1:].partition("]")
+            if rest and not rest.startswith(":"):
+                raise ValueError(f"{text!r} is not a domain: after ']' only ':PORT' may follow")
+            port = rest[1:]
+            if ip_literal(name) is None or ":" not in name:
+                raise ValueError(f"{text!r} is not a domain: brackets hold an IPv6 address, e.g. '[::1]:8080'")
+        elif item.count(":") > 1:  # a bare IPv6 address, no port
+            name, port = item, ""
+        else:
+            name, _, port = item.partition(":")
+        wildcard = name.startswith("*.")
+        name = name[2:] if wildcard else name
+        literal = ip_literal(name)
+        if literal is not None and not wildcard:
+            name = str(literal)
+        elif not _HOST_NAME.fullmatch(name):
+            raise ValueError(f"{text!r} is not a domain: use e.g. 'example.com', '*.example.com' or 'example.com:8080'")
+        if port and not (port.isdigit() and len(port) <= 5 and 0 < int(port) < 65536):
+            raise ValueError(f"{text!r} is not a domain: the port must be a number from 1 to 65535")
+        return cls(name, wildcard, int(port) if port else None)
+
+    def matches(self, host: str, port: int) -> bool:
+        if self.port is not None and port != self.port:
+            return False
+        host = _norm_host(host)
+        if self.wildcard:
+            return host == self.host or host.endswith("." + self.host)
+        return host == self.host
 
 
 def _norm_host(host: str) -> str:

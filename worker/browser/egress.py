@@ -52,26 +52,6 @@ CHUNK = 256 * 1024
 OK, NOT_ALLOWED, HOST_UNREACHABLE, COMMAND_NOT_SUPPORTED = 0, 2, 4, 7
 
 
-def domain_matches(host: str, port: int, pattern: str) -> bool:
-    """`example.com` matches that host; `*.example.com` it and its subdomains.
-    A pattern with a port (`example.com:8080`) matches only that port."""
-    pattern = pattern.strip().lower()
-    if pattern.startswith("["):
-        name, _, rest = pattern[1:].partition("]")
-        want_port = rest[1:]
-    elif pattern.count(":") > 1:
-        name, want_port = pattern, ""
-    else:
-        name, _, want_port = pattern.partition(":")
-    if want_port and str(port) != want_port:
-        return False
-    if name.startswith("*."):
-        base = name[2:]
-        return host == base or host.endswith("." + base)
-    literal = netguard.ip_literal(name)
-    return host == (str(literal) if literal is not None else name)
-
-
 @dataclass
 class Rules:
     """One task's rules for its connections."""
@@ -79,9 +59,18 @@ class Rules:
     allowed_domains: list[str] | None
     allow: netguard.AllowList
     upstream: str | None = None  # an http://user:pass@host:port proxy to chain behind
+    patterns: list[netguard.DomainPattern] | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Parsed once per task by the grammar the API validated them with.
+        self.patterns = (
+            None if self.allowed_domains is None else [netguard.DomainPattern.parse(d) for d in self.allowed_domains]
+        )
 
     def domain_refusal(self, host: str, port: int) -> str | None:
-        if self.allowed_domains is None or any(domain_matches(host, port, d) for d in self.allowed_domains):
+        if self.allowed_domains is None or self.patterns is None:
+            return None
+        if any(p.matches(host, port) for p in self.patterns):
             return None
         return f"{host} is not in the task's allowed_domains ({', '.join(self.allowed_domains)})"
 

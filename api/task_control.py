@@ -1,8 +1,9 @@
 """Stop, pause, resume, and answer the agent's question, for the caller's own task:
 the wish is recorded in the database (shared/task_store.py) and the worker running the
 task checks it between actions and while it waits for the model (or for the answer).
-The v1 routes (api/routes/control.py), v2's PATCH /tasks/{id} and the live page's
-answer box all come here. A transition the task's status does not allow is a 409."""
+Every control request comes here: the v1 routes (api/routes/control.py), v2's
+PATCH /tasks/{id}, the live page's answer box and take-control button, and search's
+stop at its deadline. A transition the task's status does not allow is a 409."""
 
 from __future__ import annotations
 
@@ -33,12 +34,22 @@ def _request(session: Session, owner_id: str, task_id: str, verb: str, wish: Cal
     return Empty()
 
 
-def stop(session: Session, owner_id: str, task_id: str) -> Empty:
-    return _request(session, owner_id, task_id, "stop", task_store.request_stop)
+def stop(session: Session, owner_id: str, task_id: str, output: str = "Stopped by the user.") -> Empty:
+    """`output`: what a task stopped with no output of its own says."""
+    return _request(session, owner_id, task_id, "stop", lambda s, task: task_store.request_stop(s, task, output))
 
 
 def pause(session: Session, owner_id: str, task_id: str) -> Empty:
     return _request(session, owner_id, task_id, "pause", task_store.request_pause)
+
+
+def take_control(session: Session, owner_id: str, task_id: str) -> Empty:
+    """A person takes the page over (the live view): the task pauses, or stays paused."""
+    task = get_owned_task(session, owner_id, task_id)
+    if task.status != TaskStatus.paused and not task_store.request_pause(session, task):
+        session.refresh(task)
+        raise _conflict(task, "take control of")
+    return Empty()
 
 
 def resume(session: Session, owner_id: str, task_id: str) -> Empty:

@@ -20,10 +20,54 @@ from shared.row_jobs import isolated
 from shared.settings import get_settings
 from shared.webhooks.outbox import record_status
 
-# Every status change below calls record_status before its commit: the webhook
-# event is written in the same transaction as the change (exactly one per change).
-
 ACTIVE = (TaskStatus.running, TaskStatus.paused)
+
+# The moves a task's status may make; `_move` is the only writer of `Task.status` and
+# refuses anything not listed (tests/integration/test_status_moves.py keeps it so).
+# A final status has no way out.
+MOVES: dict[TaskStatus, frozenset[TaskStatus]] = {
+    TaskStatus.created: frozenset(
+        {
+            TaskStatus.running,  # a worker claims it
+            TaskStatus.paused,  # paused before any worker took it
+            TaskStatus.stopped,  # stopped before any worker took it
+        }
+    ),
+    TaskStatus.running: frozenset(
+        {
+            TaskStatus.finished,
+            TaskStatus.failed,
+            TaskStatus.stopped,  # the worker's end, or a person's stop
+            TaskStatus.paused,  # a person's pause, or the agent asks a person
+            TaskStatus.created,  # handed back: the worker shuts down, its browser crashed, its lease ran out
+        }
+    ),
+    TaskStatus.paused: frozenset(
+        {
+            TaskStatus.paused,  # the agent asks a person while paused: the question is the new event's news
+            TaskStatus.running,  # resumed or answered, a worker holds it
+            TaskStatus.created,  # resumed or answered, no worker holds it: enqueued again
+            TaskStatus.finished,
+            TaskStatus.failed,
+            TaskStatus.stopped,  # the worker's end while paused, a person's stop, or paused too long
+        }
+    ),
+    TaskStatus.finished: frozenset(),
+    TaskStatus.failed: frozenset(),
+    TaskStatus.stopped: frozenset(),
+}
+
+
+def _move(session: Session, task_id: str, to: TaskStatus, where: list[Any], **values: Any) -> bool:
+    """One status move, guarded by `where` (what the row must look like) and by MOVES,
+    with its webhook event written in the same transaction (exactly one per move).
+    The caller commits. False: the row was not in a state this move may leave."""
+    sources = [status for status, targets in MOVES.items() if to in targets]
+    statement = update(Task).where(*where, col(Task.status).in_(sources)).values(status=to, **values)
+    moved = _run_update(session, statement).rowcount == 1
+    if moved:
+        record_status(session, task_id, to)
+    return moved
 
 
 @dataclass(frozen=True)
@@ -47,22 +91,18 @@ def claim(session: Session, task_id: str, worker_id: str, max_running: int | Non
         running_cap.mark_capped(session, task_id)
         session.commit()
         return None
-    result = _run_update(
+    claimed = _move(
         session,
-        update(Task)
-        .where(col(Task.id) == task_id, col(Task.status) == TaskStatus.created)
-        .values(
-            status=TaskStatus.running,
-            worker_id=worker_id,
-            attempt=Task.attempt + 1,
-            heartbeat_at=now,
-            started_at=func.coalesce(Task.started_at, now),
-        ),
+        task_id,
+        TaskStatus.running,
+        [col(Task.id) == task_id, col(Task.status) == TaskStatus.created],
+        worker_id=worker_id,
+        attempt=Task.attempt + 1,
+        heartbeat_at=now,
+        started_at=func.coalesce(Task.started_at, now),
     )
-    if result.rowcount == 1:
-        record_status(session, task_id, TaskStatus.running)
     session.commit()
-    if result.rowcount != 1:
+    if not claimed:
         return None
     attempt = session.exec(select(Task.attempt).where(Task.id == task_id)).one()
     return Lease(task_id, attempt, worker_id)
@@ -130,52 +170,53 @@ def record_step(session: Session, lease: Lease, step: Step, input_tokens: int, o
 def finish(session: Session, lease: Lease, status: TaskStatus, output: str | None, **extra: object) -> bool:
     """Compare-and-set to a final status; False if the task was stopped or reaped meanwhile."""
     assert status in FINAL_STATUSES
-    result = _run_update(
+    done = _move(
         session,
-        update(Task)
-        .where(*_held(lease))
-        .values(status=status, output=output, finished_at=utcnow(), human_question=None, **extra),
+        lease.task_id,
+        status,
+        _held(lease),
+        output=output,
+        finished_at=utcnow(),
+        human_question=None,
+        **extra,
     )
-    if result.rowcount == 1:
-        record_status(session, lease.task_id, status)
     session.commit()
-    return result.rowcount == 1
+    return done
 
 
 def release(session: Session, lease: Lease) -> bool:
     """Hand a task back for another attempt now, rather than after its lease runs
     out: the worker is shutting down or its browser crashed. running -> created
     (the dispatcher sends it again); a paused task stays paused, unowned."""
-    result = _run_update(
+    released = _move(
         session,
-        update(Task)
-        .where(*_held(lease), col(Task.status) == TaskStatus.running)
-        .values(status=TaskStatus.created, worker_id=None, enqueued_at=None),
+        lease.task_id,
+        TaskStatus.created,
+        [*_held(lease), col(Task.status) == TaskStatus.running],
+        worker_id=None,
+        enqueued_at=None,
     )
-    released_to_queue = result.rowcount == 1
-    if not released_to_queue:
-        result = _run_update(
-            session, update(Task).where(*_held(lease), col(Task.status) == TaskStatus.paused).values(worker_id=None)
-        )
-    if result.rowcount == 1 and released_to_queue:
-        record_status(session, lease.task_id, TaskStatus.created)
+    if not released:  # no move: a paused task only loses its worker
+        statement = update(Task).where(*_held(lease), col(Task.status) == TaskStatus.paused).values(worker_id=None)
+        released = _run_update(session, statement).rowcount == 1
     session.commit()
-    return result.rowcount == 1
+    return released
 
 
 def ask_human(session: Session, lease: Lease, question: str) -> bool:
     """The agent asks a person: the task waits paused, showing the question, until
     it is answered (or resumed); False when the lease is lost."""
-    result = _run_update(
+    asked = _move(
         session,
-        update(Task)
-        .where(*_held(lease))
-        .values(status=TaskStatus.paused, paused_at=utcnow(), human_question=question, human_answer_encrypted=None),
+        lease.task_id,
+        TaskStatus.paused,
+        _held(lease),
+        paused_at=utcnow(),
+        human_question=question,
+        human_answer_encrypted=None,
     )
-    if result.rowcount == 1:
-        record_status(session, lease.task_id, TaskStatus.paused)
     session.commit()
-    return result.rowcount == 1
+    return asked
 
 
 @dataclass(frozen=True)
@@ -230,57 +271,45 @@ def recorded_steps(session: Session, task_id: str) -> list[Step]:
 
 
 def request_stop(session: Session, task: Task, output: str = "Stopped by the user.") -> bool:
-    result = _run_update(
+    stopped = _move(
         session,
-        update(Task)
-        .where(col(Task.id) == task.id, col(Task.status).in_((TaskStatus.created, *ACTIVE)))
-        .values(
-            status=TaskStatus.stopped,
-            finished_at=utcnow(),
-            output=func.coalesce(Task.output, output),
-            human_question=None,
-        ),
+        task.id,
+        TaskStatus.stopped,
+        [col(Task.id) == task.id],
+        finished_at=utcnow(),
+        output=func.coalesce(Task.output, output),
+        human_question=None,
     )
-    if result.rowcount == 1:
-        record_status(session, task.id, TaskStatus.stopped)
     session.commit()
-    return result.rowcount == 1
+    return stopped
 
 
 def request_pause(session: Session, task: Task) -> bool:
-    result = _run_update(
-        session,
-        update(Task)
-        .where(col(Task.id) == task.id, col(Task.status).in_((TaskStatus.created, TaskStatus.running)))
-        .values(status=TaskStatus.paused, paused_at=utcnow()),
-    )
-    if result.rowcount == 1:
-        record_status(session, task.id, TaskStatus.paused)
+    where = [col(Task.id) == task.id, col(Task.status).in_((TaskStatus.created, TaskStatus.running))]
+    paused = _move(session, task.id, TaskStatus.paused, where, paused_at=utcnow())
     session.commit()
-    return result.rowcount == 1
+    return paused
 
 
 def request_resume(session: Session, task: Task) -> TaskStatus | None:
     """paused -> running when a worker holds it, else back to created (to be enqueued)."""
-    now = utcnow()
-    result = _run_update(
+    paused = [col(Task.id) == task.id, col(Task.status) == TaskStatus.paused]
+    cleared = {"paused_at": None, "human_question": None}
+    if _move(
         session,
-        update(Task)
-        .where(col(Task.id) == task.id, col(Task.status) == TaskStatus.paused, col(Task.worker_id).is_not(None))
-        .values(status=TaskStatus.running, paused_at=None, heartbeat_at=now, human_question=None),
-    )
-    if result.rowcount != 1:
-        result = _run_update(
-            session,
-            update(Task)
-            .where(col(Task.id) == task.id, col(Task.status) == TaskStatus.paused, col(Task.worker_id).is_(None))
-            .values(status=TaskStatus.created, paused_at=None, enqueued_at=None, human_question=None),
-        )
-    if result.rowcount != 1:
-        session.commit()
-        return None
-    new_status = session.exec(select(col(Task.status)).where(Task.id == task.id)).one()
-    record_status(session, task.id, new_status)
+        task.id,
+        TaskStatus.running,
+        [*paused, col(Task.worker_id).is_not(None)],
+        heartbeat_at=utcnow(),
+        **cleared,
+    ):
+        new_status: TaskStatus | None = TaskStatus.running
+    elif _move(
+        session, task.id, TaskStatus.created, [*paused, col(Task.worker_id).is_(None)], enqueued_at=None, **cleared
+    ):
+        new_status = TaskStatus.created
+    else:
+        new_status = None
     session.commit()
     return new_status
 
@@ -291,24 +320,22 @@ def answer(session: Session, task: Task, answer_encrypted: str, **columns: objec
     not waiting for an answer. `columns`: more to set with it (a secret answer's secrets)."""
     waiting = [col(Task.id) == task.id, col(Task.status) == TaskStatus.paused, col(Task.human_question).is_not(None)]
     values = {"paused_at": None, "human_question": None, "human_answer_encrypted": answer_encrypted, **columns}
-    result = _run_update(
+    if _move(
         session,
-        update(Task)
-        .where(*waiting, col(Task.worker_id).is_not(None))
-        .values(status=TaskStatus.running, heartbeat_at=utcnow(), **values),
-    )
-    if result.rowcount != 1:
-        result = _run_update(
-            session,
-            update(Task)
-            .where(*waiting, col(Task.worker_id).is_(None))
-            .values(status=TaskStatus.created, enqueued_at=None, **values),
-        )
-    if result.rowcount != 1:
+        task.id,
+        TaskStatus.running,
+        [*waiting, col(Task.worker_id).is_not(None)],
+        heartbeat_at=utcnow(),
+        **values,
+    ):
+        new_status = TaskStatus.running
+    elif _move(
+        session, task.id, TaskStatus.created, [*waiting, col(Task.worker_id).is_(None)], enqueued_at=None, **values
+    ):
+        new_status = TaskStatus.created
+    else:
         session.rollback()
         return None
-    new_status = session.exec(select(col(Task.status)).where(Task.id == task.id)).one()
-    record_status(session, task.id, new_status)
     session.commit()
     return new_status
 
@@ -346,14 +373,15 @@ def reap(session: Session, lease_seconds: float, max_attempts: int) -> ReapResul
             col(Task.heartbeat_at) < cutoff,
         ]
         values: dict[str, Any]
+        to: TaskStatus | None
         if status == TaskStatus.paused:
-            values, bucket = {"worker_id": None}, out.released
+            to, values, bucket = None, {"worker_id": None}, out.released
         elif attempt < max_attempts:
-            values = {"status": TaskStatus.created, "worker_id": None, "enqueued_at": None}
+            to, values = TaskStatus.created, {"worker_id": None, "enqueued_at": None}
             bucket = out.requeued
         else:
+            to = TaskStatus.failed
             values = {
-                "status": TaskStatus.failed,
                 "finished_at": utcnow(),
                 "output": f"The worker running this task was lost {attempt} times "
                 f"(no heartbeat for {lease_seconds:.0f} s); giving up after {max_attempts} attempts.",
@@ -361,16 +389,18 @@ def reap(session: Session, lease_seconds: float, max_attempts: int) -> ReapResul
             bucket = out.failed
         # One row per commit: a row that fails is rolled back alone (logged, counted), the rest go on.
         if isolated(
-            "reaper", task_id, partial(_take_back, session, task_id, guard, values), lambda _exc: session.rollback()
+            "reaper", task_id, partial(_take_back, session, task_id, to, guard, values), lambda _exc: session.rollback()
         ):
             bucket.append(task_id)
     return out
 
 
-def _take_back(session: Session, task_id: str, guard: list, values: dict) -> bool:
-    taken = _run_update(session, update(Task).where(*guard).values(**values)).rowcount == 1
-    if taken and "status" in values:
-        record_status(session, task_id, values["status"])
+def _take_back(session: Session, task_id: str, to: TaskStatus | None, guard: list, values: dict) -> bool:
+    """`to`: the status it moves to, or None when it only loses its worker (a paused task)."""
+    if to is not None:
+        taken = _move(session, task_id, to, guard, **values)
+    else:
+        taken = _run_update(session, update(Task).where(*guard).values(**values)).rowcount == 1
     session.commit()
     return taken
 
@@ -381,20 +411,16 @@ def expire_pauses(session: Session, max_pause_seconds: float) -> list[str]:
     ids = session.exec(select(Task.id).where(col(Task.status) == TaskStatus.paused, col(Task.paused_at) < cutoff)).all()
     done = []
     for task_id in ids:
-        result = _run_update(
+        if _move(
             session,
-            update(Task)
-            .where(col(Task.id) == task_id, col(Task.status) == TaskStatus.paused, col(Task.paused_at) < cutoff)
-            .values(
-                status=TaskStatus.stopped,
-                finished_at=utcnow(),
-                output=f"Stopped: the task stayed paused longer than the limit of {max_pause_seconds:.0f} s.",
-                human_question=None,
-            ),
-        )
-        if result.rowcount == 1:
+            task_id,
+            TaskStatus.stopped,
+            [col(Task.id) == task_id, col(Task.status) == TaskStatus.paused, col(Task.paused_at) < cutoff],
+            finished_at=utcnow(),
+            output=f"Stopped: the task stayed paused longer than the limit of {max_pause_seconds:.0f} s.",
+            human_question=None,
+        ):
             done.append(task_id)
-            record_status(session, task_id, TaskStatus.stopped)
     session.commit()
     return done
 

@@ -25,12 +25,10 @@ from api import task_control
 from api.public_links import live_over, live_token_valid
 from api.public_view import not_found_page, page, snapshot, state_response
 from api.schemas import AnswerRequest
-from shared import task_store
 from shared.db import get_engine
-from shared.dispatch import dispatch
 from shared.live_bus import VIEWER_REFRESH, LiveBus, live_bus
 from shared.live_input import MAX_MESSAGE_BYTES, BadInput, parse_input
-from shared.models import Task, TaskStatus
+from shared.models import Task
 from shared.settings import get_settings
 
 log = logging.getLogger("browserq.api")
@@ -112,18 +110,19 @@ def live_answer(task_id: str, body: AnswerRequest, token: TokenQuery = "") -> JS
 
 def _control(task_id: str, action: str) -> dict[str, Any]:
     """Take control (pause; a paused task is simply taken) or hand it back (resume):
-    the same as PUT pause-task / resume-task."""
+    the same as PUT pause-task / resume-task, through api/task_control.py."""
     with Session(get_engine(), expire_on_commit=False) as session:
         task = session.get(Task, task_id)
         if task is None:
             return {"type": "error", "detail": "Task not found."}
-        if action == "take":
-            ok = task.status == TaskStatus.paused or task_store.request_pause(session, task)
-        else:
-            new_status = task_store.request_resume(session, task)
-            ok = new_status is not None
-            if new_status == TaskStatus.created:
-                dispatch(task_id)
+        try:
+            if action == "take":
+                task_control.take_control(session, task.owner_id, task_id)
+            else:
+                task_control.resume(session, task.owner_id, task_id)
+            ok = True
+        except HTTPException:
+            ok = False
         session.refresh(task)
         status = task.status.value
     if not ok:

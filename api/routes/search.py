@@ -16,6 +16,7 @@ from urllib.parse import quote_plus
 from fastapi import APIRouter, HTTPException, status
 from fastapi.concurrency import run_in_threadpool
 
+from api import task_control
 from api.deps import OwnerId, SessionDep
 from api.intake import create_task
 from api.schemas import ErrorDetail, RunTaskRequest
@@ -26,7 +27,6 @@ from api.search_schemas import (
     SimpleSearchRequest,
     SimpleSearchResponse,
 )
-from shared import task_store
 from shared.db import session_scope
 from shared.models import FINAL_STATUSES, Task, TaskStatus
 from shared.settings import get_settings
@@ -142,4 +142,8 @@ def _stop(task_id: str, output: str) -> bool:
     with session_scope() as session:
         task = session.get(Task, task_id)
         assert task is not None
-        return task_store.request_stop(session, task, output)
+        try:
+            task_control.stop(session, task.owner_id, task_id, output)
+        except HTTPException:
+            return False  # it ended meanwhile
+        return True

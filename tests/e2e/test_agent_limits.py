@@ -74,6 +74,11 @@ def test_structured_output_is_validated_and_sent_back(
     assert json.loads(task["output"]) == {"code": "CODE-END-7", "items": 300}
     p = prompts(model, key)
     assert json.dumps(SCHEMA) in p[0]  # the model was shown the schema
+    # ... and the provider was given it as done's `data` type, to enforce where it can
+    fmt = model.calls(key)["requests"][0]["response_format"]["json_schema"]["schema"]
+    variants = fmt["properties"]["action"]["items"]["anyOf"]
+    done = next(v["properties"]["done"] for v in variants if "done" in v["properties"])
+    assert done["properties"]["data"] == SCHEMA
     assert "error: 'data' is not valid against the output schema at items: '300' is not of type 'integer'" in p[2]
     assert "error: done needs 'data' valid against the output schema" in p[3]
 

@@ -231,7 +231,7 @@ class Agent:
         return ModelRequest(
             system=SYSTEM,
             user=self.redactor(user),
-            response_schema=p.response_json_schema(p.FINISHING if only_done else None),
+            response_schema=p.response_json_schema(p.FINISHING if only_done else None, self.run.output_schema),
             screenshot_jpeg=screenshot,
         )
 

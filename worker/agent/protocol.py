@@ -74,13 +74,18 @@ def _short(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(str(p) for p in err['loc']) or 'value'}: {err['msg']}" for err in exc.errors())
 
 
-def response_json_schema(action_names: list[str] | None = None) -> dict[str, Any]:
-    """The JSON Schema of the answer, for providers that take `response_format`.
+def response_json_schema(
+    action_names: list[str] | None = None, output_schema: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The JSON Schema of the answer, for providers that take `response_format`
+    (OpenAI) or a tool's input schema (Anthropic).
 
     `action_names` narrows the actions offered (the last step offers only
-    `done`)."""
+    `done`). `output_schema`, the task's structured output, becomes the type of
+    `done`'s `data`, so a provider that enforces schemas enforces it too (the
+    prompt still states it, and the answer is still validated against it)."""
     names = action_names or list(ACTIONS)
-    variants = []
+    variants: list[dict[str, Any]] = []
     for name in names:
         params = ACTIONS[name].model_json_schema()
         params.pop("title", None)
@@ -92,7 +97,7 @@ def response_json_schema(action_names: list[str] | None = None) -> dict[str, Any
                 "additionalProperties": False,
             }
         )
-    return {
+    schema: dict[str, Any] = {
         "type": "object",
         "properties": {
             "evaluation_previous_goal": {"type": "string"},
@@ -103,3 +108,17 @@ def response_json_schema(action_names: list[str] | None = None) -> dict[str, Any
         "required": ["evaluation_previous_goal", "memory", "next_goal", "action"],
         "additionalProperties": False,
     }
+    if output_schema is not None and "done" in names:
+        _type_done_data(schema, variants[names.index("done")]["properties"]["done"], output_schema)
+    return schema
+
+
+def _type_done_data(root: dict[str, Any], done: dict[str, Any], output_schema: dict[str, Any]) -> None:
+    """Puts the output schema in place of `done.data`'s "any". Its local definitions
+    (`#/$defs/...`, `#/definitions/...`) resolve from the document's root, so they move
+    there (no action's parameters have definitions of their own: tested)."""
+    data = {k: v for k, v in output_schema.items() if k not in ("$defs", "definitions", "$schema")}
+    for key in ("$defs", "definitions"):
+        if key in output_schema:
+            root[key] = output_schema[key]
+    done["properties"]["data"] = data

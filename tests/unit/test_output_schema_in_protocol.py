@@ -1,0 +1,48 @@
+"""A task's output schema is the type of `done.data` in what providers enforce."""
+
+from __future__ import annotations
+
+import jsonschema
+import pytest
+
+from worker.agent.protocol import ACTIONS, FINISHING, response_json_schema
+
+PERSON = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "properties": {"name": {"type": "string"}, "home": {"$ref": "#/$defs/Address"}},
+    "required": ["name", "home"],
+    "$defs": {"Address": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}},
+}
+
+
+def _done(schema: dict) -> dict:
+    variants = schema["properties"]["action"]["items"]["anyOf"]
+    return next(v["properties"]["done"] for v in variants if "done" in v["properties"])
+
+
+def test_without_a_schema_data_is_any() -> None:
+    assert "type" not in _done(response_json_schema())["properties"]["data"]
+
+
+@pytest.mark.parametrize("names", [None, FINISHING])
+def test_the_schema_types_done_data_and_its_refs_resolve_from_the_root(names: list[str] | None) -> None:
+    schema = response_json_schema(names, PERSON)
+    data = _done(schema)["properties"]["data"]
+    assert data["properties"] == PERSON["properties"] and "$defs" not in data and "$schema" not in data
+    assert schema["$defs"]["Address"] == PERSON["$defs"]["Address"]
+    good = {
+        "evaluation_previous_goal": "",
+        "memory": "",
+        "next_goal": "",
+        "action": [{"done": {"data": {"name": "Ada", "home": {"city": "London"}}}}],
+    }
+    jsonschema.validate(good, schema)
+    bad = {**good, "action": [{"done": {"data": {"name": "Ada", "home": {"town": "London"}}}}]}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, schema)
+    assert "$defs" not in PERSON["properties"]["home"] and "$defs" in PERSON  # the task's schema is not changed
+
+
+def test_no_action_has_definitions_of_its_own_to_clash_with_the_output_schemas() -> None:
+    assert all("$defs" not in m.model_json_schema() for m in ACTIONS.values())

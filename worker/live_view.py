@@ -9,7 +9,6 @@ costs one look at the viewer list every half second and nothing else."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -20,7 +19,7 @@ from playwright.async_api import CDPSession, Page
 from shared import task_store
 from shared.db import session_scope
 from shared.live_bus import LiveBus, live_bus
-from shared.live_input import BadInput, Click, Key, Text, Wheel, parse_input
+from shared.live_messages import BadInput, Click, Frame, Key, Text, Wheel, parse_input
 from shared.models import TaskStatus
 from shared.settings import Settings
 from worker.agent.control import TaskControl
@@ -45,14 +44,14 @@ class Screencast:
         page: Page,
         publish: Callable[[str], Awaitable[None]],
         fps: float,
-        extra: Callable[[], dict[str, Any]] = dict,
+        extra: Callable[[], dict[str, Any]] = dict,  # more Frame fields, read at each send
     ) -> None:
         self.page = page
         self.publish = publish
         self.interval = 1.0 / max(fps, 0.1)
         self.extra = extra  # fields every frame message carries (how far input was handled)
         self.frames = 0
-        self._last: dict[str, Any] | None = None
+        self._last: Frame | None = None
         self._cdp: CDPSession | None = None
         self._pending: set[asyncio.Task] = set()
         self._one_at_a_time = asyncio.Lock()
@@ -73,7 +72,8 @@ class Screencast:
 
     def _message(self) -> str:
         assert self._last is not None
-        return json.dumps({**self._last, **self.extra(), "url": self.page.url})
+        frame = Frame.model_validate({**self._last.model_dump(), **self.extra(), "url": self.page.url})
+        return frame.wire()
 
     async def _send(self) -> None:
         try:
@@ -91,13 +91,9 @@ class Screencast:
             started = time.monotonic()
             self.frames += 1
             meta = params.get("metadata") or {}
-            self._last = {
-                "type": "frame",
-                "seq": self.frames,
-                "data": params["data"],
-                "width": meta.get("deviceWidth"),
-                "height": meta.get("deviceHeight"),
-            }
+            self._last = Frame(
+                seq=self.frames, data=params["data"], width=meta.get("deviceWidth"), height=meta.get("deviceHeight")
+            )
             await self._send()
             await asyncio.sleep(max(0.0, self.interval - (time.monotonic() - started)))
         try:

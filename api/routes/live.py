@@ -14,7 +14,7 @@ import asyncio
 import json
 import logging
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
@@ -27,7 +27,7 @@ from api.public_view import not_found_page, page, snapshot, state_response
 from api.schemas import AnswerRequest
 from shared.db import get_engine
 from shared.live_bus import VIEWER_REFRESH, LiveBus, live_bus
-from shared.live_input import MAX_MESSAGE_BYTES, BadInput, parse_input
+from shared.live_messages import MAX_MESSAGE_BYTES, BadInput, ControlReply, ErrorReply, Hello, parse_input
 from shared.models import Task
 from shared.settings import get_settings
 
@@ -108,13 +108,13 @@ def live_answer(task_id: str, body: AnswerRequest, token: TokenQuery = "") -> JS
     return JSONResponse({})
 
 
-def _control(task_id: str, action: str) -> dict[str, Any]:
+def _control(task_id: str, action: Literal["take", "resume"]) -> ControlReply | ErrorReply:
     """Take control (pause; a paused task is simply taken) or hand it back (resume):
     the same as PUT pause-task / resume-task, through api/task_control.py."""
     with Session(get_engine(), expire_on_commit=False) as session:
         task = session.get(Task, task_id)
         if task is None:
-            return {"type": "error", "detail": "Task not found."}
+            return ErrorReply(detail="Task not found.")
         try:
             if action == "take":
                 task_control.take_control(session, task.owner_id, task_id)
@@ -127,8 +127,8 @@ def _control(task_id: str, action: str) -> dict[str, Any]:
         status = task.status.value
     if not ok:
         verb = "take control of" if action == "take" else "resume"
-        return {"type": "error", "detail": f"Cannot {verb} a task that is {status}.", "status": status}
-    return {"type": "control", "action": action, "status": status}
+        return ErrorReply(detail=f"Cannot {verb} a task that is {status}.", status=status)
+    return ControlReply(action=action, status=status)
 
 
 class _Viewer:
@@ -145,7 +145,7 @@ class _Viewer:
         try:
             await self.bus.watch(self.task_id, self.id)
             log.info("live view of task %s: viewer %s joined", self.task_id, self.id[:8])
-            await self.ws.send_text(json.dumps({"type": "hello", "viewer": self.id}))
+            await self.ws.send_text(Hello(viewer=self.id).wire())
             jobs = [asyncio.create_task(job) for job in (self._announce(), self._frames(), self._messages())]
             await asyncio.wait(jobs, return_when=asyncio.FIRST_COMPLETED)
         except WebSocketDisconnect:
@@ -197,36 +197,35 @@ class _Viewer:
             text = message.get("text") or (message.get("bytes") or b"").decode(errors="replace")
             reply = await self._handle(text)
             if reply:
-                await self.ws.send_text(json.dumps(reply))
+                await self.ws.send_text(reply.wire())
 
-    async def _handle(self, text: str) -> dict[str, Any] | None:
+    async def _handle(self, text: str) -> ControlReply | ErrorReply | None:
         if len(text) > MAX_MESSAGE_BYTES:
-            return {"type": "error", "detail": f"messages are at most {MAX_MESSAGE_BYTES} bytes"}
+            return ErrorReply(detail=f"messages are at most {MAX_MESSAGE_BYTES} bytes")
         try:
             message = json.loads(text)
         except json.JSONDecodeError:
-            return {"type": "error", "detail": "messages are JSON objects"}
+            return ErrorReply(detail="messages are JSON objects")
         kind = message.get("type") if isinstance(message, dict) else None
         if kind == "control" and message.get("action") in ("take", "resume"):
             reply = await run_in_threadpool(_control, self.task_id, message["action"])
-            if reply["type"] == "control":
+            if isinstance(reply, ControlReply):
                 self.in_control = message["action"] == "take"
             return reply
         if kind == "input":
             return await self._forward(message)
-        return {
-            "type": "error",
-            "detail": "unknown message: send {type: control, action: take|resume} or "
-            "{type: input, kind: click|wheel|text|key, ...}",
-        }
+        return ErrorReply(
+            detail="unknown message: send {type: control, action: take|resume} or "
+            "{type: input, kind: click|wheel|text|key, ...}"
+        )
 
-    async def _forward(self, message: dict[str, Any]) -> dict[str, Any] | None:
+    async def _forward(self, message: dict[str, Any]) -> ErrorReply | None:
         if not self.in_control:
-            return {"type": "error", "detail": "Take control first: the page is read-only while the agent works."}
+            return ErrorReply(detail="Take control first: the page is read-only while the agent works.")
         try:
             event = parse_input({**message, "viewer": self.id})
         except BadInput as exc:
-            return {"type": "error", "detail": str(exc)}
+            return ErrorReply(detail=str(exc))
         await self.bus.send_input(self.task_id, event.model_dump_json(exclude_none=True))
         return None
 

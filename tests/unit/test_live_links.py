@@ -21,7 +21,7 @@ from api.public_links import (
 )
 from shared import live_bus
 from shared.live_bus import FileLiveBus
-from shared.live_input import BadInput, Click, Key, Text, parse_input
+from shared.live_messages import BadInput, Click, Key, Text, parse_input
 from shared.models import Task, TaskStatus
 from shared.settings import Settings
 

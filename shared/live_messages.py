@@ -1,7 +1,13 @@
-"""What a live viewer who took control may send to the browser: a click, a
-scroll, typed text, a key. The API checks each event before it forwards it
+"""Every message of the live view, typed once for both ends.
+
+In: what a live viewer who took control may send to the browser (a click, a
+scroll, typed text, a key). The API checks each event before it forwards it
 and the worker parses it again before it touches the page, so a malformed
-message never reaches Playwright."""
+message never reaches Playwright.
+
+Out: what the viewer's page receives (api/templates/live.html reads `type`):
+`hello` when it joins, a `frame` of the page from the worker's screencast,
+the reply to a `control` request, and an `error` that says what to do."""
 
 from __future__ import annotations
 
@@ -85,3 +91,47 @@ def parse_input(raw: str | bytes | dict) -> Click | Wheel | Text | Key:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise BadInput(f"bad input event ({where}): {first['msg']}") from None
+
+
+# ---- out: to the viewer's page ---------------------------------------------------
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt field fails where it is made, not in the page
+
+    def wire(self) -> str:
+        """The message as the page receives it (absent fields left out)."""
+        return self.model_dump_json(exclude_none=True)
+
+
+class Hello(_Out):
+    type: Literal["hello"] = "hello"
+    viewer: str  # the id the API gives this viewer; frames' `handled` is keyed by it
+
+
+class Frame(_Out):
+    """One JPEG of the tab being watched, from the worker's screencast."""
+
+    type: Literal["frame"] = "frame"
+    seq: int
+    data: str  # base64 JPEG
+    width: float | None = None  # CSS pixels of the viewport the frame shows
+    height: float | None = None
+    url: str = ""
+    handled: dict[str, int] = Field(default_factory=dict)  # per viewer: the last input seq applied
+    parked: bool = False  # the agent has stopped for the pause: input applies from now on
+
+    def wire(self) -> str:
+        return self.model_dump_json()
+
+
+class ControlReply(_Out):
+    type: Literal["control"] = "control"
+    action: Literal["take", "resume"]
+    status: str  # the task's status after it
+
+
+class ErrorReply(_Out):
+    type: Literal["error"] = "error"
+    detail: str
+    status: str | None = None  # the task's status, when that is why

@@ -5,11 +5,12 @@ schema documents it, whether FastAPI or a route found the problem."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from fastapi import HTTPException, status
 
 
-def error_item(loc: Sequence[str | int], message: str, kind: str = "value_error") -> dict:
+def error_item(loc: Sequence[str | int], message: str, kind: str = "value_error") -> dict[str, Any]:
     return {"loc": list(loc), "msg": message, "type": kind}
 
 

@@ -56,7 +56,7 @@ def text_problem(text: str) -> str | None:
     return None
 
 
-def problems(value: Any, loc: list[str | int]) -> Iterator[dict]:
+def problems(value: Any, loc: list[str | int]) -> Iterator[dict[str, Any]]:
     """Every refused value in a decoded body, each as a 422 error item naming its place."""
     if value is _NON_FINITE:
         yield error_item(loc, f"the number {NON_FINITE}", "finite_number")
@@ -77,7 +77,7 @@ def problems(value: Any, loc: list[str | int]) -> Iterator[dict]:
             yield from problems(item, [*loc, key if not reason else "?"])
 
 
-def url_problems(scope: Scope) -> list[dict]:
+def url_problems(scope: Scope) -> list[dict[str, Any]]:
     found = []
     reason = text_problem(scope.get("path", ""))
     if reason:
@@ -145,7 +145,7 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
     return replayed
 
 
-async def _refuse(send: Send, found: list[dict]) -> None:
+async def _refuse(send: Send, found: list[dict[str, Any]]) -> None:
     body = json.dumps({"detail": found}).encode()
     await send(
         {

@@ -44,7 +44,8 @@ def build_server(api_for: ApiFor) -> MCPServer:
     @server.tool()
     async def get_task(task_id: TaskId, ctx: Context) -> dict[str, Any]:
         """The whole task: status, output, every step (goal, evaluation, URL, screenshot), files, cost."""
-        return await _call(api_for, ctx, "GET", f"/task/{task_id}")
+        task: dict[str, Any] = await _call(api_for, ctx, "GET", f"/task/{task_id}")
+        return task
 
     @server.tool()
     async def list_tasks(
@@ -58,7 +59,8 @@ def build_server(api_for: ApiFor) -> MCPServer:
     ) -> dict[str, Any]:
         """This key's tasks, newest first."""
         params: dict[str, Any] = {"page": page, "limit": limit, **({"status": status} if status else {})}
-        return await _call(api_for, ctx, "GET", "/tasks", params=params)
+        tasks: dict[str, Any] = await _call(api_for, ctx, "GET", "/tasks", params=params)
+        return tasks
 
     for verb, says in CONTROL.items():
         server.add_tool(_control(api_for, verb), name=f"{verb}_task", description=says)
@@ -172,7 +174,7 @@ async def _follow(api: TaskApi, ctx: Context, task_id: str, wait_seconds: float,
     deadline = time.monotonic() + wait_seconds
     shown = 0
     while True:
-        task = await _checked(api.call("GET", f"/task/{task_id}"))
+        task: dict[str, Any] = await _checked(api.call("GET", f"/task/{task_id}"))
         for step in task["steps"][shown:]:
             await ctx.report_progress(step["step"], steps or 75, _step_line(step))
         shown = len(task["steps"])

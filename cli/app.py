@@ -235,7 +235,7 @@ def flower(
     celery_app.start(flower_argv(host, port, url_prefix))
 
 
-def _start_dev_flower(data_dir: Path, port: int) -> subprocess.Popen | None:
+def _start_dev_flower(data_dir: Path, port: int) -> subprocess.Popen[bytes] | None:
     """`dev --flower`: Flower in its own process, with a login made for this data folder."""
     from cli.flower import FlowerUnavailable, check_flower_settings, dev_login
 
@@ -341,7 +341,7 @@ def dev(
         _stop(children)
 
 
-def _stop(children: list[subprocess.Popen]) -> None:
+def _stop(children: list[subprocess.Popen[bytes]]) -> None:
     """SIGTERM each child (the worker hands back what it runs), then wait; SIGKILL the late ones."""
     dev_stopping()
     for child in children:

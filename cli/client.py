@@ -217,7 +217,7 @@ class Follower:
     def _watch(self) -> dict[str, Any]:
         with Live(self._status_line(None), console=console, transient=True, refresh_per_second=8) as live:
             while True:
-                task = self.api.call("GET", f"/task/{self.task_id}")
+                task: dict[str, Any] = self.api.call("GET", f"/task/{self.task_id}")
                 for step in task.get("steps") or []:
                     if step["step"] > self.shown:
                         live.console.print(render_step(step))

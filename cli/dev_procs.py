@@ -128,7 +128,7 @@ def stop_once_when_parent_gone() -> None:
 _dev_stopping = threading.Event()
 
 
-def end_dev_when_it_ends(child: subprocess.Popen, what: str) -> threading.Thread:
+def end_dev_when_it_ends(child: subprocess.Popen[bytes], what: str) -> threading.Thread:
     """dev ends, saying why, when `child` ends on its own (a worker stopped by an
     unrecoverable error): a dev without its worker would take tasks that never run.
     A process manager, or the person, then starts dev again."""

@@ -39,13 +39,13 @@ def _matches(pattern: str, text: str) -> bool:
     return _compiled(pattern).search(text) is not None
 
 
-def _pattern(validator: Validator, pattern: str, instance: Any, _schema: dict) -> Iterator[ValidationError]:
+def _pattern(validator: Validator, pattern: str, instance: Any, _schema: dict[str, Any]) -> Iterator[ValidationError]:
     if validator.is_type(instance, "string") and not _matches(pattern, instance):
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
 def _pattern_properties(
-    validator: Validator, patterns: dict, instance: Any, _schema: dict
+    validator: Validator, patterns: dict[str, Any], instance: Any, _schema: dict[str, Any]
 ) -> Iterator[ValidationError]:
     if not validator.is_type(instance, "object"):
         return
@@ -56,7 +56,7 @@ def _pattern_properties(
 
 
 def _additional_properties(
-    validator: Validator, extra_schema: Any, instance: Any, schema: dict
+    validator: Validator, extra_schema: Any, instance: Any, schema: dict[str, Any]
 ) -> Iterator[ValidationError]:
     """jsonschema's own, with the patternProperties test done by RE2."""
     if not validator.is_type(instance, "object"):
@@ -101,7 +101,7 @@ def _check_pattern(pattern: str, where: str) -> None:
         ) from None
 
 
-def check_schema(schema: dict) -> None:
+def check_schema(schema: dict[str, Any]) -> None:
     """Raise SchemaError for an invalid schema, UnsafeSchema for one browserq will not run."""
     BoundedValidator.check_schema(schema)
     has_patterns = has_unevaluated = False
@@ -121,7 +121,7 @@ def check_schema(schema: dict) -> None:
         )
 
 
-def validator_for(schema: dict) -> Validator:
+def validator_for(schema: dict[str, Any]) -> Validator:
     return BoundedValidator(schema)
 
 

@@ -3,6 +3,8 @@ worker; the worker registers the task bodies (see `worker.tasks`)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import Celery
 from kombu.transport import TRANSPORT_ALIASES
 
@@ -19,7 +21,7 @@ DELIVER_WEBHOOK = "browserq.deliver_webhook"
 WEBHOOK_QUEUE = "browserq.webhooks"
 
 
-def broker_options(settings: Settings) -> dict:
+def broker_options(settings: Settings) -> dict[str, Any]:
     url = settings.resolved_broker_url
     if url.startswith("filesystem"):
         folder = settings.broker_folder

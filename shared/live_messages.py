@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
@@ -76,7 +76,7 @@ class BadInput(ValueError):
     pass
 
 
-def parse_input(raw: str | bytes | dict) -> Click | Wheel | Text | Key:
+def parse_input(raw: str | bytes | dict[str, Any]) -> Click | Wheel | Text | Key:
     """One event from its JSON; BadInput says what is wrong with it."""
     if isinstance(raw, (str, bytes)):
         if len(raw) > MAX_MESSAGE_BYTES:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -20,7 +21,7 @@ def upgrade_database() -> None:
     command.upgrade(alembic_config(), "head")
 
 
-def pending_changes() -> list:
+def pending_changes() -> list[Any]:
     """What the models have that the migrated database lacks (empty when in step)."""
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
@@ -30,7 +31,8 @@ def pending_changes() -> list:
     from shared.db import get_engine
 
     with get_engine().connect() as conn:
-        return compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+        changes: list[Any] = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+        return changes
 
 
 def regenerate_initial() -> None:

@@ -90,4 +90,4 @@ def _release(session: Session, task_id: str) -> bool:
         .values(capped_at=None, enqueued_at=utcnow())
     )
     session.commit()
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]

@@ -114,7 +114,7 @@ def _run_update(session: Session, statement: Update) -> CursorResult[Any]:
     return cast(CursorResult[Any], session.execute(statement))
 
 
-def _held(lease: Lease) -> list:
+def _held(lease: Lease) -> list[Any]:
     return [
         col(Task.id) == lease.task_id,
         col(Task.attempt) == lease.attempt,
@@ -395,7 +395,7 @@ def reap(session: Session, lease_seconds: float, max_attempts: int) -> ReapResul
     return out
 
 
-def _take_back(session: Session, task_id: str, to: TaskStatus | None, guard: list, values: dict) -> bool:
+def _take_back(session: Session, task_id: str, to: TaskStatus | None, guard: list[Any], values: dict[str, Any]) -> bool:
     """`to`: the status it moves to, or None when it only loses its worker (a paused task)."""
     if to is not None:
         taken = _move(session, task_id, to, guard, **values)

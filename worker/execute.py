@@ -11,6 +11,7 @@ import shutil
 import socket
 import uuid
 from pathlib import Path
+from typing import Any
 
 from shared import billing, task_store
 from shared.crypto import decrypt_json, encrypt_json
@@ -141,7 +142,7 @@ class SetupTimeout(Exception):
     """Opening the task's browser did not finish within setup_timeout_seconds."""
 
 
-def _finish(lease: Lease, outcome: Outcome, extra: dict) -> bool:
+def _finish(lease: Lease, outcome: Outcome, extra: dict[str, Any]) -> bool:
     """Write the final status. Should the database refuse the result itself, the task
     still ends, failed, saying so: never left to its lease and retried for the same refusal."""
     output = storable_text(outcome.output) if outcome.output is not None else None
@@ -167,7 +168,7 @@ async def _run(
     pool: BrowserPool,
     settings: Settings,
     control: TaskControl,
-) -> tuple[Outcome, dict]:
+) -> tuple[Outcome, dict[str, Any]]:
     secrets = decrypt_json(task.secrets_encrypted) if task.secrets_encrypted else {}
     assert isinstance(secrets, dict)
     files_dir = Path(settings.data_dir).resolve() / "files" / task.id  # noqa: ASYNC240 (once per task, no I/O to wait on)
@@ -224,7 +225,7 @@ async def _run(
         live = LiveView(task.id, session, control, settings)  # streams and takes input only while watched
         async with task_browser.saving_profile(context, browser, task.id), live:
             outcome = await agent.run_to_end()
-        extra: dict = {}
+        extra: dict[str, Any] = {}
         files = agent.written_files + session.downloaded
         if files:
             extra["output_files"] = files

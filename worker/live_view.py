@@ -53,7 +53,7 @@ class Screencast:
         self.frames = 0
         self._last: Frame | None = None
         self._cdp: CDPSession | None = None
-        self._pending: set[asyncio.Task] = set()
+        self._pending: set[asyncio.Task[None]] = set()
         self._one_at_a_time = asyncio.Lock()
 
     async def start(self) -> None:
@@ -149,10 +149,10 @@ class LiveView:
         self.cast: Screencast | None = None
         # viewer id -> the last of its input events handled (applied or refused); frames carry it.
         self.handled: dict[str, int] = {}
-        self._inputs: asyncio.Task | None = None
-        self._runner: asyncio.Task | None = None
+        self._inputs: asyncio.Task[None] | None = None
+        self._runner: asyncio.Task[None] | None = None
         self._republish: asyncio.TimerHandle | None = None
-        self._republishing: set[asyncio.Task] = set()  # the loop keeps only weak references to tasks
+        self._republishing: set[asyncio.Task[None]] = set()  # the loop keeps only weak references to tasks
         self._parked_told = False  # what the last frame said of control.parked
         self._closing = asyncio.Event()
 

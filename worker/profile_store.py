@@ -33,4 +33,4 @@ def save_state(session: Session, profile_id: str, state: Mapping[str, Any], task
         .where(col(BrowserProfile.id) == profile_id, col(BrowserProfile.persist).is_(True))
         .values(storage_state_encrypted=encrypt_json(state), storage_saved_at=utcnow(), storage_saved_by=task_id)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]

@@ -125,7 +125,7 @@ def _claim(session: Session, schedule: ScheduledTask, now: datetime) -> bool:
         )
         .values(next_run_at=following, is_active=following is not None, last_run_at=now)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def _previous_unfinished(session: Session, schedule: ScheduledTask) -> str | None:

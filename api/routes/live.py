@@ -141,7 +141,7 @@ class _Viewer:
 
     async def serve(self) -> None:
         """Until the viewer leaves (or the task may no longer be watched)."""
-        jobs: list[asyncio.Task] = []
+        jobs: list[asyncio.Task[None]] = []
         try:
             await self.bus.watch(self.task_id, self.id)
             log.info("live view of task %s: viewer %s joined", self.task_id, self.id[:8])

@@ -84,7 +84,8 @@ class S3Storage(Storage):
             self._call("put_object", Key=key, Body=body, ContentType=content_type or guess_type(path.name))
 
     def get_bytes(self, key: str) -> bytes:
-        return self._call("get_object", Key=key)["Body"].read()
+        body: bytes = self._call("get_object", Key=key)["Body"].read()
+        return body
 
     def stat(self, key: str) -> ObjectInfo | None:
         self._ensure_bucket()
@@ -118,7 +119,8 @@ class S3Storage(Storage):
         params: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
         if download_name:
             params["ResponseContentDisposition"] = _attachment(download_name)
-        return self.signer.generate_presigned_url("get_object", Params=params, ExpiresIn=self.url_seconds)
+        url: str = self.signer.generate_presigned_url("get_object", Params=params, ExpiresIn=self.url_seconds)
+        return url
 
     def url_for_put(self, key: str, content_type: str, size: int | None = None) -> str:
         """S3 cannot cap the size of a presigned PUT; with `size` the length is
@@ -127,7 +129,8 @@ class S3Storage(Storage):
         params: dict[str, Any] = {"Bucket": self.bucket, "Key": key, "ContentType": content_type}
         if size is not None:
             params["ContentLength"] = size
-        return self.signer.generate_presigned_url("put_object", Params=params, ExpiresIn=self.url_seconds)
+        url: str = self.signer.generate_presigned_url("put_object", Params=params, ExpiresIn=self.url_seconds)
+        return url
 
 
 def _attachment(name: str) -> str:

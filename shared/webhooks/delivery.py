@@ -11,6 +11,7 @@ import logging
 import time
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 import httpx
 from sqlalchemy import delete, update
@@ -65,7 +66,7 @@ def purge_history(keep: timedelta) -> int:
                 col(WebhookDelivery.state).in_(["delivered", "failed"]), col(WebhookDelivery.finished_at) < cutoff
             )
         )
-        return result.rowcount  # type: ignore[attr-defined]
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def _claim(delivery_id: str, due_at: datetime, now: datetime) -> bool:
@@ -79,7 +80,7 @@ def _claim(delivery_id: str, due_at: datetime, now: datetime) -> bool:
             )
             .values(next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS))
         )
-        return result.rowcount == 1  # type: ignore[attr-defined]
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def deliver(delivery_id: str, settings: Settings | None = None) -> str | None:
@@ -104,7 +105,9 @@ def deliver(delivery_id: str, settings: Settings | None = None) -> str | None:
         return _record_attempt(session, delivery_id, attempts, url, status_code, error, final=False)
 
 
-def _post(url: str, target: netguard.Target, secret: str, body: dict, timeout: float) -> tuple[int | None, str | None]:
+def _post(
+    url: str, target: netguard.Target, secret: str, body: dict[str, Any], timeout: float
+) -> tuple[int | None, str | None]:
     """POST to exactly the address that was checked (a name re-resolved here could
     now point elsewhere: DNS rebinding). The error kept says what happened, never
     what the other side answered: whoever set the webhook URL reads it."""
@@ -143,7 +146,7 @@ def _record_attempt(
     settings = get_settings()
     attempts = attempts_before + 1
     if error is None:
-        values: dict = {"state": "delivered", "finished_at": utcnow()}
+        values: dict[str, Any] = {"state": "delivered", "finished_at": utcnow()}
     elif final or attempts > settings.webhook_max_retries:
         values = {"state": "failed", "finished_at": utcnow()}
     else:

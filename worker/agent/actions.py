@@ -18,8 +18,9 @@ from pydantic import Field
 from shared.storage.names import FileNameError, check_file_name
 from worker.agent.registry import Handler, Params, Registry
 from worker.browser.actionable import mark_for_click, plainly_clickable, prepare_typing
-from worker.browser.date_input import DateTextError, fill_date_field
+from worker.browser.date_input import fill_date_field
 from worker.browser.guard import REFUSED_ERRORS
+from worker.browser.human_dates import DateTextError
 from worker.browser.page_state import ElementGone, ElementRef, PageState, element_handle
 from worker.browser.session import BrowserSession
 from worker.browser.suggestions import wait_for_suggestions, wait_for_suggestions_at

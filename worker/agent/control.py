@@ -41,7 +41,7 @@ class TaskControl:
         self.changed = asyncio.Event()
         self.parked = asyncio.Event()  # set while the agent waits in a checkpoint, paused
         self.driven = 0  # inputs a person applied to the page through the live view
-        self._watcher: asyncio.Task | None = None
+        self._watcher: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> TaskControl:
         self._watcher = asyncio.create_task(self._watch())

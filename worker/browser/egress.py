@@ -88,7 +88,7 @@ class Gate:
     connections: int = 0
     _names: dict[str, tuple[float, list[str]]] = field(default_factory=dict)
     _streams: set[asyncio.StreamWriter] = field(default_factory=set)
-    _handlers: set[asyncio.Task] = field(default_factory=set)
+    _handlers: set[asyncio.Task[None]] = field(default_factory=set)
 
     @property
     def proxy(self) -> dict[str, str]:

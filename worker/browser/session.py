@@ -76,7 +76,7 @@ class BrowserSession:
         self._changed = asyncio.Event()
         self._opening = 0  # > 0 while open_tab waits for its page
         self._reserved: set[str] = set()
-        self._pending: set[asyncio.Task] = set()
+        self._pending: set[asyncio.Task[None]] = set()
         self._pristine: set[Page] = set()  # tabs open_tab made that nothing has loaded or written into
         context.on("page", self._on_page)
 

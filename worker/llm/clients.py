@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 C = TypeVar("C")
 
-_BY_LOOP: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, Any]] = weakref.WeakKeyDictionary()
+_BY_LOOP: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, ...], Any]] = weakref.WeakKeyDictionary()
 
 
 def shared_client(factory: Callable[..., C], **options: Any) -> C:

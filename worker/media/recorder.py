@@ -48,7 +48,8 @@ def ffmpeg_exe() -> str | None:
     try:
         import imageio_ffmpeg
 
-        return imageio_ffmpeg.get_ffmpeg_exe()
+        exe: str = imageio_ffmpeg.get_ffmpeg_exe()
+        return exe
     except (ImportError, RuntimeError) as exc:
         log.warning("no ffmpeg for recordings (%s): install imageio-ffmpeg", exc)
         return None
@@ -71,8 +72,8 @@ class ScreencastRecorder:
         self._next_ack = 0.0
         self._page: Page | None = None
         self._cdp: CDPSession | None = None
-        self._follower: asyncio.Task | None = None
-        self._acks: set[asyncio.Task] = set()  # frame acks on their way (the loop keeps only weak references)
+        self._follower: asyncio.Task[None] | None = None
+        self._acks: set[asyncio.Task[None]] = set()  # frame acks on their way (the loop keeps only weak references)
         self._exe: str | None = None
 
     async def start(self) -> bool:
@@ -111,7 +112,7 @@ class ScreencastRecorder:
             return
         self._page, self._cdp = page, cdp
 
-    def _on_frame(self, cdp: CDPSession, event: dict) -> None:
+    def _on_frame(self, cdp: CDPSession, event: dict[str, Any]) -> None:
         loop = asyncio.get_running_loop()
         now = loop.time()
         data = base64.b64decode(event["data"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from api.file_urls import screenshot_url
 from api.public_links import live_url, share_url
@@ -65,6 +66,15 @@ class TaskRead:
             if "done" in action:
                 return bool((action["done"] or {}).get("success", True))
         return True
+
+    @property
+    def judgement(self) -> dict[str, Any] | None:
+        """The judge's report once it ran: verdict (bool), reasoning, failureReason, model."""
+        return self.task.judgement
+
+    @property
+    def judge_verdict(self) -> bool | None:
+        return None if self.task.judgement is None else bool(self.task.judgement.get("verdict"))
 
 
 def read_task(task: Task, steps: list[Step], settings: Settings) -> TaskRead:

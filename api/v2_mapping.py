@@ -53,6 +53,10 @@ _V2_FIELD = {
     "secrets": "secrets",
     "allowed_domains": "allowedDomains",
     "highlight_elements": "highlightElements",
+    "judge": "judge",
+    "judge_ground_truth": "judgeGroundTruth",
+    "judge_llm": "judgeLlm",
+    "max_cost_usd": "maxCostUsd",
 }
 
 
@@ -71,6 +75,10 @@ def run_request(body: CreateTaskRequestV2) -> RunTaskRequest:
         "secrets": _without_nulls(body.secrets),
         "allowed_domains": body.allowed_domains,
         "highlight_elements": body.highlight_elements,
+        "judge": body.judge,
+        "judge_ground_truth": body.judge_ground_truth,
+        "judge_llm": body.judge_llm,
+        "max_cost_usd": body.max_cost_usd,
     }
     fields.update({name: value for name, value in optional.items() if value is not None})
     try:
@@ -122,6 +130,8 @@ def _common(read: TaskRead) -> dict[str, Any]:
         "cost": None if spent.usd is None else usd_text(spent.usd),
         "cost_detail": CostV2(input_tokens=spent.input_tokens, output_tokens=spent.output_tokens, usd=spent.usd),
         "human_question": read.human_question,
+        "judge_verdict": read.judge_verdict,
+        "judgement": None if read.judgement is None else json.dumps(read.judgement),
     }
 
 

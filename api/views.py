@@ -60,6 +60,7 @@ def task_view(task: Task, steps: list[Step]) -> TaskView:
         metadata=task.task_metadata,
         replay_of=task.replay_of,
         public_share_url=read.share_url,
+        judgement=read.judgement,
     )
 
 

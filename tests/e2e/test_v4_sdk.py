@@ -6,6 +6,7 @@ fails these tests. v2's judge fields are checked at the end, over the same tasks
 
 from __future__ import annotations
 
+import json
 import time
 from decimal import Decimal
 
@@ -15,7 +16,7 @@ from browser_use_sdk.v4 import BrowserUse, BrowserUseError
 
 from tests.support.scripted_model import ScriptedModelServer, answer
 from tests.support.site import SiteServer
-from tests.support.stack import Stack
+from tests.support.stack import Stack, poll
 
 pytestmark = pytest.mark.e2e
 PAGE = "<!doctype html><html><head><title>Shop</title></head><body><h1>Price: 42 EUR</h1></body></html>"
@@ -91,8 +92,22 @@ def test_v4_client_runs_judges_lists_and_reads_events(
         assert [str(r.id) for r in client.runs.list(session_id=created.session_id).runs] == [str(created.id)]
 
     # The same task through v2: the judge's verdict and its report, as JSON text.
-    v2 = httpx.get(f"{pg_stack.url}/api/v2/tasks/{created.id}", headers={"X-Browser-Use-API-Key": pg_stack.key})
-    assert v2.json()["judgeVerdict"] is True and '"verdict": true' in v2.json()["judgement"]
+    headers = {"X-Browser-Use-API-Key": pg_stack.key}
+    v2 = httpx.get(f"{pg_stack.url}/api/v2/tasks/{created.id}", headers=headers, timeout=30).json()
+    assert v2["judgeVerdict"] is True and json.loads(v2["judgement"])["verdict"] is True
+    # v2's own judge fields: judge and judgeGroundTruth in, judgeVerdict and judgement out.
+    wrong = {**VERDICT, "verdict": False, "failure_reason": "41 is not 42"}
+    v2_key = model.script([answer("Report", {"done": {"text": "41"}}), wrong])
+    body = {"task": f"Price? [script:{v2_key}]", "judge": True, "judgeGroundTruth": "The price is 42."}
+    made = httpx.post(f"{pg_stack.url}/api/v2/tasks", json=body, headers=headers, timeout=30).json()
+
+    def judged() -> dict | None:
+        task = httpx.get(f"{pg_stack.url}/api/v2/tasks/{made['id']}", headers=headers, timeout=30).json()
+        return task if task["status"] == "finished" else None
+
+    task = poll("the v2 task to finish", judged, timeout=90)
+    assert task["judgeVerdict"] is False and json.loads(task["judgement"])["failureReason"] == "41 is not 42"
+    assert "The price is 42." in json.dumps(model.calls(v2_key)["requests"][1])
 
 
 def test_v4_client_cost_cap_and_cancel(pg_stack: Stack, model: ScriptedModelServer) -> None:

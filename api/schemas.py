@@ -13,6 +13,7 @@ from pydantic import (
     Field,
     GetJsonSchemaHandler,
     PlainSerializer,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -101,12 +102,13 @@ class RunTaskRequest(NullMeansDefault):
     judge_ground_truth: str | None = Field(default=None, max_length=MAX_TASK_CHARS)
     judge_llm: str | None = None  # (ext) the judge's model: default BROWSERQ_JUDGE_MODEL, else llm_model
 
-    @model_validator(mode="after")
-    def _judge_fields_need_a_judge(self) -> RunTaskRequest:
-        for name in ("judge_ground_truth", "judge_llm"):
-            if getattr(self, name) is not None and not self.judge:
-                raise ValueError(f"{name} is for the judge: send judge: true with it, or leave it out")
-        return self
+    @field_validator("judge_ground_truth", "judge_llm")
+    @classmethod
+    def _judge_fields_need_a_judge(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """A field-level check, so the 422 names the field (`judge` is declared, so checked, first)."""
+        if value is not None and not info.data.get("judge"):
+            raise ValueError(f"{info.field_name} is for the judge: send judge: true with it, or leave it out")
+        return value
 
     @field_validator("task")
     @classmethod

@@ -109,3 +109,16 @@ def test_a_paused_run_shows_running_with_its_question_and_events_only_grow() -> 
         "run.cancelled",
     )
     assert mapping.summary(read_task(task, [], get_settings())).error == "Stopped by the user."
+
+
+def test_judge_fields_without_a_judge_are_a_422_naming_the_field_in_v1_v2_and_v4() -> None:
+    from api.schemas import RunTaskRequest
+    from api.v2_mapping import run_request as v2_run_request
+    from api.v2_schemas import CreateTaskRequestV2
+
+    with pytest.raises(ValueError, match="judge_llm is for the judge"):
+        RunTaskRequest.model_validate({"task": "x", "judge_llm": "gpt-4.1"})
+    with pytest.raises(HTTPException) as v2:
+        v2_run_request(CreateTaskRequestV2.model_validate({"task": "x", "judgeGroundTruth": "42"}))
+    assert v2.value.detail[0]["loc"] == ["body", "judgeGroundTruth"]
+    assert RunTaskRequest.model_validate({"task": "x", "judge": True, "judge_ground_truth": "42"}).judge

@@ -244,4 +244,6 @@ def test_the_judge_reads_the_run_and_its_verdict_and_tokens_are_stored(
     judged = model.calls(key)["requests"][1]
     asked = "\n".join(message_texts(judged))
     assert "There are 42." in asked and "41 in stock" in asked and "Step 1:" in asked and "judge" in asked
+    user = next(m for m in judged["messages"] if m["role"] == "user")["content"]
+    assert [part["type"] for part in user] == ["text", "image_url"]  # gpt-4.1 sees: the last screenshot goes too
     assert billing.cost_of(task, settings).input_tokens == task.input_tokens + 700

@@ -29,10 +29,27 @@ from shared.storage import get_storage
 from shared.webhooks.outbox import record_new_task
 
 
+def judge_model_for(body: RunTaskRequest) -> str:
+    """The judge's model: the one the request names, else the operator's, else the task's own."""
+    return body.judge_llm or get_settings().judge_model or body.llm_model
+
+
 def _check_request(body: RunTaskRequest) -> None:
-    reason = model_unavailable_reason(body.llm_model, get_settings())
+    settings = get_settings()
+    reason = model_unavailable_reason(body.llm_model, settings)
     if reason:
         raise invalid(["body", "llm_model"], reason)
+    judge_model = judge_model_for(body)
+    if body.judge and (reason := model_unavailable_reason(judge_model, settings)):
+        raise invalid(["body", "judge_llm"], f"the judge's model: {reason}")
+    if body.max_cost_usd is not None:
+        for model in {body.llm_model, *([judge_model] if body.judge else [])}:
+            if settings.price_of(model) is None:
+                raise invalid(
+                    ["body", "max_cost_usd"],
+                    f"a cost cap needs a price for {model!r}, which has none: "
+                    "ask the operator to set one in BROWSERQ_MODEL_PRICES, or leave the cap out",
+                )
 
 
 async def create_task_once(body: RunTaskRequest, session: Session, owner_id: str, key: str | None, print_: str) -> str:
@@ -81,7 +98,11 @@ def new_task(body: RunTaskRequest, session: Session, owner_id: str, **columns: A
         task=body.task,
         secrets_encrypted=encrypt_json(body.secrets) if body.secrets else None,
         secret_names=sorted(body.secrets) if body.secrets else None,
-        **{**body.model_dump(exclude={"task", "secrets", "structured_output_json", "metadata"}), **from_profile},
+        **{
+            **body.model_dump(exclude={"task", "secrets", "structured_output_json", "metadata", "judge_llm"}),
+            **from_profile,
+        },
+        judge_llm=judge_model_for(body) if body.judge else None,
         structured_output_json=body.structured_output_json,  # type: ignore[arg-type]
         task_metadata=body.metadata,
         public_share_token=new_share_token() if body.enable_public_share else None,

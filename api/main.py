@@ -37,6 +37,7 @@ from api.routes import (
 )
 from api.routes import metrics as metrics_route
 from api.routes.mcp import McpEndpoint
+from api.v4 import routes as v4_routes
 from shared.crypto import SecretKeyMissing
 from shared.settings import get_settings
 from shared.storage import UPLOAD_MAX_BYTES, StorageError, StorageNotConfigured
@@ -180,6 +181,7 @@ def create_app(*, maintenance: bool = True) -> FastAPI:
     ):
         app.include_router(router, prefix="/api/v1")
     app.include_router(v2_tasks.router)  # /api/v2: the official SDKs' and n8n node's task API
+    app.include_router(v4_routes.router)  # /api/v4: browser-use-sdk 3.x's runs API
     app.include_router(metrics_route.router)  # /metrics, for Prometheus
     mcp = McpEndpoint(app)
     app.router.routes.append(mcp.route())  # /mcp: the MCP server over streamable HTTP, behind the API key

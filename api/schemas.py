@@ -13,6 +13,7 @@ from pydantic import (
     Field,
     GetJsonSchemaHandler,
     PlainSerializer,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -92,6 +93,22 @@ class RunTaskRequest(NullMeansDefault):
     max_agent_steps: int = Field(default=75, ge=1, le=200)
     enable_public_share: bool = False
     metadata: dict[str, str] | None = None
+    # (ext) The task's spending cap in USD: before each model call the worker adds the call's
+    # expected cost to what the task spent and stops the task, failed, rather than pass it.
+    max_cost_usd: float | None = Field(default=None, gt=0, le=1_000_000)
+    # (ext) A judge: after the run, a model reads the task, the ground truth, the result and
+    # the steps and gives a verdict (TaskView.judgement); its tokens count in the task's cost.
+    judge: bool = False
+    judge_ground_truth: str | None = Field(default=None, max_length=MAX_TASK_CHARS)
+    judge_llm: str | None = None  # (ext) the judge's model: default BROWSERQ_JUDGE_MODEL, else llm_model
+
+    @field_validator("judge_ground_truth", "judge_llm")
+    @classmethod
+    def _judge_fields_need_a_judge(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """A field-level check, so the 422 names the field (`judge` is declared, so checked, first)."""
+        if value is not None and not info.data.get("judge"):
+            raise ValueError(f"{info.field_name} is for the judge: send judge: true with it, or leave it out")
+        return value
 
     @field_validator("task")
     @classmethod
@@ -212,6 +229,8 @@ class TaskView(BaseModel):
     # answer (POST /task/{id}/answer); null when it is not waiting for one.
     human_question: str | None = None
     cost: Cost | None = None  # (ext)
+    # (ext) The judge's verdict once it ran (judge: true): {"verdict", "reasoning", "failureReason", "model"}.
+    judgement: dict[str, Any] | None = None
 
 
 class TaskSummary(BaseModel):

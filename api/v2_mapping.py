@@ -5,7 +5,6 @@ the same code), and a task row becomes the v2 views."""
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,8 +12,8 @@ from fastapi import HTTPException, status
 from pydantic import ValidationError
 
 from api.errors import error_item, invalid
-from api.file_urls import screenshot_url
 from api.schemas import RunTaskRequest
+from api.task_read import TaskRead, read_task, usd_text
 from api.v2_schemas import (
     CostV2,
     CreateTaskRequestV2,
@@ -24,7 +23,6 @@ from api.v2_schemas import (
     TaskStepViewV2,
     TaskViewV2,
 )
-from shared import billing
 from shared.models import Step, Task, TaskStatus
 from shared.settings import Settings
 
@@ -55,6 +53,10 @@ _V2_FIELD = {
     "secrets": "secrets",
     "allowed_domains": "allowedDomains",
     "highlight_elements": "highlightElements",
+    "judge": "judge",
+    "judge_ground_truth": "judgeGroundTruth",
+    "judge_llm": "judgeLlm",
+    "max_cost_usd": "maxCostUsd",
 }
 
 
@@ -73,6 +75,10 @@ def run_request(body: CreateTaskRequestV2) -> RunTaskRequest:
         "secrets": _without_nulls(body.secrets),
         "allowed_domains": body.allowed_domains,
         "highlight_elements": body.highlight_elements,
+        "judge": body.judge,
+        "judge_ground_truth": body.judge_ground_truth,
+        "judge_llm": body.judge_llm,
+        "max_cost_usd": body.max_cost_usd,
     }
     fields.update({name: value for name, value in optional.items() if value is not None})
     try:
@@ -106,33 +112,8 @@ def _without_nulls(values: dict[str, str | None] | None) -> dict[str, str] | Non
     return None if values is None else {k: v for k, v in values.items() if v is not None}
 
 
-def is_success(task: Task, last_step: Step | None) -> bool | None:
-    """What the agent said of itself when it finished (`done`'s `success`)."""
-    if task.status == TaskStatus.failed:
-        return False
-    if task.status != TaskStatus.finished:
-        return None
-    for action in reversed((last_step.actions or []) if last_step else []):
-        if "done" in action:
-            return bool((action["done"] or {}).get("success", True))
-    return True
-
-
-def cost(task: Task, settings: Settings) -> str | None:
-    """v2's own `cost`: USD as text, from the task's tokens at its model's price; null without a price."""
-    usd = billing.cost_of(task, settings).usd
-    if usd is None:
-        return None
-    return format(Decimal(str(usd)).normalize(), "f") if usd else "0"
-
-
-def cost_detail(task: Task, settings: Settings) -> CostV2:
-    """(ext) `costDetail`: v2's `cost` is a string, so the tokens go beside it."""
-    spent = billing.cost_of(task, settings)
-    return CostV2(input_tokens=spent.input_tokens, output_tokens=spent.output_tokens, usd=spent.usd)
-
-
-def _common(task: Task, last_step: Step | None, settings: Settings) -> dict[str, Any]:
+def _common(read: TaskRead) -> dict[str, Any]:
+    task, spent = read.task, read.cost
     return {
         "id": task.id,
         "session_id": task.id,  # one browser session per task
@@ -144,16 +125,20 @@ def _common(task: Task, last_step: Step | None, settings: Settings) -> dict[str,
         "finished_at": task.finished_at,
         "metadata": task.task_metadata,
         "output": task.output,
-        "is_success": is_success(task, last_step),
-        "cost": cost(task, settings),
-        "cost_detail": cost_detail(task, settings),
-        "human_question": task.human_question if task.status == TaskStatus.paused else None,
+        "is_success": read.is_success,
+        # v2's own `cost` is USD as text (null without a price); (ext) `costDetail` has the tokens beside it
+        "cost": None if spent.usd is None else usd_text(spent.usd),
+        "cost_detail": CostV2(input_tokens=spent.input_tokens, output_tokens=spent.output_tokens, usd=spent.usd),
+        "human_question": read.human_question,
+        "judge_verdict": read.judge_verdict,
+        "judgement": None if read.judgement is None else json.dumps(read.judgement),
     }
 
 
 def task_view(task: Task, steps: list[Step], settings: Settings) -> TaskViewV2:
+    read = read_task(task, steps, settings)
     return TaskViewV2(
-        **_common(task, steps[-1] if steps else None, settings),
+        **_common(read),
         steps=[
             TaskStepViewV2(
                 number=s.step,
@@ -161,20 +146,20 @@ def task_view(task: Task, steps: list[Step], settings: Settings) -> TaskViewV2:
                 evaluation_previous_goal=s.shown_evaluation,
                 next_goal=s.next_goal,
                 url=s.url,
-                screenshot_url=screenshot_url(task, s.screenshot_key),
+                screenshot_url=read.screenshot_url(s),
                 actions=[json.dumps(a) for a in s.actions or []],
             )
             for s in steps
         ],
-        output_files=[FileViewV2(id=name, file_name=name) for name in task.output_files or []],
+        output_files=[FileViewV2(id=name, file_name=name) for name in read.output_files],
     )
 
 
 def item_view(task: Task, last_step: Step | None, settings: Settings) -> TaskItemViewV2:
-    return TaskItemViewV2(**_common(task, last_step, settings))
+    return TaskItemViewV2(**_common(read_task(task, [last_step] if last_step else [], settings)))
 
 
 def status_view(task: Task, last_step: Step | None, settings: Settings) -> TaskStatusViewV2:
-    common = _common(task, last_step, settings)
+    common = _common(read_task(task, [last_step] if last_step else [], settings))
     fields = ("id", "status", "output", "finished_at", "is_success", "cost", "cost_detail", "human_question")
     return TaskStatusViewV2(**{k: common[k] for k in fields})

@@ -18,8 +18,9 @@ class _Wire(BaseModel):
 
 class CreateTaskRequestV2(_Wire):
     """Fields browserq has no counterpart for (flashMode, thinking, vision,
-    judge*, skillIds) are accepted and ignored; the ones whose loss would
-    change what the task does (sessionId, opVaultId) are refused."""
+    skillIds) are accepted and ignored; the ones whose loss would change what
+    the task does (sessionId, opVaultId) are refused. The judge fields run the
+    judge; maxCostUsd is browserq's (ext), v4's per-run cost cap."""
 
     task: str = Field(min_length=1, max_length=MAX_TASK_CHARS)
     llm: str | None = None
@@ -40,6 +41,7 @@ class CreateTaskRequestV2(_Wire):
     judge_ground_truth: str | None = None
     judge_llm: str | None = None
     skill_ids: list[str] | None = None
+    max_cost_usd: float | None = None  # (ext) as v4's maxCostUsd
 
 
 class UpdateTaskRequestV2(_Wire):

@@ -1,17 +1,15 @@
 """A v1 task as the API shows it: Task and its steps -> TaskView (GET /task/{id}, the
-keyless live and share pages), Task -> TaskSummary (GET /tasks). The v2 shapes are
-api/v2_mapping.py's."""
+keyless live and share pages), Task -> TaskSummary (GET /tasks). A mapping over the
+read model (api/task_read.py); the v2 shapes are api/v2_mapping.py's."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from api.file_urls import screenshot_url
-from api.public_links import live_url, share_url
 from api.schemas import BrowserData, Cost, StepView, TaskSummary, TaskView
-from shared import billing
+from api.task_read import TaskRead, read_task
 from shared.crypto import decrypt_json
-from shared.models import Step, Task, TaskStatus
+from shared.models import Step, Task
 from shared.settings import get_settings
 
 
@@ -22,18 +20,9 @@ def _browser_data(task: Task) -> BrowserData | None:
     return BrowserData.model_validate(decrypt_json(task.browser_data_encrypted))
 
 
-def waiting_question(task: Task) -> str | None:
-    """The agent's question, while the task waits for a person to answer it."""
-    return task.human_question if task.status == TaskStatus.paused else None
-
-
-def cost_view(task: Task) -> Cost:
-    spent = billing.cost_of(task)
-    return Cost(input_tokens=spent.input_tokens, output_tokens=spent.output_tokens, usd=spent.usd)
-
-
-def _listed(task: Task) -> dict[str, Any]:
+def _listed(read: TaskRead) -> dict[str, Any]:
     """What GET /tasks shows of a task, and GET /task/{id} shows too."""
+    task, spent = read.task, read.cost
     return {
         "id": task.id,
         "task": task.task,
@@ -41,15 +30,16 @@ def _listed(task: Task) -> dict[str, Any]:
         "status": task.status,
         "created_at": task.created_at,
         "finished_at": task.finished_at,
-        "live_url": live_url(task, get_settings()),
-        "human_question": waiting_question(task),
-        "cost": cost_view(task),
+        "live_url": read.live_url,
+        "human_question": read.human_question,
+        "cost": Cost(input_tokens=spent.input_tokens, output_tokens=spent.output_tokens, usd=spent.usd),
     }
 
 
 def task_view(task: Task, steps: list[Step]) -> TaskView:
+    read = read_task(task, steps, get_settings())
     return TaskView(
-        **_listed(task),
+        **_listed(read),
         steps=[
             StepView(
                 id=s.id,
@@ -60,7 +50,7 @@ def task_view(task: Task, steps: list[Step]) -> TaskView:
                 memory=s.memory,
                 actions=s.actions,
                 duration_ms=s.duration_ms,
-                screenshot_url=screenshot_url(task, s.screenshot_key),
+                screenshot_url=read.screenshot_url(s),
             )
             for s in steps
         ],
@@ -69,10 +59,11 @@ def task_view(task: Task, steps: list[Step]) -> TaskView:
         output_files=task.output_files,
         metadata=task.task_metadata,
         replay_of=task.replay_of,
-        public_share_url=share_url(task, get_settings()),
+        public_share_url=read.share_url,
+        judgement=read.judgement,
     )
 
 
 def task_summary(task: Task) -> TaskSummary:
     """One task of GET /tasks: no steps, no files."""
-    return TaskSummary(**_listed(task))
+    return TaskSummary(**_listed(read_task(task, [], get_settings())))

@@ -43,16 +43,37 @@ def task_cost(llm_model: str, input_tokens: int, output_tokens: int, settings: S
 
 
 def cost_of(task: Task, settings: Settings | None = None) -> TaskCost:
-    return task_cost(task.llm_model, task.input_tokens, task.output_tokens, settings)
+    """The agent's tokens at the task's model price plus the judge's at its own model's."""
+    run = task_cost(task.llm_model, task.input_tokens, task.output_tokens, settings)
+    if not (task.judge_input_tokens or task.judge_output_tokens):
+        return run
+    judge = task_cost(judge_model_of(task), task.judge_input_tokens, task.judge_output_tokens, settings)
+    usd = None if run.usd is None or judge.usd is None else round(run.usd + judge.usd, 8)
+    return TaskCost(run.input_tokens + judge.input_tokens, run.output_tokens + judge.output_tokens, usd)
+
+
+def judge_model_of(task: Task) -> str:
+    return task.judge_llm or task.llm_model
 
 
 def spend_by_model(session: Session, owner_id: str | None = None) -> list[tuple[str, int, int]]:
-    """(llm_model, input tokens, output tokens) summed over the tasks (of one key, or all)."""
-    query = select(Task.llm_model, func.sum(Task.input_tokens), func.sum(Task.output_tokens))
-    if owner_id is not None:
-        query = query.where(col(Task.owner_id) == owner_id)
-    rows = session.exec(query.group_by(col(Task.llm_model))).all()
-    return [(model, int(inp or 0), int(out or 0)) for model, inp, out in rows]
+    """(llm_model, input tokens, output tokens) summed over the tasks (of one key, or all),
+    the judges' tokens under the judge's model."""
+    judge_model = func.coalesce(col(Task.judge_llm), col(Task.llm_model))
+    queries = [
+        select(Task.llm_model, func.sum(Task.input_tokens), func.sum(Task.output_tokens)).group_by(col(Task.llm_model)),
+        select(judge_model, func.sum(Task.judge_input_tokens), func.sum(Task.judge_output_tokens))
+        .where(col(Task.judge_input_tokens) + col(Task.judge_output_tokens) > 0)
+        .group_by(judge_model),
+    ]
+    totals: dict[str, tuple[int, int]] = {}
+    for query in queries:
+        if owner_id is not None:
+            query = query.where(col(Task.owner_id) == owner_id)
+        for model, inp, out in session.exec(query).all():
+            before = totals.get(model, (0, 0))
+            totals[model] = (before[0] + int(inp or 0), before[1] + int(out or 0))
+    return [(model, inp, out) for model, (inp, out) in totals.items()]
 
 
 # What /balance shows for a key without a budget: ten million dollars' worth, "no limit".

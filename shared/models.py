@@ -109,6 +109,15 @@ class Task(SQLModel, table=True):
     # answer given (Fernet JSON {"answer", "secret"}) until the worker takes it.
     human_question: str | None = Field(default=None, sa_column=Column(Text))
     human_answer_encrypted: str | None = Field(default=None, sa_column=Column(Text))
+    # The task's own spending cap in USD (v4 maxCostUsd): checked before each model call.
+    max_cost_usd: float | None = None
+    # The judge (v2 judge, v4 judge): after the run a model reads it and gives a verdict.
+    judge: bool = False
+    judge_ground_truth: str | None = Field(default=None, sa_column=Column(Text))  # v2 ground truth, v4 context
+    judge_llm: str | None = None  # the judge's model; None: BROWSERQ_JUDGE_MODEL, else the task's own
+    judgement: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    judge_input_tokens: int = 0  # the judge's tokens, priced at its own model (shared/billing.py)
+    judge_output_tokens: int = 0
 
 
 class Step(SQLModel, table=True):

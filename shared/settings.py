@@ -142,6 +142,9 @@ class Settings(BaseSettings):
     # BROWSERQ_MODELS='{"my-alias": {"provider": "openai", "model": "llama3.1"}}'.
     models: dict[str, ModelRoute] = Field(default_factory=dict)
     default_llm_model: str = "gpt-4.1"
+    # The model that judges a run when its request asks for a judge without naming one
+    # (None: the task's own model).
+    judge_model: str | None = None
     # Prices by `llm_model` name, over the shipped ones of the models browserq names:
     # BROWSERQ_MODEL_PRICES='{"gpt-4.1": {"input": 2.0, "output": 8.0}, "my-llama": {"input": 0, "output": 0}}'.
     model_prices: dict[str, ModelPrice] = Field(default_factory=dict)

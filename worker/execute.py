@@ -10,6 +10,7 @@ import os
 import shutil
 import socket
 import uuid
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,11 @@ from worker.browser import egress, guard
 from worker.browser.pool import BrowserPool
 from worker.browser.session import BrowserSession
 from worker.human import HumanChannel, Reply
+from worker.judge import judge_request, judge_run
 from worker.live_view import LiveView
+from worker.llm.cost_cap import CappedCalls, CostCap
+from worker.llm.registry import resolve_model
+from worker.media.screenshots import take_screenshot
 from worker.media.task_files import TaskFiles
 from worker.replay import model_for_task
 from worker.task_steps import REFUSED, StoreRefused, TaskSteps
@@ -39,6 +44,7 @@ from worker.task_steps import REFUSED, StoreRefused, TaskSteps
 log = logging.getLogger("browserq.worker")
 
 COOKIES_TIMEOUT = 10.0
+JUDGE_SCREENSHOT_TIMEOUT = 15.0
 CLOSE_TIMEOUT = 30.0
 
 
@@ -203,6 +209,7 @@ async def _run(
                 await task_browser.start(context, task, settings)
                 model = await model_for_task(task, settings)
                 budgeted = await asyncio.to_thread(_has_budget, task.owner_id)
+                cap = _cost_cap(task, settings)
         except TimeoutError:
             raise setup_over from None
         agent = Agent(
@@ -219,6 +226,7 @@ async def _run(
             readable_files=readable,
             spend_check=(lambda: asyncio.to_thread(_over_budget, task.owner_id)) if budgeted else None,
             human=HumanChannel(lease),
+            capped=CappedCalls(cap, settings.price_of(task.llm_model)) if cap else None,
         )
         await _answered_meanwhile(agent)
         task_files.secret_forms = lambda: agent.redactor.values  # secrets answered later count too
@@ -226,6 +234,8 @@ async def _run(
         async with task_browser.saving_profile(context, browser, task.id), live:
             outcome = await agent.run_to_end()
         extra: dict[str, Any] = {}
+        if task.judge and outcome.status in (TaskStatus.finished, TaskStatus.failed):
+            extra.update(await _judge(task, outcome, agent, settings, cap))
         files = agent.written_files + session.downloaded
         if files:
             extra["output_files"] = files
@@ -269,6 +279,37 @@ async def _answered_meanwhile(agent: Agent) -> None:
     if answer is not None:
         reply = agent.took_answer(Reply(waiting=False, answer=answer), driven=False)
         agent.run.notes.append(f"Before this attempt you asked a person: {agent.redactor(answer.question)!r}. {reply}")
+
+
+def _cost_cap(task: Task, settings: Settings) -> CostCap | None:
+    """The task's cost cap, with what its earlier attempts spent already counted."""
+    if task.max_cost_usd is None:
+        return None
+    spent = billing.cost_of(task, settings).usd or 0
+    return CostCap(Decimal(str(task.max_cost_usd)), spent_usd=Decimal(str(spent)))
+
+
+async def _judge(task: Task, outcome: Outcome, agent: Agent, settings: Settings, cap: CostCap | None) -> dict[str, Any]:
+    """The judge's report and tokens, as columns for the task's final write."""
+    name = billing.judge_model_of(task)
+    model = resolve_model(name, settings)
+    shot = None
+    if model.vision:  # the last screenshot, secrets masked; the judge goes without one rather than wait
+        try:
+            async with asyncio.timeout(JUDGE_SCREENSHOT_TIMEOUT):
+                page = await agent.session.page()
+                shot = await take_screenshot(page, None, False, settings.screenshot_quality, agent.redactor.values)
+        except TimeoutError:
+            shot = None
+    request = judge_request(task, outcome, agent.run.history, shot)
+    capped = CappedCalls(cap, settings.price_of(name)) if cap else None
+    report, usage = await agent.control.race(judge_run(model, request, settings, capped))
+    return {
+        "judgement": agent.redactor.scrub(report),
+        "judge_llm": name,
+        "judge_input_tokens": usage.input_tokens,
+        "judge_output_tokens": usage.output_tokens,
+    }
 
 
 def _has_budget(owner_id: str) -> bool:

@@ -56,8 +56,8 @@ def test_every_route_with_generated_input(case: schemathesis.Case, api_stack: St
     key_headers = {"authorization", "x-browser-use-api-key"}
     generated = {k: v for k, v in (case.headers or {}).items() if k.lower() not in key_headers}
     key = (
-        {"X-Browser-Use-API-Key": api_stack.key}  # the v2 API's own header, as its SDKs send it
-        if case.path.startswith("/api/v2/")
+        {"X-Browser-Use-API-Key": api_stack.key}  # the v2 and v4 APIs' own header, as their SDKs send it
+        if case.path.startswith(("/api/v2/", "/api/v4/"))
         else {"Authorization": f"Bearer {api_stack.key}"}
     )
     for headers in (key, {}):

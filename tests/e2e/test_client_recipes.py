@@ -45,7 +45,7 @@ def run_recipe(name: str, stack: Stack, key: str, script: str) -> str:
 
 
 def test_every_recipe_is_run_here() -> None:
-    assert set(recipes()) == {"curl", "docs-basic", "docs-structured", "docs-control", "sdk-v2"}
+    assert set(recipes()) == {"curl", "docs-basic", "docs-structured", "docs-control", "sdk-v2", "sdk-v4"}
 
 
 @pytest.mark.parametrize("name", ["curl", "docs-basic", "sdk-v2"])
@@ -53,6 +53,15 @@ def test_the_recipes_that_report_the_heading(pg_stack: Stack, model: ScriptedMod
     script = model.script([answer("Finish", {"done": {"text": "Example Domain", "success": True}})])
     out = run_recipe(name, pg_stack, pg_stack.key, script)
     assert "Example Domain" in out and ("finished" in out or "True" in out), out
+
+
+def test_the_v4_sdk_recipe_with_a_judge_and_a_cost_cap(pg_stack: Stack, model: ScriptedModelServer) -> None:
+    verdict = {"verdict": True, "reasoning": "The heading matches.", "failure_reason": None}
+    script = model.script([answer("Finish", {"done": {"text": "Example Domain", "success": True}}), verdict])
+    out = run_recipe("sdk-v4", pg_stack, pg_stack.key, script).splitlines()
+    # one step and the judge at the scripted default usage (100 in / 20 out), gpt-4.1 at $2 / $8
+    assert out[:2] == ["completed Example Domain 0.00072", "judge: True"], out
+    assert [line.split()[1] for line in out[2:]] == ["run.created", "browser.ready", "agent.step", "run.completed"]
 
 
 def test_the_structured_output_recipe(pg_stack: Stack, model: ScriptedModelServer) -> None:

@@ -153,3 +153,25 @@ def test_metrics_have_tokens_and_cost_by_model(cost_stack: Stack, model: Scripte
             assert total(samples, "browserq_task_cost_usd", model=llm) == pytest.approx(usd(llm, inp, out))
         else:
             assert cost == []  # no price: no made-up number
+
+
+def test_a_cost_cap_needs_a_price_and_a_judged_task_costs_its_judge_too(
+    cost_stack: Stack, model: ScriptedModelServer
+) -> None:
+    """v1's extensions: max_cost_usd is refused for a model with no price (it could not be
+    checked); judge: true adds the judge's tokens, at the judge model's price, to the cost."""
+    with cost_stack.client() as client:
+        refused = client.post("/run-task", json={"task": "x", "llm_model": "local-llama", "max_cost_usd": 1})
+        assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", "max_cost_usd"]
+        assert "needs a price for 'local-llama'" in refused.json()["detail"][0]["msg"]
+        verdict = {"verdict": True, "reasoning": "fine", "_usage": {"input_tokens": 4000, "output_tokens": 100}}
+        key = model.script([answer("Finish", {"done": {"text": "ok"}}), verdict])
+        body = {"task": f"Judge me [script:{key}]", "judge": True, "judge_llm": "gpt-4o-mini", "max_cost_usd": 1}
+        task = wait_for(client, client.post("/run-task", json=body).json()["id"], FINAL, timeout=120)
+    assert task["judgement"]["verdict"] is True and task["judgement"]["model"] == "gpt-4o-mini"
+    # the step at gpt-4.1's price (100 in / 20 out, the scripted default), the judge at gpt-4o-mini's
+    assert task["cost"] == {
+        "input_tokens": 4100,
+        "output_tokens": 120,
+        "usd": round(usd("gpt-4.1", 100, 20) + usd("gpt-4o-mini", 4000, 100), 8),
+    }

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
+from shared import billing
 from shared.db import session_scope
 from shared.keys import create_api_key
 from shared.migrate import upgrade_database
@@ -197,3 +198,52 @@ def test_the_agent_alone_tells_the_model_why_its_data_was_refused(model: Scripte
     assert "error" in refused and "not valid against the output schema at count" in refused["error"]
     third = "\n".join(message_texts(model.calls(key)["requests"][2], "user"))
     assert refused["error"] in third
+
+
+def test_the_cost_cap_stops_before_the_call_that_would_pass_it_and_the_judge_stays_under_it(
+    settings: Settings, model: ScriptedModelServer
+) -> None:
+    """gpt-4.1 at $2/$8 per million: each scripted call costs $0.208, the cap is $0.5. Before
+    call 3 the task spent $0.416 and expects $0.208 more, so call 3 is never made; the judge's
+    call would pass the cap too, so the judge reports why it has no verdict."""
+    heavy = {"input_tokens": 100_000, "output_tokens": 1_000}
+    key = model.script([{**answer("Wait", {"wait": {"seconds": 0}}), "_usage": heavy}] * 4)
+    task_id = _new_task(f"Wait a lot [script:{key}]", max_cost_usd=0.5, judge=True, judge_llm="gpt-4.1")
+
+    assert _run(task_id, settings) == TaskStatus.failed
+    task, steps = _stored(task_id)
+    assert model.calls(key)["count"] == 2 and len(steps) == 2
+    assert task.output is not None and task.output.startswith("Failed: stopped at the task's cost cap")
+    assert "$0.5" in task.output and "spent $0.416" in task.output
+    assert (task.input_tokens, task.output_tokens) == (200_000, 2_000)
+    assert task.judgement is not None and task.judgement["verdict"] is None
+    assert "cost cap" in task.judgement["error"] and task.judge_input_tokens == 0
+
+
+def test_the_judge_reads_the_run_and_its_verdict_and_tokens_are_stored(
+    settings: Settings, model: ScriptedModelServer
+) -> None:
+    verdict = {
+        "verdict": False,
+        "reasoning": "The agent reported 41 but the ground truth is 42.",
+        "failure_reason": "wrong count",
+        "_usage": {"input_tokens": 700, "output_tokens": 30},
+    }
+    key = model.script([answer("Report", {"done": {"text": "41 in stock"}}), verdict])
+    task_id = _new_task(f"Count the stock [script:{key}]", judge=True, judge_ground_truth="There are 42.")
+
+    assert _run(task_id, settings) == TaskStatus.finished
+    task, _steps = _stored(task_id)
+    assert task.judgement == {
+        "verdict": False,
+        "reasoning": "The agent reported 41 but the ground truth is 42.",
+        "failureReason": "wrong count",
+        "model": "gpt-4.1",
+    }
+    assert (task.judge_llm, task.judge_input_tokens, task.judge_output_tokens) == ("gpt-4.1", 700, 30)
+    judged = model.calls(key)["requests"][1]
+    asked = "\n".join(message_texts(judged))
+    assert "There are 42." in asked and "41 in stock" in asked and "Step 1:" in asked and "judge" in asked
+    user = next(m for m in judged["messages"] if m["role"] == "user")["content"]
+    assert [part["type"] for part in user] == ["text", "image_url"]  # gpt-4.1 sees: the last screenshot goes too
+    assert billing.cost_of(task, settings).input_tokens == task.input_tokens + 700

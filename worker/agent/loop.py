@@ -26,6 +26,7 @@ from worker.browser.session import BrowserSession
 from worker.human import HumanChannel, Reply, describe
 from worker.llm.ask import ask_model
 from worker.llm.base import ChatModel, ModelError, ModelRequest, TokenUsage
+from worker.llm.cost_cap import CappedCalls
 from worker.media.screenshots import take_screenshot
 
 log = logging.getLogger("browserq.agent")
@@ -102,6 +103,8 @@ class Agent:
     spend_check: Callable[[], Awaitable[str | None]] | None = None
     # ask_human's way to a person (None: nobody can be asked, the action fails saying so).
     human: HumanChannel | None = None
+    # The task's own cost cap (max_cost_usd): each model call is checked against it first.
+    capped: CappedCalls | None = None
     _failures: int = 0
     _waited: float = 0.0  # seconds this step waited for a person: not part of its duration
     _seen: set[str] | None = None
@@ -181,7 +184,7 @@ class Agent:
         self._seen = state.descriptions()
         request = await self._request(step, page, state, shot)
         try:
-            answer, usage = await self.control.race(ask_model(self.model, request, self.settings))
+            answer, usage = await self.control.race(ask_model(self.model, request, self.settings, capped=self.capped))
         except ModelError as exc:
             return self._failed(self.redactor(str(exc)))
         self.usage = self.usage + usage

@@ -75,7 +75,7 @@ def render_user_message(
         )
     if run.notes:
         parts.append("<notes>\n" + "\n".join(run.notes) + "\n</notes>")
-    parts.append(_history(run.history))
+    parts.append(render_history(run.history))
     if run.files:
         parts.append("<files>\n" + "\n".join(run.files) + "\n</files>")
     parts.append(_browser(state, tabs, current_tab, events))
@@ -88,7 +88,7 @@ def render_user_message(
     return "\n\n".join(parts)
 
 
-def _history(history: list[HistoryItem], keep: int = 20) -> str:
+def render_history(history: list[HistoryItem], keep: int = 20) -> str:
     if not history:
         return "<history>\nNo steps yet.\n</history>"
     lines = []

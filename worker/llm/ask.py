@@ -19,6 +19,7 @@ from shared import metrics
 from shared.settings import Settings
 from worker.agent.protocol import AgentOutput
 from worker.llm.base import ChatModel, ModelError, ModelReply, ModelRequest, RetryableModelError, TokenUsage
+from worker.llm.cost_cap import CappedCalls
 
 # Called while a request is in flight or a retry waits (about every
 # `settings.control_poll_seconds`); raising from it (e.g. the task was stopped)
@@ -30,20 +31,37 @@ FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
 
 
 async def ask_model(
-    model: ChatModel, request: ModelRequest, settings: Settings, *, on_wait: OnWait | None = None
+    model: ChatModel,
+    request: ModelRequest,
+    settings: Settings,
+    *,
+    on_wait: OnWait | None = None,
+    capped: CappedCalls | None = None,
 ) -> tuple[AgentOutput, TokenUsage]:
-    """One step's answer and the tokens all attempts used."""
-    reply = await complete_with_retries(model, request, settings, on_wait)
+    """One step's answer and the tokens all attempts used; with `capped`, each call is
+    checked against the task's cost cap first (CostCapReached, a ModelError, if over)."""
+    reply = await complete_capped(model, request, settings, on_wait, capped)
     try:
         return parse_answer(reply.text), reply.usage
     except ValueError as first:
         corrected = replace(request, corrections=[*request.corrections, correction_message(first)])
-        second = await complete_with_retries(model, corrected, settings, on_wait)
+        second = await complete_capped(model, corrected, settings, on_wait, capped)
         usage = reply.usage + second.usage
         try:
             return parse_answer(second.text), usage
         except ValueError as exc:
             raise ModelError(f"the model's answer was not valid for the agent protocol after a retry: {exc}") from exc
+
+
+async def complete_capped(
+    model: ChatModel, request: ModelRequest, settings: Settings, on_wait: OnWait | None, capped: CappedCalls | None
+) -> ModelReply:
+    if capped is not None:
+        capped.check(request)
+    reply = await complete_with_retries(model, request, settings, on_wait)
+    if capped is not None:
+        capped.spend(reply.usage)
+    return reply
 
 
 async def complete_with_retries(

@@ -34,6 +34,7 @@ from api.routes import (
     ui,
     v2_billing,
     v2_files,
+    v2_profiles,
     v2_tasks,
     webhooks,
 )
@@ -185,7 +186,7 @@ def create_app(*, maintenance: bool = True) -> FastAPI:
         billing.router,
     ):
         app.include_router(router, prefix="/api/v1")
-    for v2_router in (v2_tasks.router, v2_files.router, v2_billing.router):
+    for v2_router in (v2_tasks.router, v2_files.router, v2_billing.router, v2_profiles.router):
         app.include_router(v2_router)  # /api/v2: the official SDKs' and n8n node's API
     app.include_router(metrics_route.router)  # /metrics, for Prometheus
     mcp = McpEndpoint(app)

@@ -153,3 +153,28 @@ class AccountViewV2(_Wire):
     project_id: str  # the key's id
     api_key_id: str | None
     tracing_disabled: bool = True  # browserq sends no traces anywhere
+
+
+class ProfileCreateV2(_Wire):
+    """`profiles.create` / `update`: a browser profile that keeps its cookies (v1's `persist`).
+    browserq's profiles have no userId: one given is refused (422), never dropped."""
+
+    name: str | None = Field(default=None, max_length=100)
+    user_id: str | None = Field(default=None, max_length=255)
+
+
+class ProfileViewV2(_Wire):
+    id: str
+    user_id: str | None = None
+    name: str | None = None
+    last_used_at: Timestamp | None = None  # when a task last saved its cookies and storage
+    created_at: Timestamp
+    updated_at: Timestamp
+    cookie_domains: list[str] | None = None
+
+
+class ProfileListResponseV2(_Wire):
+    items: list[ProfileViewV2]
+    total_items: int
+    page_number: int
+    page_size: int

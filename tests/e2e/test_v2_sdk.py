@@ -2,7 +2,7 @@
 API; the version the test set locks, what `pip install browser-use-sdk` gives), pointed
 at a running browserq, used exactly as its README and helpers are: `run` (with an output
 schema), `stream`, `tasks.create/get/status/wait/list/update`, `files.task_output`,
-`billing.account`. Nothing here speaks v2 by hand but the extension fields and the n8n
+`billing.account`, `profiles.*`. Nothing here speaks v2 by hand but the extension fields and the n8n
 node's credential check, so a shape the SDK cannot parse fails these tests. The 2.x
 client has its own test (test_v2_sdk2.py), run in a venv of its own."""
 
@@ -151,7 +151,7 @@ def test_paused_tasks_alone_and_in_a_list(
     assert stopped.status == TaskStatus.stopped
 
 
-def test_errors_account_and_unknown_routes(pg_stack: Stack) -> None:
+def test_errors_account_profiles_and_unknown_routes(pg_stack: Stack) -> None:
     with pytest.raises(BrowserUseError) as wrong_key:
         sdk(pg_stack, key="bq_not-a-key").tasks.list()
     assert wrong_key.value.status_code == 401
@@ -174,6 +174,22 @@ def test_errors_account_and_unknown_routes(pg_stack: Stack) -> None:
     account = client.billing.account()
     assert account.plan_info.plan_name == "self-hosted" and account.total_credits_balance_usd > 0
     assert isinstance(account.project_id, uuid.UUID) and account.active_session_count >= 0
+
+    name = f"shop-{uuid.uuid4().hex[:6]}"
+    made = client.profiles.create(name=name)
+    assert made.name == name and made.cookie_domains == [] and made.user_id is None
+    assert [p.id for p in client.profiles.list(query=name).items] == [made.id]
+    assert client.profiles.update(str(made.id), name=name + "-2").name == name + "-2"
+    assert client.profiles.get(str(made.id)).name == name + "-2"
+    with pg_stack.client() as v1:  # the same profile, as v1 shows it: one that keeps its cookies
+        assert v1.get(f"/browser-profiles/{made.id}").json()["persist"] is True
+    with pytest.raises(BrowserUseError) as user_id:
+        client.profiles.create(name="x", user_id="u-1")  # no such column here: refused, not dropped
+    assert user_id.value.status_code == 422 and user_id.value.detail["detail"][0]["loc"] == ["body", "userId"]
+    client.profiles.delete(str(made.id))
+    with pytest.raises(BrowserUseError) as gone:
+        client.profiles.get(str(made.id))
+    assert gone.value.status_code == 404
 
     with pytest.raises(BrowserUseError) as unknown:
         client.sessions.list()  # v2 sessions are not served

@@ -195,6 +195,9 @@ def test_errors_account_profiles_and_unknown_routes(pg_stack: Stack) -> None:
         client.sessions.list()  # v2 sessions are not served
     assert unknown.value.status_code == 404
     assert "/api/v1" in unknown.value.message and "/api/v2" in unknown.value.message
+    v1_unknown = httpx.get(f"{pg_stack.url}/api/v1/no-such-route", timeout=10)  # any version, the same answer
+    assert v1_unknown.status_code == 404 and "versions /api/v1, /api/v2" in v1_unknown.json()["detail"]
+    assert httpx.get(f"{pg_stack.url}/no-such-page", timeout=10).json() == {"detail": "Not Found"}  # outside /api/
 
 
 def test_ping_answers_a_valid_key_as_the_v2_n8n_nodes_credential_test_asks(pg_stack: Stack) -> None:

@@ -7,8 +7,8 @@ import time
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, status
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, HTTPException, Security, status
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session, col, select
 
 from api.ratelimit import retry_after
@@ -76,3 +76,17 @@ def _within_rate_limit(owner: str) -> str:
 
 
 OwnerId = Annotated[str, Depends(current_owner)]
+
+_v2_key = APIKeyHeader(
+    name="X-Browser-Use-API-Key", auto_error=False, description="Your browserq API key (`browserq keys create NAME`)."
+)
+
+
+def current_owner_v2(session: SessionDep, key: Annotated[str | None, Security(_v2_key)]) -> str:
+    """v2's clients send the key in their own header."""
+    if not key:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Missing API key: send 'X-Browser-Use-API-Key: <key>'")
+    return owner_of_key(session, key)
+
+
+OwnerV2 = Annotated[str, Depends(current_owner_v2)]

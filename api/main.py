@@ -15,7 +15,7 @@ from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import error_item
+from api.errors import error_item, no_such_route
 from api.input_guard import InputGuard
 from api.maintenance.loop import MaintenanceThread
 from api.maintenance.schedules import run_due as run_due_schedules
@@ -32,6 +32,9 @@ from api.routes import (
     share,
     tasks,
     ui,
+    v2_billing,
+    v2_files,
+    v2_profiles,
     v2_tasks,
     webhooks,
 )
@@ -119,11 +122,15 @@ BODY_PARSE_ERROR = "There was an error parsing the body"  # FastAPI's 400 for a 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     """A body FastAPI cannot even decode (bytes that are not UTF-8, say) is
-    invalid input like any other: 422 in the documented shape, not an undocumented 400."""
+    invalid input like any other: 422 in the documented shape, not an undocumented 400.
+    A path under /api/ that no route has (Starlette's bare "Not Found") says which API
+    versions this server speaks, so a client pointed at the wrong one learns why."""
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 400 and exc.detail == BODY_PARSE_ERROR:
         error = error_item(["body"], "The request body is not valid UTF-8 JSON.", "json_invalid")
         return JSONResponse({"detail": [error]}, status_code=422)
+    if exc.status_code == 404 and exc.detail == "Not Found" and request.url.path.startswith("/api/"):
+        return JSONResponse({"detail": no_such_route(request)}, status_code=404)
     return await http_exception_handler(request, exc)
 
 
@@ -180,7 +187,8 @@ def create_app(*, maintenance: bool = True) -> FastAPI:
         billing.router,
     ):
         app.include_router(router, prefix="/api/v1")
-    app.include_router(v2_tasks.router)  # /api/v2: the official SDKs' and n8n node's task API
+    for v2_router in (v2_tasks.router, v2_files.router, v2_billing.router, v2_profiles.router):
+        app.include_router(v2_router)  # /api/v2: the official SDKs' and n8n node's API
     app.include_router(v4_routes.router)  # /api/v4: browser-use-sdk 3.x's runs API
     app.include_router(metrics_route.router)  # /metrics, for Prometheus
     mcp = McpEndpoint(app)

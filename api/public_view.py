@@ -61,6 +61,7 @@ def page(template: str, frame_ancestors: str = "*", frame_src: str = "'none'", *
         f"script-src 'nonce-{nonce}'; "
         "style-src 'unsafe-inline'; "
         "img-src 'self' data: blob: http: https:; "
+        "media-src 'self' blob: http: https:; "  # the dashboard plays a task's recording from storage
         "connect-src 'self' ws: wss:; "
         f"frame-src {frame_src}; "
         "base-uri 'none'; form-action 'none'; "

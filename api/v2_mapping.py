@@ -5,6 +5,7 @@ the same code), and a task row becomes the v2 views."""
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,26 +24,36 @@ from api.v2_schemas import (
     TaskStepViewV2,
     TaskViewV2,
 )
+from shared.model_routes import model_unavailable_reason
 from shared.models import Step, Task, TaskStatus
-from shared.settings import Settings
+from shared.settings import Settings, get_settings
 
-# v2 has no `failed`: a task that ended without success is `finished` with isSuccess false
-# (the official clients wait for finished, stopped or paused, and would wait forever otherwise).
+# The statuses both official clients parse: 3.x validates against created, started,
+# finished, failed, stopped; 2.x's helpers end their wait on finished, stopped or paused.
+# - paused is `started` (with the extension `paused: true`): 3.x has no paused and would
+#   refuse the whole task (or list); a paused task has not ended, and a task waiting for a
+#   person goes on once answered, so a client's wait should go on too.
+# - failed is `finished` with isSuccess false: 2.x's helpers would wait forever on `failed`.
+#   `filterBy=failed` (3.x) still finds exactly the failed ones.
 V2_STATUS = {
     TaskStatus.created: "created",
     TaskStatus.running: "started",
-    TaskStatus.paused: "paused",
+    TaskStatus.paused: "started",
     TaskStatus.finished: "finished",
     TaskStatus.failed: "finished",
     TaskStatus.stopped: "stopped",
 }
 V1_STATUSES = {
     "created": [TaskStatus.created],
-    "started": [TaskStatus.running],
-    "paused": [TaskStatus.paused],
+    "started": [TaskStatus.running, TaskStatus.paused],
+    "paused": [TaskStatus.paused],  # 2.x's filter
     "finished": [TaskStatus.finished, TaskStatus.failed],
+    "failed": [TaskStatus.failed],  # 3.x's filter
     "stopped": [TaskStatus.stopped],
 }
+# Output files are named, not numbered, in browserq: v2's file id is derived from the task
+# and the name, so it is the same on every read and needs no column.
+_OUTPUT_FILE_IDS = uuid.UUID("6f1d7c3e-29a4-5b0e-9c61-3f2b8e5d0a17")
 # RunTaskRequest field -> the v2 field it came from, to name the right field in a 422.
 _V2_FIELD = {
     "task": "task",
@@ -82,7 +93,7 @@ def run_request(body: CreateTaskRequestV2) -> RunTaskRequest:
     }
     fields.update({name: value for name, value in optional.items() if value is not None})
     try:
-        return RunTaskRequest.model_validate(fields)
+        request = RunTaskRequest.model_validate(fields)
     except ValidationError as exc:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
@@ -93,6 +104,14 @@ def run_request(body: CreateTaskRequestV2) -> RunTaskRequest:
                 for e in exc.errors()
             ],
         ) from None
+    reason = model_unavailable_reason(request.llm_model, get_settings())
+    if reason:  # checked here too, so the 422 names v2's field
+        raise invalid(["body", "llm"], reason)
+    return request
+
+
+def output_file_id(task_id: str, file_name: str) -> str:
+    return str(uuid.uuid5(_OUTPUT_FILE_IDS, f"{task_id}/{file_name}"))
 
 
 def _task_text(body: CreateTaskRequestV2) -> str:
@@ -132,6 +151,7 @@ def _common(read: TaskRead) -> dict[str, Any]:
         "human_question": read.human_question,
         "judge_verdict": read.judge_verdict,
         "judgement": None if read.judgement is None else json.dumps(read.judgement),
+        "paused": task.status == TaskStatus.paused,
     }
 
 
@@ -148,10 +168,11 @@ def task_view(task: Task, steps: list[Step], settings: Settings) -> TaskViewV2:
                 url=s.url,
                 screenshot_url=read.screenshot_url(s),
                 actions=[json.dumps(a) for a in s.actions or []],
+                duration=None if s.duration_ms is None else s.duration_ms / 1000,
             )
             for s in steps
         ],
-        output_files=[FileViewV2(id=name, file_name=name) for name in read.output_files],
+        output_files=[FileViewV2(id=output_file_id(task.id, n), file_name=n) for n in read.output_files],
     )
 
 
@@ -161,5 +182,5 @@ def item_view(task: Task, last_step: Step | None, settings: Settings) -> TaskIte
 
 def status_view(task: Task, last_step: Step | None, settings: Settings) -> TaskStatusViewV2:
     common = _common(read_task(task, [last_step] if last_step else [], settings))
-    fields = ("id", "status", "output", "finished_at", "is_success", "cost", "cost_detail", "human_question")
+    fields = ("id", "status", "output", "finished_at", "is_success", "cost", "cost_detail", "human_question", "paused")
     return TaskStatusViewV2(**{k: common[k] for k in fields})

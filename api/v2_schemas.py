@@ -1,6 +1,7 @@
 """The wire shapes of the Browser Use Cloud v2 task API, as the official
-clients (the `browser-use-sdk` 2.0 Python SDK, the n8n node) send and read
-them: camelCase keys, `started` for a running task, steps with a `number`."""
+clients (`browser-use-sdk` 2.x and 3.x's default client, the n8n node) send and
+read them: camelCase keys, `started` for a running task, steps with a `number`,
+UUIDs for ids (3.x validates them)."""
 
 from __future__ import annotations
 
@@ -54,8 +55,14 @@ class TaskCreatedResponseV2(_Wire):
 
 
 class FileViewV2(_Wire):
-    id: str
+    id: str  # a UUID, stable for the task and the file's name (api/v2_mapping.output_file_id)
     file_name: str
+
+
+class OutputFileResponseV2(FileViewV2):
+    """`files.task_output`: the file and a signed URL to download it."""
+
+    download_url: str
 
 
 class TaskStepViewV2(_Wire):
@@ -66,6 +73,7 @@ class TaskStepViewV2(_Wire):
     url: str
     screenshot_url: str | None = None
     actions: list[str]  # each action as JSON text
+    duration: float | None = None  # seconds the step took (its model call and actions)
 
 
 class CostV2(_Wire):
@@ -81,7 +89,7 @@ class _TaskCommonV2(_Wire):
     session_id: str
     llm: str
     task: str
-    status: str  # created | started | paused | finished | stopped
+    status: str  # created | started | finished | stopped (api/v2_mapping.V2_STATUS says why)
     created_at: Timestamp
     started_at: Timestamp | None = None
     finished_at: Timestamp | None = None
@@ -94,6 +102,7 @@ class _TaskCommonV2(_Wire):
     cost: str | None = None
     cost_detail: CostV2 | None = None  # (ext)
     human_question: str | None = None  # (ext) ask_human's question while the task waits (paused)
+    paused: bool = False  # (ext) the task is paused (v2's status says `started`: see V2_STATUS)
     suggestions: list[dict[str, Any]] | None = None
 
 
@@ -122,3 +131,52 @@ class TaskStatusViewV2(_Wire):
     cost: str | None = None
     cost_detail: CostV2 | None = None  # (ext)
     human_question: str | None = None  # (ext)
+    paused: bool = False  # (ext)
+
+
+class PlanInfoV2(_Wire):
+    plan_name: str
+    subscription_status: str | None = None
+    subscription_id: str | None = None
+    subscription_current_period_end: str | None = None
+    subscription_canceled_at: str | None = None
+
+
+class AccountViewV2(_Wire):
+    name: str | None
+    total_credits_balance_usd: float
+    monthly_credits_balance_usd: float
+    additional_credits_balance_usd: float
+    rate_limit: int  # Cloud's legacy name for concurrent_session_limit
+    concurrent_session_limit: int  # the key's cap on tasks at once; 0: no cap
+    active_session_count: int  # the key's tasks running or paused now
+    plan_info: PlanInfoV2
+    is_free_tier: bool = False
+    project_id: str  # the key's id
+    api_key_id: str | None
+    tracing_disabled: bool = True  # browserq sends no traces anywhere
+
+
+class ProfileCreateV2(_Wire):
+    """`profiles.create` / `update`: a browser profile that keeps its cookies (v1's `persist`).
+    browserq's profiles have no userId: one given is refused (422), never dropped."""
+
+    name: str | None = Field(default=None, max_length=100)
+    user_id: str | None = Field(default=None, max_length=255)
+
+
+class ProfileViewV2(_Wire):
+    id: str
+    user_id: str | None = None
+    name: str | None = None
+    last_used_at: Timestamp | None = None  # when a task last saved its cookies and storage
+    created_at: Timestamp
+    updated_at: Timestamp
+    cookie_domains: list[str] | None = None
+
+
+class ProfileListResponseV2(_Wire):
+    items: list[ProfileViewV2]
+    total_items: int
+    page_number: int
+    page_size: int

@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from shared.model_names import CLOUD_ONLY, SERVED
+
 
 class ModelRoute(BaseModel):
     """Where an `llm_model` name is sent: a provider and the provider's own model name."""
@@ -35,40 +37,16 @@ class ModelPrice(BaseModel):
 
 
 def _default_models() -> dict[str, ModelRoute]:
-    openai = {
-        "gpt-4o": (2.5, 10.0),
-        "gpt-4o-mini": (0.15, 0.6),
-        "gpt-4.1": (2.0, 8.0),
-        "gpt-4.1-mini": (0.4, 1.6),
-        "o4-mini": (1.1, 4.4),
-        "o3": (2.0, 8.0),
+    """The served names of shared/model_names.py as routes."""
+    return {
+        name: ModelRoute(
+            provider=provider,
+            model=model,
+            input_price=price[0] if price else None,
+            output_price=price[1] if price else None,
+        )
+        for name, (provider, model, price) in SERVED.items()
     }
-    anthropic = {
-        "claude-sonnet-4-20250514": (3.0, 15.0),
-        "claude-3-7-sonnet-20250219": (3.0, 15.0),
-    }
-    gemini = {
-        "gemini-2.0-flash": (0.1, 0.4),
-        "gemini-2.0-flash-lite": (0.075, 0.3),
-        "gemini-2.5-flash": (0.3, 2.5),
-        "gemini-2.5-pro": (1.25, 10.0),
-    }
-    # Every name of the official v1 enum is served. Llama runs on an OpenAI-compatible
-    # server the operator names (BROWSERQ_LLAMA_BASE_URL); its price is the operator's to set.
-    llama = {"llama-4-maverick-17b-128e-instruct": (0.0, 0.0)}
-    routes: dict[str, ModelRoute] = {}
-    tables: list[tuple[dict[str, tuple[float, float]], Literal["openai", "anthropic", "gemini", "llama"]]] = [
-        (openai, "openai"),
-        (anthropic, "anthropic"),
-        (gemini, "gemini"),
-        (llama, "llama"),
-    ]
-    for table, provider in tables:
-        for name, (inp, out) in table.items():
-            routes[name] = ModelRoute(provider=provider, model=name, input_price=inp, output_price=out)
-    # A preview name Google has retired: served by its released model.
-    routes["gemini-2.5-flash-preview-04-17"] = routes["gemini-2.5-flash"].model_copy()
-    return routes
 
 
 class Settings(BaseSettings):
@@ -141,7 +119,9 @@ class Settings(BaseSettings):
     # Models: `llm_model` name -> provider route. Operators extend it with
     # BROWSERQ_MODELS='{"my-alias": {"provider": "openai", "model": "llama3.1"}}'.
     models: dict[str, ModelRoute] = Field(default_factory=dict)
-    default_llm_model: str = "gpt-4.1"
+    # The model that serves Browser Use Cloud's own names (`browser-use-llm`, `bu-fast`...,
+    # shared/model_names.CLOUD_ONLY), e.g. BROWSERQ_DEFAULT_MODEL=gpt-4.1; unset, they are refused.
+    default_model: str | None = None
     # The model that judges a run when its request asks for a judge without naming one
     # (None: the task's own model).
     judge_model: str | None = None
@@ -275,7 +255,12 @@ class Settings(BaseSettings):
 
     @property
     def model_routes(self) -> dict[str, ModelRoute]:
-        return {**_default_models(), **self.models}
+        """Every name a task may give: the shipped ones, Cloud's own on the default model, then BROWSERQ_MODELS."""
+        routes = _default_models()
+        default = {**routes, **self.models}.get(self.default_model or "")
+        if default is not None:
+            routes.update({name: default.model_copy() for name in CLOUD_ONLY})
+        return {**routes, **self.models}
 
     def price_of(self, llm_model: str) -> ModelPrice | None:
         """What `llm_model` costs: BROWSERQ_MODEL_PRICES first, then its route's prices; None when unknown."""

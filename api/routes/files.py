@@ -3,7 +3,7 @@ and (local backend) the signed file URLs the API serves itself."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
@@ -13,16 +13,14 @@ from sqlmodel import col, select
 
 from api.deps import OwnerId, SessionDep
 from api.file_rules import check_upload_request, checked_name
-from api.owned import NOT_FOUND, get_owned_task
+from api.owned import GONE, NOT_FOUND, get_task_with_files
 from api.summary_gif import build_gif
-from shared.models import Step, Task
-from shared.settings import get_settings
+from shared.models import Step
 from shared.storage import UPLOAD_MAX_BYTES, Storage, get_storage, guess_type, names, signing
 from shared.storage.local import LocalStorage
 
 router = APIRouter(tags=["files"])
 StorageDep = Annotated[Storage, Depends(get_storage)]
-GONE: dict[int | str, dict[str, Any]] = {410: {"description": "The task's files expired and were deleted"}}
 
 
 class UploadUrlRequest(BaseModel):
@@ -60,18 +58,6 @@ def presigned_upload_url(body: UploadUrlRequest, owner_id: OwnerId, storage: Sto
     return UploadUrlResponse(upload_url=storage.url_for_put(key, body.content_type, body.size_bytes))
 
 
-def _task_with_files(session: SessionDep, owner_id: str, task_id: str) -> Task:
-    task = get_owned_task(session, owner_id, task_id)
-    if task.files_expired_at is not None:
-        days = get_settings().file_retention_days
-        raise HTTPException(
-            status.HTTP_410_GONE,
-            f"The files of this task expired (they are kept {days:g} days) and were deleted; "
-            "the task itself, its steps and output are still available.",
-        )
-    return task
-
-
 def _screenshot_keys(session: SessionDep, task_id: str) -> list[str]:
     rows = session.exec(
         select(Step.screenshot_key)
@@ -83,13 +69,13 @@ def _screenshot_keys(session: SessionDep, task_id: str) -> list[str]:
 
 @router.get("/task/{task_id}/screenshots", response_model=ScreenshotsResponse, responses={**NOT_FOUND, **GONE})
 def task_screenshots(task_id: str, session: SessionDep, owner_id: OwnerId, storage: StorageDep) -> ScreenshotsResponse:
-    _task_with_files(session, owner_id, task_id)
+    get_task_with_files(session, owner_id, task_id)
     return ScreenshotsResponse(screenshots=[storage.url_for_get(k) for k in _screenshot_keys(session, task_id)])
 
 
 @router.get("/task/{task_id}/media", response_model=MediaResponse, responses={**NOT_FOUND, **GONE})
 def task_media(task_id: str, session: SessionDep, owner_id: OwnerId, storage: StorageDep) -> MediaResponse:
-    _task_with_files(session, owner_id, task_id)
+    get_task_with_files(session, owner_id, task_id)
     found = storage.list(names.recordings_prefix(task_id))
     return MediaResponse(recordings=[storage.url_for_get(o.key) for o in found if o.size > 0])
 
@@ -97,7 +83,7 @@ def task_media(task_id: str, session: SessionDep, owner_id: OwnerId, storage: St
 @router.get("/task/{task_id}/gif", response_model=GifResponse, responses={**NOT_FOUND, **GONE})
 def task_gif(task_id: str, session: SessionDep, owner_id: OwnerId, storage: StorageDep) -> GifResponse:
     """Built on first request for the steps so far, then kept."""
-    _task_with_files(session, owner_id, task_id)
+    get_task_with_files(session, owner_id, task_id)
     keys = _screenshot_keys(session, task_id)
     if not keys:
         return GifResponse(gif=None)
@@ -114,7 +100,7 @@ def task_output_file(
     task_id: str, file_name: str, session: SessionDep, owner_id: OwnerId, storage: StorageDep
 ) -> DownloadUrlResponse:
     checked_name(file_name, ["path", "file_name"])
-    _task_with_files(session, owner_id, task_id)
+    get_task_with_files(session, owner_id, task_id)
     key = names.output_key(task_id, file_name)
     if storage.stat(key) is None:
         raise HTTPException(

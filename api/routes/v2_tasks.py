@@ -8,13 +8,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Security, status
-from fastapi.security import APIKeyHeader
+from fastapi import APIRouter, HTTPException, Query, status
 from sqlalchemy import and_, func
 from sqlmodel import Session, col, select
 
 from api import idempotency, task_control
-from api.deps import SessionDep, owner_of_key
+from api.deps import OwnerV2, SessionDep
 from api.errors import invalid
 from api.intake import create_task_once
 from api.owned import NOT_FOUND, get_owned_task
@@ -32,18 +31,6 @@ from shared import task_store
 from shared.models import Step, Task, TaskStatus
 from shared.settings import get_settings
 
-_api_key = APIKeyHeader(
-    name="X-Browser-Use-API-Key", auto_error=False, description="Your browserq API key (`browserq keys create NAME`)."
-)
-
-
-def current_owner_v2(session: SessionDep, key: Annotated[str | None, Security(_api_key)]) -> str:
-    if not key:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Missing API key: send 'X-Browser-Use-API-Key: <key>'")
-    return owner_of_key(session, key)
-
-
-OwnerV2 = Annotated[str, Depends(current_owner_v2)]
 router = APIRouter(prefix="/api/v2", tags=["v2"])
 
 _CONTROL = {

@@ -30,6 +30,16 @@ async function api(method, path, body) {
   return data;
 }
 
+// The same key on the v2 API (its own header), for what v2 alone computes (isSuccess).
+async function apiV2(method, path) {
+  dash.calls += 1;
+  const response = await fetch(`/api/v2${path}`, {method, cache: "no-store", headers: {"X-Browser-Use-API-Key": apiKey()}});
+  let data = null;
+  try { data = await response.json(); } catch (err) { /* no body */ }
+  if (!response.ok) { dash.errors += 1; throw new Error(describeError(response.status, data)); }
+  return data;
+}
+
 function describeError(status, data) {
   const detail = data && data.detail;
   if (Array.isArray(detail)) return detail.map((e) => `${(e.loc || []).slice(1).join(".")}: ${e.msg}`).join("; ");

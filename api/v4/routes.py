@@ -17,11 +17,10 @@ from sqlalchemy import and_, or_
 from sqlmodel import col, select
 
 from api import idempotency
-from api.deps import SessionDep
+from api.deps import OwnerV2, SessionDep
 from api.errors import invalid
 from api.intake import create_task_once
 from api.owned import NOT_FOUND, get_owned_task
-from api.routes.v2_tasks import OwnerV2
 from api.task_read import read_task
 from api.v4 import mapping
 from api.v4.schemas import (

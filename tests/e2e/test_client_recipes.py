@@ -1,7 +1,9 @@
 """docs/clients.md, tried as written: each block marked `<!-- recipe: NAME -->`
 runs against a real server with only the host, the key and a script marker in
-the task text substituted; and the n8n v1 community node's requests, exactly as
-its source (n8n-nodes-browser-use 0.1.1, Local Bridge mode) builds them."""
+the task text substituted, with the client versions the lock pins (the 2.x SDK's
+recipe in its own venv, tests/support/sdk2_venv.py); and the n8n v1 community
+node's requests, exactly as its source (n8n-nodes-browser-use 0.1.1, Local Bridge
+mode) builds them."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import httpx
 import pytest
 
 from tests.support.scripted_model import ScriptedModelServer, answer
+from tests.support.sdk2_venv import sdk2_python
 from tests.support.site import SiteServer
 from tests.support.stack import Stack, wait_for
 
@@ -38,17 +41,27 @@ def run_recipe(name: str, stack: Stack, key: str, script: str) -> str:
         .replace(HEADING_TASK, HEADING_TASK + marker)
         .replace(WAIT_TASK, WAIT_TASK + marker)
     )
-    command = ["bash", "-euo", "pipefail", "-c", code] if lang == "bash" else [sys.executable, "-c", code]
+    python = str(sdk2_python()) if name == "sdk2" else sys.executable  # 2.x cannot share the test venv
+    command = ["bash", "-euo", "pipefail", "-c", code] if lang == "bash" else [python, "-c", code]
     done = subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
     assert done.returncode == 0, (name, done.stdout, done.stderr)
     return done.stdout
 
 
 def test_every_recipe_is_run_here() -> None:
-    assert set(recipes()) == {"curl", "docs-basic", "docs-structured", "docs-control", "sdk-v2", "sdk-v4"}
+    assert set(recipes()) == {
+        "curl",
+        "docs-basic",
+        "docs-structured",
+        "docs-control",
+        "sdk2",
+        "sdk3-v2",
+        "mcp-http",
+        "sdk-v4",
+    }
 
 
-@pytest.mark.parametrize("name", ["curl", "docs-basic", "sdk-v2"])
+@pytest.mark.parametrize("name", ["curl", "docs-basic", "sdk2", "mcp-http"])
 def test_the_recipes_that_report_the_heading(pg_stack: Stack, model: ScriptedModelServer, name: str) -> None:
     script = model.script([answer("Finish", {"done": {"text": "Example Domain", "success": True}})])
     out = run_recipe(name, pg_stack, pg_stack.key, script)
@@ -64,9 +77,12 @@ def test_the_v4_sdk_recipe_with_a_judge_and_a_cost_cap(pg_stack: Stack, model: S
     assert [line.split()[1] for line in out[2:]] == ["run.created", "browser.ready", "agent.step", "run.completed"]
 
 
-def test_the_structured_output_recipe(pg_stack: Stack, model: ScriptedModelServer) -> None:
+@pytest.mark.parametrize(
+    ("name", "printed"), [("docs-structured", "heading: Example Domain"), ("sdk3-v2", "finished True Example Domain")]
+)
+def test_the_structured_output_recipes(pg_stack: Stack, model: ScriptedModelServer, name: str, printed: str) -> None:
     script = model.script([answer("Finish", {"done": {"data": {"heading": "Example Domain"}}})])
-    assert run_recipe("docs-structured", pg_stack, pg_stack.key, script).strip() == "heading: Example Domain"
+    assert run_recipe(name, pg_stack, pg_stack.key, script).strip() == printed
 
 
 def test_the_task_control_recipe(pg_stack: Stack, model: ScriptedModelServer, site: SiteServer) -> None:

@@ -270,3 +270,55 @@ def test_answer_the_agents_question_from_the_task_page(
         page.goto(f"{pg_stack.url}/ui")
         expect(page.locator(f"#rows tr[data-id='{task_id}'] td.cost")).not_to_have_text("—")
         person.shot("task-list-with-cost")
+
+
+def test_start_a_task_from_the_form_see_it_succeed_and_play_its_recording(
+    pg_stack: Stack, model: ScriptedModelServer, site: SiteServer, person: Person
+) -> None:
+    """The dashboard as a client: the "new task" form sends what any client sends (refusals
+    shown as the server words them), then the task page says whether the run succeeded
+    and plays its recording."""
+    key = model.script(
+        [
+            answer("Open the site", {"navigate": {"url": site.url}}),
+            answer("Report the hours", {"done": {"data": {"hours": "9 to 5"}, "success": True}}),
+        ]
+    )
+    person.sign_in(pg_stack)
+    page = person.page
+    page.click("#new-task summary")
+    page.fill("#new-text", f"Find the opening hours [script:{key}]")
+    page.fill("#new-model", "browser-use-llm")  # Cloud's own: refused until the operator names a default
+    page.click("#new-submit")
+    expect(page.locator("#new-error")).to_contain_text("BROWSERQ_DEFAULT_MODEL")
+    page.fill("#new-model", "gpt-4.1")
+    page.fill("#new-schema", "{not json")
+    page.click("#new-submit")
+    expect(page.locator("#new-error")).to_contain_text("not JSON")
+    page.fill("#new-schema", json.dumps({"type": "object", "properties": {"hours": {"type": "string"}}}))
+    page.fill("#new-steps", "5")
+    page.fill("#new-domains", "127.0.0.1, example.com")
+    page.click("#add-secret")
+    page.fill("#new-secrets .secret-name", "password")
+    page.fill("#new-secrets .secret-value", "hunter2-sekret")
+    expect(page.locator("#new-secrets .secret-value")).to_have_attribute("type", "password")  # masked
+    person.shot("new-task-form")
+    page.click("#new-submit")
+    page.wait_for_url(re.compile(r".*/ui/task/[0-9a-f-]+$"))
+    task_id = page.url.rsplit("/", 1)[1]
+
+    expect(page.locator("#status")).to_have_text("finished", timeout=90_000)
+    expect(page.locator("#fact-result")).to_have_text("succeeded")
+    expect(page.locator("#output")).to_contain_text("9 to 5")
+    expect(page.locator("#recording")).to_be_visible()
+    page.wait_for_function("document.getElementById('recording').readyState >= 1", timeout=30_000)
+    assert page.evaluate("document.getElementById('recording').videoWidth") > 0  # a real video loaded
+    person.shot("task-started-from-the-form")
+
+    first = model.calls(key)["requests"][0]
+    assert first["model"] == "gpt-4.1"
+    prompt = json.dumps(first)
+    assert "password" in prompt and "hunter2-sekret" not in prompt  # the secret's name, never its value
+    with pg_stack.client() as client:
+        task = client.get(f"/task/{task_id}").json()
+    assert json.loads(task["output"]) == {"hours": "9 to 5"}

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-LOCKED = ["pyproject.toml", "uv.lock", "requirements", "bench/browser-use", "scripts/lock"]
+LOCKED = ["pyproject.toml", "uv.lock", "requirements", "bench/browser-use", "tests/clients/sdk2", "scripts/lock"]
 
 
 def _copy(tmp_path: Path) -> Path:

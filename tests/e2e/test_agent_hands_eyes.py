@@ -112,6 +112,8 @@ def test_controls_without_text_labels_values_and_choices(
                 "Clear the countries, ask for one that is not there",
                 {"select_options": {"index": "@text:name=countries", "options": []}},
                 {"select_options": {"index": "@text:name=countries", "options": ["Atlantis"]}},
+                {"select_options": {"index": "@text:aria-label=Fruit", "options": ["kiwi", "Plum"]}},
+                {"click": {"index": "@text:class=more"}},
             ),
             answer("Finish", {"done": {"text": "seen"}}),
         ]
@@ -175,3 +177,14 @@ def test_controls_without_text_labels_values_and_choices(
     cleared = history_of(p[4])
     assert "Chosen in [" in cleared and ": nothing" in cleared and "Chosen: none" in p[4]
     assert "it has no option 'Atlantis' (read_value lists its options, filter to find one)" in cleared
+    # A multi-selectable listbox: its options clicked where their state must change.
+    assert "<li role=option aria-selected=false>Kiwi</li>" in lines
+    assert "Chosen in [" in cleared and "'Kiwi', 'Plum'" in cleared
+    fruit = [line for line in element_lines(p[4]) if line.startswith("<li role=option")]
+    assert fruit == [
+        "<li role=option aria-selected=false>Mango</li>",
+        "<li role=option aria-selected=true>Kiwi</li>",
+        "<li role=option aria-selected=true>Plum</li>",
+    ]
+    # A jQuery handler delegated from the document makes its textless target listed and clickable.
+    assert "<span icon=dots class=more></span>" in lines and "slice Bananas 35%; feed more" in p[4]

@@ -177,18 +177,23 @@ LONG_TEXT = " ".join(["Sed at varius ullamcorper suspendisse nec auctor volutpat
 )
 SWATCHES = {"#e53935": "red", "#43a047": "green", "#1e88e5": "blue", "#fdd835": "yellow", "#8e24aa": "purple"}
 
-# Eyes: controls without text (a feed's icons drawn by CSS backgrounds with a listener each, a
+# Eyes: controls without text (a feed's icons drawn by CSS backgrounds with a listener each or a
+# jQuery handler delegated from the document, a
 # toolbar of an <img> without alt and an <svg><title>, an icon menu whose items differ only by
 # class, colour swatches behind one delegated listener), an SVG pie chart whose slices are the
-# targets, a group of checkboxes labelled four ways, a long textarea and a long multiple select.
-EYES = f"""<!doctype html><html><head><title>Eyes</title><style>
+# targets, a group of checkboxes labelled four ways, a long textarea, a long multiple select and a
+# multi-selectable ARIA listbox.
+EYES = f"""<!doctype html><html><head><title>Eyes</title><script src="{JQUERY}"></script><style>
 .feed span{{display:inline-block;width:16px;height:16px;margin:2px;background:url("/icons/reply.svg")}}
-.feed .like{{background-image:url("/icons/heart.svg")}}
+.feed .like{{background-image:url("/icons/heart.svg")}}.feed .more{{background-image:url("/icons/dots.svg")}}
 #swatches span{{display:inline-block;width:18px;height:18px;margin:2px}}
 .icon{{display:inline-block;width:16px;height:16px;background:#ccc}}
 </style></head><body>
 <div class=feed><b>Nannette</b> @vitae 16h ago <p>Venenatis. Vel, aenean sit.</p>
-  <span class=reply></span><span class=like></span></div>
+  <span class=reply></span><span class=like></span><span class=more></span></div>
+<ul role=listbox aria-multiselectable=true aria-label=Fruit id=fruit>
+  <li role=option aria-selected=false>Mango</li><li role=option aria-selected=false>Kiwi</li>
+  <li role=option aria-selected=false>Plum</li></ul>
 <div id=toolbar><button id=trash><img src="/icons/trash-can.png" width=16 height=16></button>
   <button id=star><svg width=16 height=16><title>Star this mail</title><circle cx=8 cy=8 r=6 /></svg></button></div>
 <ul role=menu id=icons><li><span class="icon icon-cloud"></span></li><li><span class="icon icon-sun"></span></li>
@@ -214,7 +219,11 @@ const log = (t) => {{
   const el = document.getElementById('log');
   el.textContent = (el.textContent === 'Nothing clicked' ? 'Clicked: ' : el.textContent + '; ') + t;
 }};
-for (const s of document.querySelectorAll('.feed span')) s.addEventListener('click', () => log('feed ' + s.className));
+for (const s of document.querySelectorAll('.feed .reply, .feed .like')) s.addEventListener('click', () => log('feed ' + s.className));
+$(document).on('click', '.more', () => log('feed more'));
+for (const o of document.querySelectorAll('#fruit li')) o.addEventListener('click', () => {{
+  o.setAttribute('aria-selected', String(o.getAttribute('aria-selected') !== 'true'));
+}});
 document.getElementById('trash').addEventListener('click', () => log('toolbar trash'));
 document.getElementById('star').addEventListener('click', () => log('toolbar star'));
 document.getElementById('icons').addEventListener('click', (e) => {{

@@ -138,7 +138,8 @@
     const sels = [];
     for (const t of CLICK_TYPES) for (const h of events[t] || []) if (h && typeof h.selector === "string") sels.push(h.selector);
     if (!sels.length) return "";
-    try { el.matches(sels.join(", ")); return sels.join(", "); } catch (e) { return ""; } // jQuery-only syntax
+    const probe = el.nodeType === 1 ? el : document.documentElement; // the document itself has no matches()
+    try { probe.matches(sels.join(", ")); return sels.join(", "); } catch (e) { return ""; } // jQuery-only syntax
   }
 
   // The tag its element children repeat (at least two, more than half of them), or "".

@@ -229,9 +229,10 @@
       const t = Array.from(el.labels, (l) => l.textContent).join(" ");
       if (collapse(t)) return t;
     }
-    for (const sib of [el.nextSibling, el.previousSibling]) {
-      let n = sib;
-      while (n && n.nodeType === 3 && !/\S/.test(n.nodeValue)) n = n === sib && sib === el.nextSibling ? n.nextSibling : n.previousSibling;
+    for (const step of ["nextSibling", "previousSibling"]) {
+      let n = el[step];
+      // Past blank text and comments, in one direction.
+      while (n && (n.nodeType === 8 || (n.nodeType === 3 && !/\S/.test(n.nodeValue)))) n = n[step];
       if (!n) continue;
       if (n.nodeType === 3) return n.nodeValue;
       if (n.nodeType === 1 && !n.querySelector("input, select, textarea, button") && !TAGS.has(n.localName)) {

@@ -1,6 +1,6 @@
 """Benchmark of `capture_page_state` on big pages, run by hand:
 
-    python bench/bench_page_state.py [--runs 15] [--sizes 7000 35000] [--listeners] [--against REV]
+    python bench/bench_page_state.py [--runs 15] [--sizes 7000 35000] [--listeners] [--widgets] [--against REV]
 
 Why: page state is captured every step, and on heavy pages (browser-use takes
 12-15 s on a 35,000-element page) it can dominate a step's time. Targets:
@@ -12,6 +12,8 @@ plus a share of hidden and cursor:pointer elements) and served from
 top of the page and in the middle (scrolled). With `--listeners` a script adds
 click listeners to every card and every heading (the widgets of issue 17: the
 headings are then listed, the cards are containers around listed controls).
+With `--widgets` each card also holds the widgets of issue 25 (a textless icon, a
+labelled checkbox, an SVG icon with a title, a select of 12 options).
 The context gets the worker's listener probe, as a task's does (older commits,
 measured for a "before", have none). `--against REV` also times the page-state
 script of git revision REV, alternating with this tree's capture by capture,
@@ -74,13 +76,28 @@ def card(i: int) -> str:
     )
 
 
+def widget_row(i: int) -> str:
+    """The widgets of issue 25, 21 elements: a textless icon with a handler (named by class and
+    colour), a checkbox in its label, an SVG icon with a title, a select of 12 options."""
+    options = "".join(f"<option>Size {k}</option>" for k in range(12))
+    return (
+        f'<div class="tools"><span class="reply" onclick="" style="display:inline-block;width:12px;height:12px;'
+        f'background:#c33"></span><label><input type="checkbox" name="keep{i}"> Keep {i}</label>'
+        f'<svg width="12" height="12"><title>Rating {i}</title><circle cx="6" cy="6" r="5" /></svg>'
+        f'<select name="size{i}">{options}</select></div>'
+    )
+
+
+WIDGET_ELEMENTS = 21
+
 LISTENERS_JS = (
     "<script>for (const el of document.querySelectorAll('.card, h3')) el.addEventListener('click', () => {});</script>"
 )
 
 
-def page_html(elements: int, listeners: bool = False) -> str:
-    cards = "".join(card(i) for i in range(max(1, elements // ELEMENTS_PER_CARD)))
+def page_html(elements: int, listeners: bool = False, widgets: bool = False) -> str:
+    per_card = ELEMENTS_PER_CARD + (WIDGET_ELEMENTS if widgets else 0)
+    cards = "".join(card(i) + (widget_row(i) if widgets else "") for i in range(max(1, elements // per_card)))
     style = "<style>.card{border:1px solid #ccc;margin:4px;padding:4px}.row{display:flex;gap:4px}</style>"
     script = LISTENERS_JS if listeners else ""
     return f"<!doctype html><html><head><title>Bench</title>{style}</head><body>{cards}{script}</body></html>"
@@ -142,11 +159,13 @@ def p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-async def main(sizes: list[int], runs: int, listeners: bool = False, against: str | None = None) -> None:
+async def main(
+    sizes: list[int], runs: int, listeners: bool = False, against: str | None = None, widgets: bool = False
+) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         for n in sizes:
-            (root / f"p{n}.html").write_text(page_html(n, listeners), encoding="utf-8")
+            (root / f"p{n}.html").write_text(page_html(n, listeners, widgets), encoding="utf-8")
         server, base = serve(root)
         async with async_playwright() as pw:
             browser = await pw.chromium.launch(
@@ -195,8 +214,9 @@ if __name__ == "__main__":
     parser.add_argument("--sizes", type=int, nargs="+", default=[7000, 35000])
     parser.add_argument("--listeners", action="store_true", help="cards and headings get click listeners by script")
     parser.add_argument("--against", metavar="REV", help="alternate with the page-state script of this git revision")
+    parser.add_argument("--widgets", action="store_true", help="each card also gets issue 25's widgets")
     parser.add_argument("--smoke", action="store_true", help="one small page, two runs: checks that it runs (CI)")
     args = parser.parse_args()
     if args.smoke:
         args.sizes, args.runs = [500], 2
-    asyncio.run(main(args.sizes, args.runs, args.listeners, args.against))
+    asyncio.run(main(args.sizes, args.runs, args.listeners, args.against, args.widgets))

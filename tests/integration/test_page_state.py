@@ -82,6 +82,15 @@ root.getElementById('sb').addEventListener('click', () => window.clicks++);
 <iframe src="/inner.html"></iframe></body></html>""",
     "long.html": """<html><body><button>Top button</button><div style="height:6000px">filler</div>
 <button>Bottom button</button></body></html>""",
+    "labels.html": """<html><body><div id=box></div><p>Pick one: <input type=radio name=r value=a></p>
+<script>
+// Two blank text nodes and a comment between a checkbox and its words (a script built it so;
+// the parser would have merged the blanks): the label is found past them, both ways.
+const box = document.getElementById('box'), cb = document.createElement('input');
+cb.type = 'checkbox';
+const blank = (s) => document.createTextNode(s);
+box.append(cb, blank(' '), blank('  '), document.createComment('x'), 'Send me news');
+</script></body></html>""",
     "counters.html": """<html><body><div id=list></div><script>
 window.counts = {};
 const list = document.getElementById('list');
@@ -187,6 +196,14 @@ def test_finds_elements_with_attributes_and_text(env: Env) -> None:
     assert [ln for ln in text if ln.startswith("[")] == [f"[{i}]{r.description}" for i, r in state.elements.items()]
     assert list(state.elements) == list(range(1, len(state.elements) + 1))
     assert "Card" not in [ln for ln in text if not ln.startswith("[")]  # not repeated as text
+
+
+def test_a_checkbox_is_labelled_by_the_text_beside_it(env: Env) -> None:
+    descs = [r.description for r in env.with_page("labels.html", capture_page_state).elements.values()]
+    assert descs == [
+        '<input type=checkbox label="Send me news" />',
+        '<input type=radio name=r value=a label="Pick one:" />',
+    ]
 
 
 def test_hidden_elements_skipped(env: Env) -> None:

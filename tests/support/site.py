@@ -4,6 +4,7 @@ pages tests add with `SiteServer.add_page`."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -12,10 +13,10 @@ from html import escape
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from tests.support.widgets import FIXTURES
+from tests.support.widgets import FIXTURES, SUGGEST_WORDS
 
 USERNAME, PASSWORD, ACCOUNT_CODE = "alice", "s3cret-pa55", "ALPHA-42"
 
@@ -73,6 +74,15 @@ async def echo_upload(request: Request) -> Response:
     return _page("Upload received", "<h1>Upload received</h1>" + "".join(parts))
 
 
+async def suggest(request: Request) -> Response:
+    """A search service as autocompletes call it: the words starting with `q`, answered after
+    `ms` milliseconds (at most 1000), as a server that takes its time would."""
+    q = request.query_params.get("q", "").lower()
+    ms = min(int(request.query_params.get("ms", "0") or 0), 1000)
+    await asyncio.sleep(ms / 1000)
+    return JSONResponse([w for w in SUGGEST_WORDS if q and w.lower().startswith(q)])
+
+
 async def widget_file(request: Request) -> Response:
     """jQuery and jQuery UI for the widget pages (tests/support/widgets.py); names only, no paths."""
     path = FIXTURES / request.path_params["name"]
@@ -97,6 +107,7 @@ class SiteServer:
             Route("/echo-upload", echo_upload, methods=["POST"]),
             Route("/p/{name}", self._extra_page),
             Route("/fixtures/widgets/{name}", widget_file),
+            Route("/suggest", suggest),
         ]
         self.app = Starlette(routes=routes)
         self.port = port or _free_port(host)

@@ -17,11 +17,17 @@ from pydantic import Field
 
 from shared.storage.names import FileNameError, check_file_name
 from worker.agent.registry import Handler, Params, Registry
-from worker.browser.actionable import mark_for_click, plainly_clickable, prepare_typing
+from worker.browser.actionable import inner_point, mark_for_click, plainly_clickable, prepare_typing
+from worker.browser.choices import ChoiceError
+from worker.browser.choices import read_value as read_whole_value
+from worker.browser.choices import select_options as choose_options
 from worker.browser.date_input import fill_date_field
 from worker.browser.guard import REFUSED_ERRORS
 from worker.browser.human_dates import DateTextError
 from worker.browser.page_state import ElementGone, ElementRef, PageState, element_handle
+from worker.browser.pointer import Point, PointerError
+from worker.browser.pointer import drag as drag_pointer
+from worker.browser.pointer import hover as hover_pointer
 from worker.browser.session import BrowserSession
 from worker.browser.suggestions import wait_for_suggestions, wait_for_suggestions_at
 
@@ -185,8 +191,10 @@ async def click(ctx: ActionContext, params: Click) -> ActionResult:
             if ref.frame.is_detached() or "performing click action" in str(exc):
                 raise  # the mouse events were sent: clicking again could click twice
     handle = await _element(ctx, params.index)
+    plain = await plainly_clickable(handle)
+    point = None if plain else await inner_point(handle)  # an SVG slice: its box's centre is another's
     try:
-        await handle.click(timeout=ACTION_TIMEOUT_MS, force=await plainly_clickable(handle))
+        await handle.click(timeout=ACTION_TIMEOUT_MS, force=plain or point is not None, position=point)
     except PlaywrightError:
         # Covered or moving: a DOM click still reaches the element's handlers.
         await handle.evaluate("el => el.click()")
@@ -256,15 +264,119 @@ async def select_dropdown(ctx: ActionContext, params: SelectDropdown) -> ActionR
     return ActionResult(f"Selected {params.text!r} in [{params.index}] ({', '.join(chosen)})")
 
 
+class SelectOptions(Params):
+    index: int
+    options: list[str]
+
+
+@registry.action(
+    "select_options",
+    SelectOptions,
+    "make exactly these options chosen in a multiple select or listbox ([] clears it)",
+    may_change_page=True,
+)
+async def select_options(ctx: ActionContext, params: SelectOptions) -> ActionResult:
+    try:
+        choice = await choose_options(_ref(ctx, params.index), params.options)
+    except ElementGone:
+        raise ActionError(f"element [{params.index}] is no longer on the page") from None
+    except ChoiceError as exc:
+        raise ActionError(f"cannot choose in [{params.index}]: {exc}") from None
+    chosen = ", ".join(repr(t) for t in choice.chosen) or "nothing"
+    return ActionResult(f"Chosen in [{params.index}]: {chosen}")
+
+
+class ReadValue(Params):
+    index: int
+    filter: str | None = None
+
+
+@registry.action(
+    "read_value",
+    ReadValue,
+    "read an element's whole value, or all options of a select (shown in your next step)",
+    notes={"filter": "only the options containing this text"},
+)
+async def read_value(ctx: ActionContext, params: ReadValue) -> ActionResult:
+    try:
+        text = await read_whole_value(_ref(ctx, params.index), params.filter)
+    except ElementGone:
+        raise ActionError(f"element [{params.index}] is no longer on the page") from None
+    except ChoiceError as exc:
+        raise ActionError(f"cannot read [{params.index}]: {exc}") from None
+    return ActionResult(f"Value of [{params.index}]: {text}")
+
+
 class SendKeys(Params):
-    keys: str
+    keys: str = ""
+    text: str | None = None
 
 
-@registry.action("send_keys", SendKeys, 'press keys, e.g. "Enter", "Control+a"', may_change_page=True)
+@registry.action(
+    "send_keys",
+    SendKeys,
+    'press keys, e.g. "Enter", "Control+a"',
+    may_change_page=True,
+    notes={"text": "type it whole as key presses into the focused element"},
+)
 async def send_keys(ctx: ActionContext, params: SendKeys) -> ActionResult:
+    if not params.keys and params.text is None:
+        raise ActionError('send_keys needs "keys" (e.g. "Enter") or "text" to type')
     page = await ctx.session.page()
-    await page.keyboard.press(params.keys)
-    return ActionResult(f"Pressed {params.keys}")
+    said = []
+    if params.text is not None:
+        shown = SECRET.sub(lambda m: f"secret {m.group(1).strip()!r}", params.text)
+        await page.keyboard.type(reveal_secrets(params.text, ctx.secrets))
+        said.append(f"Typed {shown!r} as keys" if shown == params.text else f"Typed {shown} as keys")
+    if params.keys:
+        await page.keyboard.press(params.keys)
+        said.append(f"Pressed {params.keys}")
+    return ActionResult(", then ".join(said))
+
+
+class Hover(Params):
+    index: int
+
+
+@registry.action("hover", Hover, "move the pointer onto an element and keep it there (opens hover menus)")
+async def hover(ctx: ActionContext, params: Hover) -> ActionResult:
+    handle = await _element(ctx, params.index)
+    page = await ctx.session.page()
+    try:
+        await hover_pointer(page, handle)
+    except PointerError as exc:
+        raise ActionError(f"cannot hover over [{params.index}]: {exc}") from None
+    return ActionResult(f"Hovering over [{params.index}]")
+
+
+class Drag(Params):
+    index: int
+    to_index: int | None = None
+    x: float = 0
+    y: float = 0
+
+
+@registry.action(
+    "drag",
+    Drag,
+    "drag an element onto another (to_index) or by x, y pixels",
+    may_change_page=True,
+    notes={"x": "right, px", "y": "down, px"},
+)
+async def drag(ctx: ActionContext, params: Drag) -> ActionResult:
+    if params.to_index is None and params.x == 0 and params.y == 0:
+        raise ActionError('drag needs "to_index" or an offset "x"/"y"')
+    source = await _element(ctx, params.index)
+    target = None if params.to_index is None else await _element(ctx, params.to_index)
+    page = await ctx.session.page()
+    try:
+        await drag_pointer(page, source, target, Point(params.x, params.y))
+    except PointerError as exc:
+        raise ActionError(f"cannot drag [{params.index}]: {exc}") from None
+    where = f"onto [{params.to_index}]" if params.to_index is not None else ""
+    if params.x or params.y:
+        where += f"{' ' if where else ''}by ({params.x:g}, {params.y:g}) px"
+    return ActionResult(f"Dragged [{params.index}] {where}")
 
 
 class Scroll(Params):

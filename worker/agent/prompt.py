@@ -17,7 +17,11 @@ Each step you receive the task, the history of your earlier steps, and the curre
 the open tabs, the current URL and title, and the page content. Interactive elements are lines
 that start with their index in square brackets, e.g. `[12]<button type=submit>Search</button>`;
 a `*` before the index marks an element that is new since your last step. Refer to elements only
-by these indices.
+by these indices. An element without text is named by what shows it: `icon=` (its image's file
+name), `class=`, `colour=`, an SVG `title=`; a checkbox or radio by its `label=`. A value ending
+in … is cut (`value-length=` says how long it is whole): read_value reads it. A select lists its
+options (`[x]` = chosen); a long list says how many more, and read_value with a filter finds one.
+Menus that open on hover: hover, and their items are listed next step.
 
 Answer with ONE JSON object and nothing else:
 {"evaluation_previous_goal": "Success|Failed|Unknown: did your last goal work, and why",

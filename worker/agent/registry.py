@@ -145,4 +145,6 @@ def _type_name(annotation: Any) -> str:
         return " | ".join(_type_name(a) for a in get_args(annotation) if a is not type(None))
     if annotation in (str, int, float, bool):
         return cast(type, annotation).__name__
+    if get_origin(annotation) is list and get_args(annotation):
+        return f"list of {_type_name(get_args(annotation)[0])}"
     return "any JSON value"

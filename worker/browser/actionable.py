@@ -17,7 +17,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from playwright.async_api import ElementHandle
+from playwright.async_api import ElementHandle, Position
 from playwright.async_api import Error as PlaywrightError
 
 from worker.browser.human_dates import FIELD_TYPES
@@ -109,6 +109,35 @@ async def mark_for_click(ref: ElementRef) -> str | None:
     else None. Raises page_state.ElementGone when it is no longer there."""
     token = uuid.uuid4().hex[:12]
     return f'[{CLICK_MARK}="{token}"]' if await evaluate_on_element(ref, _MARK_JS, token) else None
+
+
+# A point of the element (relative to its box) where a click reaches it, when its centre does
+# not: a pie chart's slice, whose box's centre lies in another slice. None when no point of a
+# coarse grid over its box in the viewport is its own.
+_INNER_POINT_JS = """el => {
+  if (!el.isConnected || window !== window.top) return null;
+  const r = el.getBoundingClientRect();
+  if (r.width < 1 || r.height < 1) return null;
+  const root = el.getRootNode();
+  const at = typeof root.elementFromPoint === 'function' ? root : document;
+  const steps = [0.5, 0.35, 0.65, 0.2, 0.8, 0.1, 0.9];
+  for (const f of steps) for (const g of steps) {
+    const x = r.left + r.width * f, y = r.top + r.height * g;
+    if (x < 0 || y < 0 || x >= window.innerWidth || y >= window.innerHeight) continue;
+    const hit = at.elementFromPoint(x, y);
+    if (hit && (hit === el || el.contains(hit))) return {x: x - r.left, y: y - r.top};
+  }
+  return null;
+}"""
+
+
+async def inner_point(handle: ElementHandle) -> Position | None:
+    """Where a click reaches the element when its centre is covered (see _INNER_POINT_JS)."""
+    try:
+        point = await handle.evaluate(_INNER_POINT_JS)
+    except PlaywrightError:
+        return None
+    return Position(x=float(point["x"]), y=float(point["y"])) if point else None
 
 
 async def plainly_clickable(handle: ElementHandle) -> bool:

@@ -22,6 +22,12 @@
 // are listed drops their text (or its whole line when it is no control
 // itself), so each suggestion is one line with its own text.
 //
+// What a line says beyond tag and attributes: a select's options (the chosen ones marked in a
+// multiple select, a long list cut with how many more), a cut value's whole length, a
+// checkbox's label, and for a listed element without text the name a person would use (SVG
+// title, icon file name, meaningful classes, a swatch's colour; nameless()). SVG shapes are
+// walked like HTML, so a chart's clickable slices are listed.
+//
 // Returns {items, ...}: items in document order, each a string (readable text,
 // "\n" between blocks), ["e", localId, tag, description] for an element, or
 // ["f", k] where the k-th iframe element of this document sits (Python splices
@@ -34,8 +40,25 @@
     "tab", "switch", "option", "combobox", "textbox", "searchbox", "slider", "spinbutton",
     "listbox", "treeitem",
   ]);
-  const SKIP = new Set(["script", "style", "noscript", "template", "head", "meta", "link", "title"]);
-  const NO_DESCEND = new Set(["select", "textarea", "option", "optgroup", "svg", "math", "canvas", "video", "audio"]);
+  const SKIP = new Set([
+    "script", "style", "noscript", "template", "head", "meta", "link", "title",
+    // SVG's parts that draw nothing themselves (an SVG's shapes and text are walked: charts' targets).
+    "defs", "desc", "symbol", "clipPath", "mask", "linearGradient", "radialGradient", "pattern", "filter", "marker",
+  ]);
+  const NO_DESCEND = new Set(["select", "textarea", "option", "optgroup", "math", "canvas", "video", "audio"]);
+  const SELECT_CAP = 400; // chars of a select's options listed; the chosen ones always are
+  const CHECKS = new Set(["checkbox", "radio", "switch", "menuitemcheckbox", "menuitemradio"]);
+  // Class names that say how an element looks, not what it is for (tokens with digits or "__"
+  // are generated): a textless element is named by its other classes ("reply", "icon-trash").
+  const LOOKS = /^(is-|has-|js-|css-|sc-|jsx-|ng-|v-|d-|p[xytblr]?-|m[xytblr]?-|w-|h-|col|row|flex|grid|float|pull-|text-|bg-|border|rounded|shadow|active$|selected$|disabled$|hidden$|visible$|open$|small$|large$|clearfix$|divider|separator|spacer|fa$|fas$|far$|fab$|icon$|icons$|btn$|button$|item$|link$|ui$)/;
+  const COLOURS = [
+    ["black", 0, 0, 0], ["white", 255, 255, 255], ["grey", 128, 128, 128], ["silver", 192, 192, 192],
+    ["red", 220, 30, 30], ["maroon", 128, 0, 0], ["orange", 255, 150, 0], ["yellow", 255, 230, 0],
+    ["olive", 128, 128, 0], ["light green", 140, 220, 110], ["green", 50, 150, 50], ["teal", 0, 128, 128],
+    ["cyan", 0, 220, 240], ["blue", 30, 70, 230], ["navy", 0, 0, 128], ["purple", 128, 0, 128],
+    ["violet", 190, 110, 230], ["pink", 255, 150, 190], ["magenta", 230, 0, 200], ["brown", 140, 80, 30],
+    ["beige", 235, 225, 195],
+  ];
   const VOID = new Set(["input", "img", "br", "hr", "area", "embed", "source", "track", "wbr"]);
   const BLOCK = new Set([
     "p", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table", "section",
@@ -82,6 +105,7 @@
     if (role && ROLES.has(role)) return "control";
     const ce = el.getAttribute("contenteditable");
     if (ce !== null && ce !== "false") return "control";
+    if (el.getAttribute("draggable") === "true") return "control"; // what a drag picks up
     const ti = el.getAttribute("tabindex");
     if (ti !== null && parseInt(ti, 10) >= 0) return "focusable";
     // A label whose control is hidden (custom-styled checkboxes): the label is what gets clicked.
@@ -114,7 +138,8 @@
     const sels = [];
     for (const t of CLICK_TYPES) for (const h of events[t] || []) if (h && typeof h.selector === "string") sels.push(h.selector);
     if (!sels.length) return "";
-    try { el.matches(sels.join(", ")); return sels.join(", "); } catch (e) { return ""; } // jQuery-only syntax
+    const probe = el.nodeType === 1 ? el : document.documentElement; // the document itself has no matches()
+    try { probe.matches(sels.join(", ")); return sels.join(", "); } catch (e) { return ""; } // jQuery-only syntax
   }
 
   // The tag its element children repeat (at least two, more than half of them), or "".
@@ -145,6 +170,79 @@
     return h;
   }
 
+  const fileName = (url) => {
+    const m = /url\(\s*["']?([^"')]*)["']?\s*\)/.exec(url || "") || [null, url || ""];
+    const base = m[1].split(/[?#]/)[0].split("/").pop() || "";
+    return /^data:/.test(m[1]) ? "" : base.replace(/\.[a-z0-9]+$/i, "");
+  };
+
+  // What a person calls a control that has no text: its SVG title, the file name of its icon
+  // (an <img>, a CSS background or ::before image), its meaningful class names, a swatch's
+  // colour. Read only for listed elements without text (getComputedStyle is paid for those alone).
+  function nameless(el, a, add) {
+    if (a.some((x) => /^(aria-label|title|alt)=/.test(x))) return;
+    const title = el.querySelector(":scope > title, svg title");
+    if (title && collapse(title.textContent)) return add("title", title.textContent);
+    const img = el.localName === "img" ? el : el.querySelector("img");
+    let icon = img ? fileName(img.getAttribute("src")) : "";
+    let cs = null;
+    for (const e of [el, el.firstElementChild]) {
+      if (icon || !e) break;
+      cs = e === el ? getComputedStyle(e) : cs;
+      const own = e === el ? cs : getComputedStyle(e);
+      icon = fileName(own.backgroundImage !== "none" ? own.backgroundImage : "")
+        || fileName(/url\(/.test(getComputedStyle(e, "::before").content) ? getComputedStyle(e, "::before").content : "");
+    }
+    if (icon) add("icon", icon);
+    const classes = [];
+    for (const e of [el, ...el.children].slice(0, 4)) {
+      for (const c of e.classList || []) {
+        if (!LOOKS.test(c) && !/\d{2}|__/.test(c) && c.length > 2 && !classes.includes(c)) classes.push(c);
+      }
+    }
+    if (classes.length) add("class", classes.slice(0, 3).join(" "));
+    if (TAGS.has(el.localName)) return; // a button's own grey is no swatch
+    cs = cs || getComputedStyle(el);
+    const rgb = /rgba?\((\d+), (\d+), (\d+)(?:, ([\d.]+))?\)/.exec(cs.backgroundColor);
+    if (rgb && (rgb[4] === undefined || parseFloat(rgb[4]) > 0.5)) {
+      const [r, g, b] = [+rgb[1], +rgb[2], +rgb[3]];
+      let best = "", far = Infinity;
+      for (const [n, R, G, B] of COLOURS) {
+        const d = (r - R) ** 2 + (g - G) ** 2 + (b - B) ** 2;
+        if (d < far) { far = d; best = n; }
+      }
+      const hex = "#" + [r, g, b].map((v) => v.toString(16).padStart(2, "0")).join("");
+      add("colour", best + " " + hex);
+    }
+  }
+
+  // The label of a checkbox, radio or switch: aria-labelledby, its <label>s (for= or wrapping),
+  // else the text right beside it (a box and its words as siblings, as many forms write them).
+  function labelOf(el) {
+    const root = el.getRootNode();
+    const ids = el.getAttribute("aria-labelledby");
+    if (ids && root.getElementById) {
+      const t = ids.split(/\s+/).map((id) => { const n = root.getElementById(id); return n ? n.textContent : ""; }).join(" ");
+      if (collapse(t)) return t;
+    }
+    if (el.labels && el.labels.length) {
+      const t = Array.from(el.labels, (l) => l.textContent).join(" ");
+      if (collapse(t)) return t;
+    }
+    for (const step of ["nextSibling", "previousSibling"]) {
+      let n = el[step];
+      // Past blank text and comments, in one direction.
+      while (n && (n.nodeType === 8 || (n.nodeType === 3 && !/\S/.test(n.nodeValue)))) n = n[step];
+      if (!n) continue;
+      if (n.nodeType === 3) return n.nodeValue;
+      if (n.nodeType === 1 && !n.querySelector("input, select, textarea, button") && !TAGS.has(n.localName)) {
+        const t = collapse(n.textContent);
+        if (t && t.length <= CAP) return t;
+      }
+    }
+    return "";
+  }
+
   function describe(el, tag, text) {
     const a = [];
     const add = (k, v) => {
@@ -165,31 +263,44 @@
     // Never a password's value; a checkbox's default "on" says nothing.
     const check = isInput && (el.type === "checkbox" || el.type === "radio");
     if ((isInput && el.type !== "password" && el.type !== "file" && !(check && el.value === "on"))
-        || tag === "textarea") add("value", el.value);
-    if (tag === "select") add("value", el.selectedOptions && el.selectedOptions[0] ? el.selectedOptions[0].text : "");
+        || tag === "textarea") {
+      add("value", el.value);
+      // A cut value says how long it is whole (read_value reads it).
+      if (collapse(el.value).length > CAP) a.push("value-length=" + el.value.length);
+    }
+    if (tag === "select" && el.multiple) flag("multiple", true);
+    else if (tag === "select") add("value", el.selectedOptions && el.selectedOptions[0] ? el.selectedOptions[0].text : "");
+    if ((check || CHECKS.has(el.getAttribute("role"))) && !el.hasAttribute("aria-label") && !text) add("label", labelOf(el));
     if (check) flag("checked", el.checked);
     if (tag === "option") flag("selected", el.selected);
     add("aria-checked", el.getAttribute("aria-checked"));
     add("aria-selected", el.getAttribute("aria-selected"));
     add("aria-expanded", el.getAttribute("aria-expanded"));
     if (tag === "details") flag("open", el.open);
+    flag("draggable", el.getAttribute("draggable") === "true");
     flag("disabled", el.disabled === true || el.getAttribute("aria-disabled") === "true");
     const ce = el.getAttribute("contenteditable");
     flag("contenteditable", ce !== null && ce !== "false");
+    if (!text && !isInput && tag !== "select" && tag !== "textarea" && !a.some((x) => x.startsWith("label="))) {
+      nameless(el, a, add);
+    }
     const head = "<" + tag + (a.length ? " " + a.join(" ") : "");
     return VOID.has(tag) ? head + " />" : head + ">" + text + "</" + tag + ">";
   }
 
+  // Its options in order within SELECT_CAP characters, the chosen ones always (marked "[x]" in a
+  // multiple select; a single one says its value); a longer list says how many more there are.
   function selectText(el) {
     const opts = [];
-    let n = 0;
+    let n = 0, more = 0;
     for (const o of el.options) {
-      const t = collapse(o.text);
+      if (n > SELECT_CAP && !o.selected) { more++; continue; }
+      const t = (o.selected && el.multiple ? "[x] " : "") + clip(collapse(o.text), CAP);
       opts.push(t);
       n += t.length + 3;
-      if (n > CAP) break;
     }
-    return clip(opts.join(" | "), CAP);
+    if (more) opts.push("\u2026 " + more + " more: read_value lists them, filter finds one");
+    return opts.join(" | ");
   }
 
   // 0 = hidden / out of the window, 1 = visible (the parent's box decides),
@@ -252,16 +363,19 @@
     const el = rec.el, tag = rec.tag, why = rec.why;
     let text = tag === "select" ? selectText(el) : clip(collapse(rec.text), CAP);
     // A script-clickable element or an item around listed controls: the controls are what a
-    // person clicks (an item with no text is a divider). A container of listed items: they
-    // carry its text, and it keeps its line only when it is a control itself.
-    if (((why === "script" || why === "item") && rec.inner > 0) || (why === "item" && !text)
+    // person clicks (an item with neither text nor a name is a divider). A container of listed
+    // items: they carry its text, and it keeps its line only when it is a control itself.
+    if (((why === "script" || why === "item") && rec.inner > 0)
+        || (why === "item" && !text && /^<[\w-]+>(<\/[\w-]+>)?$/.test(describe(el, tag, "")))
         || (rec.listed > 0 && why !== "control")) {
       items[rec.pos] = null;
       return;
     }
     for (const o of open) o.inner++;
     if (why === "item" && rec.owner) rec.owner.listed++;
-    if (rec.listed > 0) text = "";
+    // A group around listed controls (a focusable box of checkboxes) keeps its text where it is,
+    // beside each control, not as one lump on its own line.
+    if (rec.listed > 0 || (rec.inner > 0 && why !== "control")) text = "";
     // Text that fits in the element's line is not repeated as readable text.
     else if (rec.total <= CAP) for (const i of rec.segs) items[i] = null;
     rec.item[3] = describe(el, tag, VOID.has(tag) ? "" : text);
@@ -348,7 +462,10 @@
 
   const t0 = performance.now();
   const root = document.body || document.documentElement;
-  if (root) walk(root, false, false, "", "", null);
+  // jQuery handlers delegated from the document or the body (`$(document).on("click", ".reply", ...)`)
+  // name the items they serve anywhere in the page.
+  const rootSel = jq ? [document, document.body].filter(Boolean).map(delegatedSelector).filter(Boolean).join(", ") : "";
+  if (root) walk(root, false, false, rootSel, "", null);
   if (document.designMode === "on" && document.body && !els.includes(document.body)) {
     // A designMode document is one big editable field.
     items.unshift(["e", els.length, "body", "<body contenteditable></body>"]);

@@ -13,6 +13,9 @@ page sees the same function name, length and `[native code]` source; the sets
 are non-writable, non-configurable window properties (a page can only add
 elements to them, which a listener of its own would do too).
 
+The probe also counts the fetch and XMLHttpRequest calls in flight (`__bqBusy`), so
+the wait after typing lasts until a server's suggestions have come.
+
 `onclick` set as a property or attribute is seen by page state directly
 (`el.onclick`), so it needs no probe."""
 
@@ -35,7 +38,31 @@ LISTENER_PROBE_JS = """(() => {
       return Reflect.apply(target, self, args);
     },
   });
-  for (const [name, value] of [['__bqClick', click], ['__bqKeys', keys]]) {
+  // Requests the page's scripts have in flight, so a wait for what typing draws (suggestions.py)
+  // lasts until a menu filled from the server has its answer.
+  const busy = { n: 0 };
+  const done = () => { busy.n = Math.max(0, busy.n - 1); };
+  if (typeof window.fetch === 'function') {
+    window.fetch = new Proxy(window.fetch, {
+      apply(target, self, args) {
+        busy.n++;
+        const out = Reflect.apply(target, self, args);
+        out.then(done, done);
+        return out;
+      },
+    });
+  }
+  const xhr = window.XMLHttpRequest && XMLHttpRequest.prototype;
+  if (xhr) {
+    xhr.send = new Proxy(xhr.send, {
+      apply(target, self, args) {
+        busy.n++;
+        Reflect.apply(proto.addEventListener, self, ['loadend', done, { once: true }]);
+        try { return Reflect.apply(target, self, args); } catch (e) { done(); throw e; }
+      },
+    });
+  }
+  for (const [name, value] of [['__bqClick', click], ['__bqKeys', keys], ['__bqBusy', busy]]) {
     Object.defineProperty(window, name, { value, enumerable: false, configurable: false, writable: false });
   }
 })();"""

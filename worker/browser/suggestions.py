@@ -9,18 +9,19 @@ them. The wait is only for fields that say they suggest (a script listens to
 their keys, as the listener probe sees, or ARIA says so: role=combobox,
 aria-autocomplete, aria-haspopup, aria-controls, or a `list` of options) and
 ends early: when nothing changes within FIRST_MS, or once the page has been
-quiet for QUIET_MS after its last change, MAX_MS at most."""
+quiet for QUIET_MS after its last change and no request of its scripts is in flight,
+MAX_MS at most (see QUIET_JS)."""
 
 from __future__ import annotations
 
-from playwright.async_api import ElementHandle
+from playwright.async_api import ElementHandle, Page
 from playwright.async_api import Error as PlaywrightError
 
 from worker.browser.page_state import ElementGone, ElementRef, evaluate_on_element, on_element_js
 
 FIRST_MS = 600  # no change by then: the field shows no suggestions
 QUIET_MS = 150  # this long without a change after one: the suggestions are drawn
-MAX_MS = 2000  # a page that never stops changing (an animation) is read as it is
+MAX_MS = 3000  # a page that never stops changing (an animation) is read as it is
 _OPTIONS = {"first": FIRST_MS, "quiet": QUIET_MS, "max": MAX_MS}
 
 # Whether a field says it may suggest: a script listens to its keys (the listener probe) or ARIA says so.
@@ -30,26 +31,39 @@ SUGGESTS_JS = """(el) => {
     || ['aria-autocomplete', 'aria-haspopup', 'aria-controls', 'aria-owns', 'list'].some((a) => el.hasAttribute(a));
 }"""
 
-_WAIT_JS = (
-    """(el, o) => {
-  const suggests = ("""
-    + SUGGESTS_JS
-    + """)(el);
-  if (!suggests) return -1;
-  return new Promise((resolve) => {
-    const start = performance.now();
-    let last = -1, changes = 0;
-    const seen = new MutationObserver((records) => { changes += records.length; last = performance.now(); });
-    seen.observe(el.ownerDocument, { subtree: true, childList: true, attributes: true, characterData: true });
-    const tick = () => {
-      const now = performance.now();
-      const settled = last < 0 ? now - start >= o.first : now - last >= o.quiet;
-      if (settled || now - start >= o.max) { seen.disconnect(); resolve(changes); } else setTimeout(tick, 25);
-    };
-    setTimeout(tick, 25);
-  });
-}"""
-)
+# Resolves with the number of DOM changes once the page is quiet: no change within o.first, or
+# o.quiet after the last one, and no request of the page's scripts in flight (the listener
+# probe counts fetch and XMLHttpRequest: a menu filled from the server shows a "Searching..."
+# line first and its options only when the answer comes), o.max at most.
+QUIET_JS = """(doc, o) => new Promise((resolve) => {
+  const start = performance.now();
+  let last = -1, changes = 0;
+  const seen = new MutationObserver((records) => { changes += records.length; last = performance.now(); });
+  seen.observe(doc, { subtree: true, childList: true, attributes: true, characterData: true });
+  const busy = () => (window.__bqBusy ? window.__bqBusy.n > 0 : false);
+  const tick = () => {
+    const now = performance.now();
+    const settled = !busy() && (last < 0 ? now - start >= o.first : now - last >= o.quiet);
+    if (settled || now - start >= o.max) { seen.disconnect(); resolve(changes); } else setTimeout(tick, 25);
+  };
+  setTimeout(tick, 25);
+})"""
+
+_WAIT_JS = f"""(el, o) => {{
+  if (!({SUGGESTS_JS})(el)) return -1;
+  return ({QUIET_JS})(el.ownerDocument, o);
+}}"""
+
+_PAGE_QUIET_JS = f"o => ({QUIET_JS})(document, o)"
+POINTER_OPTIONS = {"first": 250, "quiet": QUIET_MS, "max": MAX_MS}  # a hover menu's delay is short
+
+
+async def wait_for_quiet(page: Page, options: dict[str, int] | None = None) -> int:
+    """How many changes the page made after a pointer move (a hover, a drop) once it is quiet."""
+    try:
+        return int(await page.evaluate(_PAGE_QUIET_JS, options or POINTER_OPTIONS))
+    except PlaywrightError:  # it navigated: nothing to wait for
+        return 0
 
 
 async def wait_for_suggestions(handle: ElementHandle) -> int:

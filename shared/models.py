@@ -109,6 +109,9 @@ class Task(SQLModel, table=True):
     # answer given (Fernet JSON {"answer", "secret"}) until the worker takes it.
     human_question: str | None = Field(default=None, sa_column=Column(Text))
     human_answer_encrypted: str | None = Field(default=None, sa_column=Column(Text))
+    # Where a finished task's answer was read on the page (worker/browser/answer_sources.py):
+    # a replay and an exported script read those elements again instead of repeating the output.
+    answer_sources: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
 
 
 class Step(SQLModel, table=True):

@@ -200,7 +200,7 @@ async def _run(
                 readable = await task_files.fetch_inputs(task.owner_id, task.included_file_names or [])
                 await task_files.start_recording(session, task.browser_viewport_width, task.browser_viewport_height)
                 await task_browser.start(context, task, settings)
-                model = await model_for_task(task, settings)
+                model = await model_for_task(task, settings, session)
                 budgeted = await asyncio.to_thread(_has_budget, task.owner_id)
         except TimeoutError:
             raise setup_over from None
@@ -225,6 +225,8 @@ async def _run(
         async with task_browser.saving_profile(context, browser, task.id), live:
             outcome = await agent.run_to_end()
         extra: dict = {}
+        if outcome.sources is not None:
+            extra["answer_sources"] = outcome.sources
         files = agent.written_files + session.downloaded
         if files:
             extra["output_files"] = files

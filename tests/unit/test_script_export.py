@@ -1,0 +1,110 @@
+"""The exported script, built from recorded steps without a browser: locators from element
+lines, secrets only as environment variables, and source `ruff format` leaves as it is.
+(tests/e2e/test_export.py runs real exports with a Python that has only Playwright.)"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from api.element_locators import locator_for, parse_element_line
+from api.script_export import export_script, secret_variable
+from shared.models import Step, Task, TaskStatus
+from worker.browser.answer_sources import template
+
+LONG = "A very long button label that the page state kept whole because it is under eighty"
+
+
+def test_element_lines_become_readable_locators() -> None:
+    assert locator_for("<button type=submit>Sign in</button>") == (
+        'page.get_by_role("button", name="Sign in", exact=True).first'
+    )
+    assert locator_for("<input type=text name=username placeholder=Username />") == (
+        "page.locator('input[name=\"username\"]').first"
+    )
+    assert locator_for('<input type=email placeholder="Your e-mail" />') == (
+        'page.get_by_placeholder("Your e-mail", exact=True).first'
+    )
+    assert locator_for("<a href=/cart>Cart (2)</a>") == 'page.get_by_role("link", name="Cart (2)", exact=True).first'
+    assert locator_for("<a href=/cart></a>") == "page.locator('a[href$=\"/cart\"]').first"
+    assert locator_for('<div aria-label="Close dialog" role=button>x</div>') == (
+        'page.get_by_label("Close dialog", exact=True).first'
+    )
+    assert locator_for("<button>Show more results of this long search\u2026</button>") == (
+        'page.get_by_role("button", name="Show more results of this long search").first'
+    )
+    line = parse_element_line('<input type=text value="say &quot;hi&quot;" checked />')
+    assert line is not None and line.attrs == {"type": "text", "value": 'say "hi"', "checked": ""}
+
+
+def test_secret_variables_name_the_key() -> None:
+    assert secret_variable("password") == "SECRET_PASSWORD"
+    assert secret_variable("bank.pin-2") == "SECRET_BANK_PIN_2"
+
+
+def test_a_text_answer_keeps_the_words_around_the_values_it_read() -> None:
+    source = {"selector": "#code"}
+    parts = template("The code is ALPHA-42.", [{"text": "ALPHA-42", "source": source}])
+    assert parts == [{"literal": "The code is "}, {"source": source}, {"literal": "."}]
+
+
+def recorded_run(tmp_path: Path) -> str:
+    task = Task(
+        id="6f1c0000-0000-4000-8000-000000000001",
+        owner_id="k",
+        task="Log in to the shop\nand read the balance",
+        status=TaskStatus.finished,
+        finished_at=datetime(2026, 12, 6, 5, 0, tzinfo=UTC),
+        secret_names=["password"],
+        structured_output_json=json.dumps({"type": "object"}),
+        output=json.dumps({"balance": 12.5, "note": "kept"}),
+        answer_sources={
+            "kind": "data",
+            "url": "http://127.0.0.1:9/account",
+            "fields": [
+                {
+                    "path": ["balance"],
+                    "source": {"selector": "#balance", "prefix": "$", "suffix": " available", "type": "number"},
+                }
+            ],
+        },
+    )
+    steps = [
+        Step(task_id=task.id, step=1, url="about:blank", actions=[{"navigate": {"url": "http://127.0.0.1:9/login"}}]),
+        Step(
+            task_id=task.id,
+            step=2,
+            url="http://127.0.0.1:9/login",
+            next_goal="Log in",
+            actions=[
+                {"input": {"index": 1, "text": "<secret>password</secret>"}},
+                {"click": {"index": 2}},
+                {"click": {"index": 3}},
+            ],
+            elements=["<input type=password name=password />", f"<button>{LONG}</button>", "<a>never ran</a>"],
+            results=[{"result": "Typed secret 'password' into [1]"}, {"result": "Clicked [2]"}],
+        ),
+        Step(task_id=task.id, step=3, url="http://127.0.0.1:9/account", actions=[{"done": {"data": {}}}]),
+    ]
+    steps[0].results = [{"result": "Opened"}]
+    steps[2].results = [{"result": "Done"}]
+    return export_script(task, steps, now=datetime(2026, 12, 6, 5, 1, tzinfo=UTC))
+
+
+def test_the_script_is_formatted_python_without_secrets(tmp_path: Path) -> None:
+    script = recorded_run(tmp_path)
+    path = tmp_path / "run.py"
+    path.write_text(script)
+    compile(script, "run.py", "exec")
+    check = [sys.executable, "-m", "ruff", "format", "--check", "--diff", "--isolated", "--line-length", "120"]
+    formatted = subprocess.run([*check, str(path)], capture_output=True, text=True)
+    assert formatted.returncode == 0, formatted.stdout
+    assert 'fill(secret("SECRET_PASSWORD"))' in script and "SECRET_PASSWORD." in script
+    assert "#   Log in to the shop\n#   and read the balance" in script
+    assert 'page.wait_for_url(same_page("http://127.0.0.1:9/account"))' in script
+    assert "never ran" not in script.split("def run(")[1].split("# (the rest")[0]
+    assert 'data["balance"] = read_value(page, "#balance", prefix="$", suffix=" available", number=True)' in script
+    assert "from playwright.sync_api import" in script and "browserq import" not in script

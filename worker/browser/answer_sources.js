@@ -10,6 +10,7 @@
   const ATTRS = ["value", "content", "title", "alt", "aria-label", "datetime", "data-value"];
   const STABLE = ["data-testid", "data-test", "data-qa", "data-cy", "itemprop", "name", "aria-label"];
   const NUMBER = /-?\d[\d,]*(?:\.\d+)?/g;
+  const AMOUNT = /[$€£¥]?-?\d[\d,]*(?:\.\d+)?%?/g; // a number as an answer quotes it: $1,250.00, 12%
   const AFFIX = 40; // characters of text kept on each side of the value: its anchor
 
   const elements = () => (root ? [root, ...root.querySelectorAll("*")].filter((e) => !SKIP.has(e.localName)) : []);
@@ -92,13 +93,18 @@
     return source(within, null, text, at, at + v.length, "string");
   }
 
-  // Parts of a text answer written by the model around values it read ("The code is ALPHA-42"):
-  // each element whose whole text appears in the answer and looks like a value (a digit, or long).
+  // Parts of a text answer written by the model around values it read ("The code is ALPHA-42",
+  // "The balance is $980.50 today"): each element whose whole text appears in the answer and
+  // looks like a value (a digit, or long), and each amount of the answer found in an element.
   function pieces(answer) {
     const found = [];
     for (const el of deepest((e) => { const t = textOf(e); return t.length >= 3 && t.length <= 200 && answer.includes(t); })) {
       const t = textOf(el);
       if (/\d/.test(t) || t.length >= 8) found.push({ text: t, source: source(el, null, t, 0, t.length, "string") });
+    }
+    for (const amount of new Set(answer.match(AMOUNT) || [])) {
+      const src = amount.length >= 2 && !found.some((f) => f.text.includes(amount)) ? locate({ value: amount, type: "string" }) : null;
+      if (src) found.push({ text: amount, source: src });
     }
     return found;
   }

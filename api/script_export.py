@@ -29,6 +29,7 @@ from shared.models import Step, Task
 
 LINE = 120
 SECRET = re.compile(r"<secret>([^<]+)</secret>")
+SECRET_CALL = re.compile(r'secret\("(SECRET_[A-Z0-9_]+)"\)')  # a secret the script types (a person's secret answer too)
 LOCAL = ("about:blank", "chrome-error://", "data:")
 
 
@@ -214,7 +215,7 @@ def _module(task: Task, run: list[str], uploads: list[str], now: datetime) -> st
         "# or set CHROMIUM_PATH to a Chromium of your own):",
         f"#   python {_file_name(task)}" + "".join(f" {upload_option(f)} PATH" for f in uploads),
     ]
-    secrets = sorted({secret_variable(k) for k in task.secret_names or []})
+    secrets = sorted({secret_variable(k) for k in task.secret_names or []} | set(SECRET_CALL.findall("\n".join(run))))
     if secrets:
         header.append(f"# The run's secrets are read from the environment: {', '.join(secrets)}.")
     header.append("# It prints the answer read again from the page, where the run read it.")

@@ -81,11 +81,24 @@ def recorded_run(tmp_path: Path) -> str:
             next_goal="Log in",
             actions=[
                 {"input": {"index": 1, "text": "<secret>password</secret>"}},
+                {"input": {"index": 4, "text": "pin <secret>human_answer_1</secret>"}},
+                {"upload_file": {"index": 5, "file_name": "Report 2026.pdf"}},
                 {"click": {"index": 2}},
                 {"click": {"index": 3}},
             ],
-            elements=["<input type=password name=password />", f"<button>{LONG}</button>", "<a>never ran</a>"],
-            results=[{"result": "Typed secret 'password' into [1]"}, {"result": "Clicked [2]"}],
+            elements=[
+                "<input type=password name=password />",
+                "<input type=text aria-label=PIN />",
+                "<input type=file name=report />",
+                f"<button>{LONG}</button>",
+                "<a>never ran</a>",
+            ],
+            results=[
+                {"result": "Typed secret 'password' into [1]"},
+                {"result": "Typed pin secret 'human_answer_1' into [4]"},
+                {"result": "Set [5] to the file Report 2026.pdf"},
+                {"result": "Clicked [2]"},
+            ],
         ),
         Step(task_id=task.id, step=3, url="http://127.0.0.1:9/account", actions=[{"done": {"data": {}}}]),
     ]
@@ -102,9 +115,19 @@ def test_the_script_is_formatted_python_without_secrets(tmp_path: Path) -> None:
     check = [sys.executable, "-m", "ruff", "format", "--check", "--diff", "--isolated", "--line-length", "120"]
     formatted = subprocess.run([*check, str(path)], capture_output=True, text=True)
     assert formatted.returncode == 0, formatted.stdout
-    assert 'fill(secret("SECRET_PASSWORD"))' in script and "SECRET_PASSWORD." in script
+    assert 'fill(secret("SECRET_PASSWORD"))' in script
+    assert 'page.get_by_label("PIN", exact=True).first.fill("pin " + secret("SECRET_HUMAN_ANSWER_1"))' in script
+    assert "environment: SECRET_HUMAN_ANSWER_1, SECRET_PASSWORD." in script
+    # A file the run uploaded is an option of the script, defaulting to its name.
+    assert (
+        "set_input_files(args.report_2026_pdf)" in script
+        and "python browserq_6f1c0000.py --report-2026-pdf PATH" in script
+    )
+    assert 'parser.add_argument(\n        "--report-2026-pdf",' in script or '"--report-2026-pdf", default=' in script
     assert "#   Log in to the shop\n#   and read the balance" in script
     assert 'page.wait_for_url(same_page("http://127.0.0.1:9/account"))' in script
     assert "never ran" not in script.split("def run(")[1].split("# (the rest")[0]
     assert 'data["balance"] = read_value(page, "#balance", prefix="$", suffix=" available", number=True)' in script
     assert "from playwright.sync_api import" in script and "browserq import" not in script
+    usage = subprocess.run([sys.executable, str(path), "--help"], capture_output=True, text=True)
+    assert usage.returncode == 0 and "--report-2026-pdf" in usage.stdout and "--headed" in usage.stdout

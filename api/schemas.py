@@ -216,6 +216,9 @@ class TaskView(BaseModel):
     # answer (POST /task/{id}/answer); null when it is not waiting for one.
     human_question: str | None = None
     cost: Cost | None = None  # (ext)
+    # (ext) Where the answer was read on the page when the agent finished: a replay and an
+    # exported script (GET /task/{id}/script) read those places again (docs/api.md, "Replay").
+    answer_sources: dict[str, Any] | None = None
 
 
 class TaskSummary(BaseModel):

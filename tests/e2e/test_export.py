@@ -99,6 +99,9 @@ def test_a_login_run_exported_and_replayed_reads_the_balance_again(
     with pg_stack.client() as client:
         original = wait_for(client, submit(client, key, secrets={"password": PASSWORD}), FINAL)
         assert original["status"] == "finished" and original["output"] == BALANCE, original
+        # Where the answer was read (ext): the cell that says "$1,250.00 available", the value before " available".
+        (source,) = [part["source"] for part in original["answer_sources"]["parts"]]
+        assert source["suffix"] == " available" and source["element"].startswith("<td>"), source
         script, text = export(client, original["id"], tmp_path)
         # The secret is read from the environment, never written; the task text and the element lines are comments.
         assert PASSWORD not in text and 'secret("SECRET_PASSWORD")' in text
@@ -141,6 +144,8 @@ def test_a_structured_answer_is_read_again_and_a_lost_value_goes_to_the_model(
         original = wait_for(client, submit(client, key, **body), FINAL)
         assert original["status"] == "finished", original
         assert json.loads(original["output"]) == {"code": ACCOUNT_CODE, "balance": 1250}
+        fields = {tuple(f["path"]): f["source"] for f in original["answer_sources"]["fields"]}
+        assert fields[("code",)]["selector"] == "#code" and fields[("balance",)]["type"] == "number", fields
         script = tmp_path / "from_the_cli.py"  # `browserq export ID -o FILE`, as a person would
         cli = bq(cli_env(pg_stack, tmp_path), "export", original["id"], "-o", str(script))
         assert cli.returncode == 0 and script.read_text() == export(client, original["id"], tmp_path)[1], cli.stderr

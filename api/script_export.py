@@ -30,6 +30,7 @@ from shared.models import Step, Task
 LINE = 120
 SECRET = re.compile(r"<secret>([^<]+)</secret>")
 SECRET_CALL = re.compile(r'secret\("(SECRET_[A-Z0-9_]+)"\)')  # a secret the script types (a person's secret answer too)
+SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")  # a URL the agent gave without one opened as https://
 LOCAL = ("about:blank", "chrome-error://", "data:")
 
 
@@ -97,7 +98,7 @@ def _step(body: _Body, step: Step, following: str | None, uploads: list[str]) ->
 
 
 def _action(body: _Body, name: str, params: dict[str, Any], element: str | None, uploads: list[str]) -> None:
-    if "index" in params and name != "scroll":
+    if params.get("index") is not None:
         if element is None:
             body.add(f"sys.exit({py_str(f'the run did not record the element of this {name}; edit the script here')})")
             return
@@ -106,7 +107,8 @@ def _action(body: _Body, name: str, params: dict[str, Any], element: str | None,
     if name == "navigate":
         if params.get("new_tab"):
             body.add("page = page.context.new_page()")
-        body.add(f"page.goto({py_str(params['url'])})")
+        url = str(params["url"]).strip()
+        body.add(f"page.goto({py_str(url if SCHEME.match(url) else 'https://' + url)})")  # as the agent opened it
     elif name == "go_back":
         body.add("page.go_back()")
     elif name == "click":
@@ -121,9 +123,12 @@ def _action(body: _Body, name: str, params: dict[str, Any], element: str | None,
     elif name == "send_keys":
         body.add(f"page.keyboard.press({py_str(params['keys'])})")
         body.add("page = tabs.follow(page)")
-    elif name == "scroll":
-        sign = "" if params.get("down", True) else "-"
-        body.add(f"page.mouse.wheel(0, {sign}page.viewport_size['height'] * {float(params.get('pages', 1.0))!r})")
+    elif name == "scroll":  # as the agent scrolled: by viewports, of the page or inside an element
+        pages = float(params.get("pages", 1.0)) * (1 if params.get("down", True) else -1)
+        if params.get("index") is not None:
+            body.add(f'{target}.evaluate("(el, f) => el.scrollBy(0, el.clientHeight * f)", {pages!r})')
+        else:
+            body.add(f'page.evaluate("f => window.scrollBy(0, window.innerHeight * f)", {pages!r})')
     elif name == "wait":
         body.comment(f"(the run waited {params.get('seconds', 1)} s here: the script waits for the page to load)")
         body.add('page.wait_for_load_state("load")')

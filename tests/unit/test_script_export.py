@@ -100,10 +100,22 @@ def recorded_run(tmp_path: Path) -> str:
                 {"result": "Clicked [2]"},
             ],
         ),
-        Step(task_id=task.id, step=3, url="http://127.0.0.1:9/account", actions=[{"done": {"data": {}}}]),
+        Step(
+            task_id=task.id,
+            step=3,
+            url="http://127.0.0.1:9/account",
+            actions=[
+                {"scroll": {"down": False, "pages": 0.5}},
+                {"scroll": {"index": 6}},
+                {"navigate": {"url": "x.org"}},
+            ],
+            elements=[None, "<div role=listbox aria-label=Results></div>", None],
+            results=[{"result": "Scrolled"}, {"result": "Scrolled"}, {"result": "Opened"}],
+        ),
+        Step(task_id=task.id, step=4, url="https://x.org/", actions=[{"done": {"data": {}}}]),
     ]
     steps[0].results = [{"result": "Opened"}]
-    steps[2].results = [{"result": "Done"}]
+    steps[3].results = [{"result": "Done"}]
     return export_script(task, steps, now=datetime(2026, 12, 6, 5, 1, tzinfo=UTC))
 
 
@@ -129,5 +141,11 @@ def test_the_script_is_formatted_python_without_secrets(tmp_path: Path) -> None:
     assert "never ran" not in script.split("def run(")[1].split("# (the rest")[0]
     assert 'data["balance"] = read_value(page, "#balance", prefix="$", suffix=" available", number=True)' in script
     assert "from playwright.sync_api import" in script and "browserq import" not in script
+    assert 'page.evaluate("f => window.scrollBy(0, window.innerHeight * f)", -0.5)' in script
+    assert (
+        'get_by_label("Results", exact=True).first.evaluate("(el, f) => el.scrollBy(0, el.clientHeight * f)", 1.0)'
+        in script
+    )
+    assert 'page.goto("https://x.org")' in script
     usage = subprocess.run([sys.executable, str(path), "--help"], capture_output=True, text=True)
     assert usage.returncode == 0 and "--report-2026-pdf" in usage.stdout and "--headed" in usage.stdout

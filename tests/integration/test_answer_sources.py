@@ -17,7 +17,7 @@ from worker.browser.chromium import launch_chromium
 PAGE = """<html><body><h1>Account of alice</h1>
 <p>Your code is: <b id=code>{code}</b></p>
 <table><tr><th>Balance</th><td>{balance} available</td></tr></table>
-<div class="item-0193af"><span>Orders</span> <span>{orders} open</span></div>
+<div class="orders css-1x2y3z"><span>Orders</span> <span>{orders} open</span></div>
 <input id=ref value="{ref}"><p hidden>Nothing to see</p></body></html>"""
 BEFORE = {"code": "ALPHA-42", "balance": "$1,250.00", "orders": "3", "ref": "REF-7781"}
 AFTER = {"code": "BETA-7", "balance": "$980.50", "orders": "12", "ref": "REF-9"}
@@ -50,6 +50,7 @@ def test_values_are_found_and_read_again(tab: tuple[asyncio.AbstractEventLoop, P
         paths = {tuple(f["path"]): f["source"] for f in structured["fields"]}
         assert set(paths) == {("code",), ("balance",), ("orders",), ("ref",)}  # "dollars" and True are not on the page
         assert paths[("balance",)]["type"] == "number" and paths[("ref",)]["attribute"] == "value"
+        assert paths[("orders",)]["selector"] == "div.orders > span:nth-of-type(2)"  # a named class, not a hashed one
 
         await page.set_content(PAGE.format(**AFTER))
         assert await reread_text(page, code) == "BETA-7"

@@ -22,6 +22,14 @@
   };
   // Ids that a framework generated change from one load to the next: not worth a selector.
   const stableId = (id) => !!id && !/\d{3,}|[0-9a-f]{8,}|^:|^ember|^react|^mui-|^radix-/i.test(id);
+  // A class a person named (price, balance-total), not one a build tool hashed (css-1x2y3z, sc-bdVaJa).
+  const stableClass = (c) => /^[a-zA-Z][a-zA-Z_-]{2,}$/.test(c) && !/^(css|sc|jsx|emotion|styled|svelte)-/.test(c);
+  const byClass = (el) => {
+    for (const c of el.classList) {
+      if (stableClass(c) && unique(el.localName + "." + CSS.escape(c))) return el.localName + "." + CSS.escape(c);
+    }
+    return null;
+  };
   const quoted = (v) => '"' + v.replace(/\\/g, "\\\\").replace(/"/g, '\\"') + '"';
 
   function selectorOf(el) {
@@ -30,10 +38,13 @@
       const v = el.getAttribute(a);
       if (v && unique(el.localName + "[" + a + "=" + quoted(v) + "]")) return el.localName + "[" + a + "=" + quoted(v) + "]";
     }
+    const own = byClass(el);
+    if (own) return own;
     const parts = [];
     for (let cur = el; cur && cur !== document.body && cur !== document.documentElement; cur = cur.parentElement) {
-      if (cur !== el && stableId(cur.id) && unique("#" + CSS.escape(cur.id))) {
-        parts.unshift("#" + CSS.escape(cur.id));
+      const anchor = cur === el ? null : stableId(cur.id) && unique("#" + CSS.escape(cur.id)) ? "#" + CSS.escape(cur.id) : byClass(cur);
+      if (anchor) {
+        parts.unshift(anchor);
         return parts.join(" > ");
       }
       const parent = cur.parentElement;

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from importlib.metadata import version
 from pathlib import Path
 
 import httpx
@@ -21,7 +22,7 @@ from tests.support.site import ACCOUNT_CODE, BALANCE, PASSWORD, USERNAME, SiteSe
 from tests.support.stack import CHROMIUM, Stack, wait_for
 
 pytestmark = pytest.mark.e2e
-PLAYWRIGHT_VERSION = "1.65.2"  # the locked version (requirements/test.txt)
+PLAYWRIGHT_VERSION = version("playwright")  # the locked one, as installed from requirements/test.txt
 VENVS = Path(os.environ.get("BROWSERQ_TEST_CACHE", Path.home() / ".cache" / "browserq-tests"))
 SCHEMA = json.dumps(
     {

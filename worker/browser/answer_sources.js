@@ -13,9 +13,16 @@
   const AMOUNT = /[$€£¥]?-?\d[\d,]*(?:\.\d+)?%?/g; // a number as an answer quotes it: $1,250.00, 12%
   const AFFIX = 40; // characters of text kept on each side of the value: its anchor
 
-  const elements = () => (root ? [root, ...root.querySelectorAll("*")].filter((e) => !SKIP.has(e.localName)) : []);
+  // Read once per call: a structured answer looks up many values in the same page.
+  let all = null;
+  const elements = () => all || (all = root ? [root, ...root.querySelectorAll("*")].filter((e) => !SKIP.has(e.localName)) : []);
   const visible = (el) => (el.checkVisibility ? el.checkVisibility() : true);
-  const textOf = (el) => collapse(el.textContent);
+  const texts = new Map();
+  const textOf = (el) => {
+    let t = texts.get(el);
+    if (t === undefined) texts.set(el, (t = collapse(el.textContent)));
+    return t;
+  };
   const attrOf = (el, a) => (a === "value" && "value" in el ? el.value : el.getAttribute(a));
   const unique = (sel) => {
     try { return document.querySelectorAll(sel).length === 1; } catch (e) { return false; }

@@ -331,7 +331,8 @@ class Agent:
         assert params is not None
         if self._validator is None:
             text = params.text if params.text is not None else json.dumps(params.data)
-            return Outcome(TaskStatus.finished, self.redactor(text or ""), await self._sources(text, None))
+            sources = await self._sources(params.text, params.data if params.text is None else None)
+            return Outcome(TaskStatus.finished, self.redactor(text or ""), sources)
         if params.data is None:
             result.error = "done needs 'data' valid against the output schema"
             self._failures += 1

@@ -18,6 +18,7 @@ from playwright.sync_api import Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 TIMEOUT_MS = 30_000  # how long an element or a page may take to appear
+TEXT_WAIT_MS = 5_000  # how long the text around an answer's value may take to appear in its element
 NUMBER = re.compile(r"-?\\d[\\d,]*(?:\\.\\d+)?")
 
 
@@ -63,6 +64,11 @@ def read_value(
         element.wait_for(state="attached", timeout=TIMEOUT_MS)
     except PlaywrightTimeoutError:
         sys.exit(f"the answer's element {{selector!r}} is not on {{page.url}}: the page changed; edit the selector")
+    if prefix and not attribute:  # the text the run saw before the value: wait for it, as for a page still filling in
+        try:
+            page.locator(selector).filter(has_text=prefix).first.wait_for(state="attached", timeout=TEXT_WAIT_MS)
+        except PlaywrightTimeoutError:
+            pass  # read what is there; the check below says what is missing
     if attribute == "value":
         raw = element.input_value()
     elif attribute:

@@ -231,6 +231,9 @@ class TaskView(BaseModel):
     cost: Cost | None = None  # (ext)
     # (ext) The judge's verdict once it ran (judge: true): {"verdict", "reasoning", "failureReason", "model"}.
     judgement: dict[str, Any] | None = None
+    # (ext) Where the answer was read on the page when the agent finished: a replay and an
+    # exported script (GET /task/{id}/script) read those places again (docs/api.md, "Replay").
+    answer_sources: dict[str, Any] | None = None
 
 
 class TaskSummary(BaseModel):

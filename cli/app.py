@@ -357,7 +357,7 @@ def _stop(children: list[subprocess.Popen[bytes]]) -> None:
 
 from cli import admin, client  # noqa: E402
 
-client.register(app)  # the client commands: run, tasks, follow, stop, pause, resume, answer
+client.register(app)  # the client commands: run, tasks, follow, stop, pause, resume, answer, export
 admin.register(app, keys_app)  # keys budget, webhook set/show/remove, keys list, keys revoke
 
 

@@ -65,6 +65,9 @@ class Api:
         )
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self.request(method, path, **kwargs).json()
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             response = self.http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
@@ -73,7 +76,7 @@ class Api:
             fail("the server refused the API key: check --key / BROWSERQ_API_KEY")
         if response.status_code >= 400:
             fail(f"{method} {path}: {response.status_code} {error_detail(response)}")
-        return response.json()
+        return response
 
 
 # ------------------------------------------------------------------ commands
@@ -167,6 +170,23 @@ def answer(
     console.print(f"task {task_id}: answered{' (as a secret)' if secret else ''}; the agent goes on")
 
 
+def export(
+    task_id: Annotated[str, typer.Argument(help="A finished task's id")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the script to this file (default: print it)")
+    ] = None,
+    url: UrlOption = DEFAULT_URL,
+    key: KeyOption = None,
+) -> None:
+    """A finished task as a Python script that repeats it with Playwright alone (GET /task/{id}/script)."""
+    script = Api(url, key).request("GET", f"/task/{task_id}/script").text
+    if output is None:
+        print(script, end="")  # the script itself, not rich's rendering of it
+        return
+    output.write_text(script, encoding="utf-8")
+    errors.print(f"wrote {output}: run it with `python {output}` after `pip install playwright` (see its header)")
+
+
 def _control(verb: str, done: str) -> Any:
     def command(
         task_id: Annotated[str, typer.Argument(help="The task's id")],
@@ -188,6 +208,7 @@ def register(app: typer.Typer) -> None:
     app.command("pause")(_control("pause", "pause requested (the browser stays open; `browserq resume` goes on)"))
     app.command("resume")(_control("resume", "resumed"))
     app.command()(answer)
+    app.command()(export)
 
 
 # ------------------------------------------------------------------ following

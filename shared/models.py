@@ -118,6 +118,9 @@ class Task(SQLModel, table=True):
     judgement: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     judge_input_tokens: int = 0  # the judge's tokens, priced at its own model (shared/billing.py)
     judge_output_tokens: int = 0
+    # Where a finished task's answer was read on the page (worker/browser/answer_sources.py):
+    # a replay and an exported script read those elements again instead of repeating the output.
+    answer_sources: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
 
 
 class Step(SQLModel, table=True):

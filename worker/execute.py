@@ -207,7 +207,7 @@ async def _run(
                 readable = await task_files.fetch_inputs(task.owner_id, task.included_file_names or [])
                 await task_files.start_recording(session, task.browser_viewport_width, task.browser_viewport_height)
                 await task_browser.start(context, task, settings)
-                model = await model_for_task(task, settings)
+                model = await model_for_task(task, settings, session)
                 budgeted = await asyncio.to_thread(_has_budget, task.owner_id)
                 cap = _cost_cap(task, settings)
         except TimeoutError:
@@ -236,6 +236,8 @@ async def _run(
         extra: dict[str, Any] = {}
         if task.judge and outcome.status in (TaskStatus.finished, TaskStatus.failed):
             extra.update(await _judge(task, outcome, agent, settings, cap))
+        if outcome.sources is not None:
+            extra["answer_sources"] = outcome.sources
         files = agent.written_files + session.downloaded
         if files:
             extra["output_files"] = files

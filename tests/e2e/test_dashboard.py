@@ -169,6 +169,11 @@ def test_sign_in_list_filter_and_read_a_run(
         expect(page.locator(button)).to_be_disabled()  # nothing to steer in a finished task
     expect(page.locator("#live-box")).to_be_hidden()
     person.shot("finished-task")
+    with page.expect_download() as download:  # the run as a Playwright script (tests/e2e/test_export.py runs one)
+        page.click("#export")
+    assert download.value.suggested_filename == f"browserq_{done_id[:8]}.py"
+    script = Path(download.value.path()).read_text()
+    assert "from playwright.sync_api import" in script and 'return "Open 9 to 5"' in script
 
     page.reload()  # the key survives a reload of the tab
     expect(page.locator("#steps li.step")).to_have_count(4)

@@ -19,6 +19,7 @@ from starlette.routing import Route
 from tests.support.widgets import FIXTURES, SUGGEST_WORDS
 
 USERNAME, PASSWORD, ACCOUNT_CODE = "alice", "s3cret-pa55", "ALPHA-42"
+BALANCE = "$1,250.00"  # the account's balance until a test changes it (SiteServer.balance)
 
 
 def _page(title: str, body: str) -> HTMLResponse:
@@ -51,7 +52,12 @@ async def login(request: Request) -> Response:
 async def account(request: Request) -> Response:
     if request.cookies.get("session") != "ok-" + USERNAME:
         return RedirectResponse("/login", status_code=303)
-    return _page("Account", f"<h1>Account of {USERNAME}</h1><p>Your code is: <b id=code>{ACCOUNT_CODE}</b></p>")
+    balance = escape(request.app.state.balance)
+    return _page(
+        "Account",
+        f"<h1>Account of {USERNAME}</h1><p>Your code is: <b id=code>{ACCOUNT_CODE}</b></p>"
+        f"<table><tr><th>Balance</th><td>{balance} available</td></tr></table>",
+    )
 
 
 async def long_page(_request: Request) -> Response:
@@ -110,6 +116,7 @@ class SiteServer:
             Route("/suggest", suggest),
         ]
         self.app = Starlette(routes=routes)
+        self.app.state.balance = BALANCE
         self.port = port or _free_port(host)
         self._server = uvicorn.Server(uvicorn.Config(self.app, host=host, port=self.port, log_level="warning"))
         self._thread = threading.Thread(target=self._server.run, daemon=True)
@@ -117,6 +124,15 @@ class SiteServer:
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def balance(self) -> str:
+        """What the account page shows as the balance (a test changes it to see a fresh read)."""
+        return str(self.app.state.balance)
+
+    @balance.setter
+    def balance(self, value: str) -> None:
+        self.app.state.balance = value
 
     def add_page(self, name: str, html: str) -> str:
         """Serve `html` at /p/<name>; returns its URL."""

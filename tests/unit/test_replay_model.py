@@ -97,3 +97,34 @@ def test_a_step_the_original_never_reached_goes_to_the_model() -> None:
     model = ReplayModel("gpt-4.1", {}, lambda: real)
     asyncio.run(model.complete(ModelRequest("sys", user_message(1), {})))
     assert real.calls == 1 and model.handed_over_at == 1
+
+
+def done_step(step: int) -> RecordedStep:
+    answer = {
+        "evaluation_previous_goal": "ok",
+        "memory": "",
+        "next_goal": "report",
+        "action": [{"done": {"text": "$5"}}],
+    }
+    return RecordedStep(step=step, answer=answer, elements=[None])
+
+
+def test_the_last_step_answers_what_the_page_says_now_or_goes_to_the_model() -> None:
+    """`reread` gives the recorded `done` its values as read again; None (a value's place is
+    gone) hands that step to the model."""
+    real = CountingModel()
+    now: list[str | None] = ["$7"]
+
+    async def reread(answer: dict) -> dict | None:
+        if now[0] is None:
+            return None
+        answer["action"][0]["done"]["text"] = now[0]
+        return answer
+
+    model = ReplayModel("gpt-4.1", {1: done_step(1)}, lambda: real, reread=reread)
+    reply = asyncio.run(model.complete(ModelRequest("sys", user_message(1), {})))
+    assert json.loads(reply.text)["action"] == [{"done": {"text": "$7"}}] and real.calls == 0
+    now[0] = None
+    gone = ReplayModel("gpt-4.1", {1: done_step(1)}, lambda: real, reread=reread)
+    assert "from the model" in asyncio.run(gone.complete(ModelRequest("sys", user_message(1), {}))).text
+    assert gone.handed_over_at == 1 and real.calls == 1

@@ -21,6 +21,7 @@ from worker.agent.actions import ActionContext, ActionResult, registry, run_acti
 from worker.agent.control import Interrupted, TaskControl
 from worker.agent.prompt import SYSTEM, HistoryItem, RunState, render_user_message
 from worker.agent.redact import Redactor, redacting_logs
+from worker.browser import answer_sources
 from worker.browser.page_state import PageState, blank_state, capture_page_state
 from worker.browser.session import BrowserSession
 from worker.human import HumanChannel, Reply, describe
@@ -69,6 +70,8 @@ def targeted_elements(state: PageState, actions: list[p.Action]) -> list[str | N
 class Outcome:
     status: TaskStatus
     output: str
+    # Where a finished task's answer was read on the page (worker.browser.answer_sources), if anywhere.
+    sources: dict[str, Any] | None = None
 
 
 class StepSink(Protocol):
@@ -331,7 +334,8 @@ class Agent:
         assert params is not None
         if self._validator is None:
             text = params.text if params.text is not None else json.dumps(params.data)
-            return Outcome(TaskStatus.finished, self.redactor(text or ""))
+            sources = await self._sources(params.text, params.data if params.text is None else None)
+            return Outcome(TaskStatus.finished, self.redactor(text or ""), sources)
         if params.data is None:
             result.error = "done needs 'data' valid against the output schema"
             self._failures += 1
@@ -349,7 +353,14 @@ class Agent:
             result.error = f"'data' is not valid against the output schema at {where}: {error.message}"
             self._failures += 1
             return None
-        return Outcome(TaskStatus.finished, self.redactor(json.dumps(params.data)))
+        sources = await self._sources(None, params.data)
+        return Outcome(TaskStatus.finished, self.redactor(json.dumps(params.data)), sources)
+
+    async def _sources(self, text: str | None, data: Any) -> dict[str, Any] | None:
+        """Where the answer's values are on the page it finished on: what a replay and an
+        exported script read again (redacted: a secret on the page is never stored)."""
+        found = await answer_sources.locate(await self.session.page(), text, data)
+        return self.redactor.scrub(found) if found is not None else None
 
     @property
     def written_files(self) -> list[str]:

@@ -9,6 +9,11 @@ elements are not all on the page (or that the original never reached), the
 replay hands over to the real model for the rest of the run; the model then
 reads the replayed steps in its history like any steps of its own.
 
+The final `done` is not repeated as it was: `reread` (worker.replay) reads the
+answer's values again from where the original run read them, so a replay of a
+job that reads a price answers today's price; when one of those places is gone
+the model answers that last step.
+
 It is a ChatModel, so the agent loop runs unchanged: the page state it needs
 is in the request's user message, the same text the model would read."""
 
@@ -18,7 +23,7 @@ import copy
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,14 +79,24 @@ def map_answer(recorded: RecordedStep, elements: list[tuple[int, str]]) -> dict[
     return answer
 
 
+def _finishes(answer: dict[str, Any]) -> bool:
+    return any("done" in action for action in answer["action"])
+
+
 class ReplayModel:
     """Answers from `steps` while the page matches, then from `fallback()` (made
     only when first needed, so a replay that never falls back needs no model)."""
 
     def __init__(
-        self, name: str, steps: dict[int, RecordedStep], fallback: Callable[[], ChatModel], vision: bool = False
+        self,
+        name: str,
+        steps: dict[int, RecordedStep],
+        fallback: Callable[[], ChatModel],
+        vision: bool = False,
+        reread: Callable[[dict[str, Any]], Awaitable[dict[str, Any] | None]] | None = None,
     ) -> None:
         self.name = name
+        self._reread = reread
         self._steps = steps
         self._fallback = fallback
         self._fallback_vision = vision
@@ -96,6 +111,13 @@ class ReplayModel:
     async def complete(self, request: ModelRequest) -> ModelReply:
         if self._model is None:
             answer = self._replayed(request)
+            if answer is not None and self._reread is not None and _finishes(answer):
+                answer = await self._reread(answer)
+                if answer is None:
+                    self.handed_over_at = step_number(request.user)
+                    log.info(
+                        "replay: step %s handed over to the model (the answer's elements are gone)", self.handed_over_at
+                    )
             if answer is not None:
                 return ModelReply(json.dumps(answer), TokenUsage())
             self._model = self._fallback()

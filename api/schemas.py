@@ -20,6 +20,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
 from shared.bounded_schema import SchemaError, UnsafeSchema, check_schema
+from shared.browser_kinds import BrowserKind
 from shared.models import TaskStatus
 
 MAX_TASK_CHARS = 20_000
@@ -92,6 +93,9 @@ class RunTaskRequest(NullMeansDefault):
     max_agent_steps: int = Field(default=75, ge=1, le=200)
     enable_public_share: bool = False
     metadata: dict[str, str] | None = None
+    # Extension: the kind of browser to run in (stealth, headful, lean; docs/operations.md,
+    # "Browser kinds"); None: the operator's default (BROWSERQ_BROWSER_KIND).
+    browser_kind: BrowserKind | None = None
 
     @field_validator("task")
     @classmethod

@@ -55,6 +55,7 @@ _V2_FIELD = {
     "secrets": "secrets",
     "allowed_domains": "allowedDomains",
     "highlight_elements": "highlightElements",
+    "browser_kind": "browserKind",
 }
 
 
@@ -73,6 +74,7 @@ def run_request(body: CreateTaskRequestV2) -> RunTaskRequest:
         "secrets": _without_nulls(body.secrets),
         "allowed_domains": body.allowed_domains,
         "highlight_elements": body.highlight_elements,
+        "browser_kind": body.browser_kind,
     }
     fields.update({name: value for name, value in optional.items() if value is not None})
     try:

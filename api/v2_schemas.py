@@ -40,6 +40,8 @@ class CreateTaskRequestV2(_Wire):
     judge_ground_truth: str | None = None
     judge_llm: str | None = None
     skill_ids: list[str] | None = None
+    # Extension: run-task's browser_kind (stealth, headful, lean); none: the operator's default.
+    browser_kind: str | None = None
 
 
 class UpdateTaskRequestV2(_Wire):

@@ -216,6 +216,7 @@ class TaskView(BaseModel):
     public_share_url: str | None = None
     metadata: dict[str, str] | None = None
     replay_of: str | None = None  # (ext) the task this one replays (POST /task/{id}/replay)
+    browser_kind: str | None = None  # (ext) the kind of browser it runs in (docs/operations.md, "Browser kinds")
     # (ext) What the agent asked a person (ask_human) while the task waits paused for the
     # answer (POST /task/{id}/answer); null when it is not waiting for one.
     human_question: str | None = None

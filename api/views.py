@@ -69,6 +69,7 @@ def task_view(task: Task, steps: list[Step]) -> TaskView:
         output_files=task.output_files,
         metadata=task.task_metadata,
         replay_of=task.replay_of,
+        browser_kind=task.browser_kind,
         public_share_url=share_url(task, get_settings()),
     )
 

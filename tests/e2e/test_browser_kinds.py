@@ -101,6 +101,7 @@ def test_each_kind_runs_on_its_worker_and_reads_as_designed(
         finished = {kind: wait_for(client, task_id, FINAL, timeout=120) for kind, task_id in ids.items()}
     for kind, task in finished.items():
         assert task["status"] == "finished", (kind, task)
+        assert task["browser_kind"] == kind  # the default resolved at submit for the one that named none
         worker = WORKER_KINDS.index("" if kind == "stealth" else kind)
         assert kinds_stack.worker_running(ids[kind]) == worker, f"{kind} task ran elsewhere"
 

@@ -45,3 +45,14 @@ def test_a_worker_is_told_what_its_kind_lacks(monkeypatch: pytest.MonkeyPatch, t
     assert "chromium-headless-shell" in (missing_for("lean", settings) or "")
     assert "xvfb" in (missing_for("headful", settings) or "")
     assert missing_for("lean", Settings(headless_shell_path="/opt/shell")) is None
+
+
+def test_the_commands_take_a_kind_and_refuse_another() -> None:
+    from typer.testing import CliRunner
+
+    from cli.app import app
+
+    refused = CliRunner().invoke(app, ["worker", "--browser-kind", "turbo"])
+    assert refused.exit_code == 2 and "turbo" in refused.output
+    for command in ("worker", "dev"):
+        assert "--browser-kind" in CliRunner().invoke(app, [command, "--help"], terminal_width=200).output

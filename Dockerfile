@@ -2,11 +2,13 @@
 # and the package. Build: docker compose build; run: see docker-compose.yml.
 FROM python:3.11-slim-bookworm
 
-# Debian's Chromium (Playwright drives it through BROWSERQ_CHROMIUM_PATH), and fonts
+# Debian's Chromium (Playwright drives it through BROWSERQ_CHROMIUM_PATH), its headless
+# shell (the lean browser kind) and Xvfb (the headful kind's virtual display), and fonts
 # so pages render text. Chromium's crashpad helpers are reaped by the `init: true`
 # process (tini) that compose runs as PID 1.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends chromium fonts-liberation fonts-noto-color-emoji curl \
+    && apt-get install -y --no-install-recommends chromium chromium-headless-shell xvfb \
+       fonts-liberation fonts-noto-color-emoji curl \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

@@ -27,6 +27,7 @@ from shared.models import BrowserProfile, Task
 from shared.settings import get_settings
 from shared.storage import get_storage
 from shared.webhooks.outbox import record_new_task
+from shared.worker_presence import served_kinds
 
 
 def judge_model_for(body: RunTaskRequest) -> str:
@@ -83,6 +84,10 @@ async def create_task(body: RunTaskRequest, session: Session, owner_id: str, **c
     return task
 
 
+# Request fields stored otherwise than as the column of their name.
+_NOT_COLUMNS = {"task", "secrets", "structured_output_json", "metadata", "browser_kind"}
+
+
 def new_task(body: RunTaskRequest, session: Session, owner_id: str, **columns: Any) -> Task:
     """Check a request and build its task, not yet stored: what create_task and
     each run of a scheduled task share. Raises HTTPException (422, 402)."""
@@ -93,20 +98,38 @@ def new_task(body: RunTaskRequest, session: Session, owner_id: str, **columns: A
     if body.included_file_names:
         check_included_files(get_storage(), owner_id, body.included_file_names)
     from_profile = _profile_settings(session, owner_id, body.browser_profile_id)
+    kind = _browser_kind(session, body.browser_kind)
     return Task(
         owner_id=owner_id,
         task=body.task,
         secrets_encrypted=encrypt_json(body.secrets) if body.secrets else None,
         secret_names=sorted(body.secrets) if body.secrets else None,
         **{
-            **body.model_dump(exclude={"task", "secrets", "structured_output_json", "metadata", "judge_llm"}),
+            **body.model_dump(
+                exclude={"task", "secrets", "structured_output_json", "metadata", "judge_llm", "browser_kind"}
+            ),
             **from_profile,
         },
         judge_llm=judge_model_for(body) if body.judge else None,
+        browser_kind=kind,
         structured_output_json=body.structured_output_json,  # type: ignore[arg-type]
         task_metadata=body.metadata,
         public_share_token=new_share_token() if body.enable_public_share else None,
         **columns,
+    )
+
+
+def _browser_kind(session: Session, asked: str | None) -> str:
+    """The kind a task runs in: the one it asks for, else the operator's default. The
+    default is always accepted (its task waits for a worker, as any task does while
+    none runs); another kind only while a worker serves it, else it would wait forever."""
+    default = get_settings().browser_kind
+    if asked is None or asked == default or asked in served_kinds(session):
+        return asked or default
+    raise invalid(
+        ["body", "browser_kind"],
+        f"no worker serves browser_kind {asked!r}: start one with `browserq worker --browser-kind {asked}`, "
+        f"or leave browser_kind out to run in the default kind {default!r}",
     )
 
 

@@ -21,6 +21,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
 from shared.bounded_schema import SchemaError, UnsafeSchema, check_schema
+from shared.browser_kinds import BrowserKind
 from shared.models import TaskStatus
 from shared.netguard import DomainPattern
 
@@ -109,6 +110,10 @@ class RunTaskRequest(NullMeansDefault):
         if value is not None and not info.data.get("judge"):
             raise ValueError(f"{info.field_name} is for the judge: send judge: true with it, or leave it out")
         return value
+
+    # Extension: the kind of browser to run in (stealth, headful, lean; docs/operations.md,
+    # "Browser kinds"); None: the operator's default (BROWSERQ_BROWSER_KIND).
+    browser_kind: BrowserKind | None = None
 
     @field_validator("task")
     @classmethod
@@ -225,6 +230,7 @@ class TaskView(BaseModel):
     public_share_url: str | None = None
     metadata: dict[str, str] | None = None
     replay_of: str | None = None  # (ext) the task this one replays (POST /task/{id}/replay)
+    browser_kind: str | None = None  # (ext) the kind of browser it runs in (docs/operations.md, "Browser kinds")
     # (ext) What the agent asked a person (ask_human) while the task waits paused for the
     # answer (POST /task/{id}/answer); null when it is not waiting for one.
     human_question: str | None = None

@@ -68,6 +68,7 @@ _V2_FIELD = {
     "judge_ground_truth": "judgeGroundTruth",
     "judge_llm": "judgeLlm",
     "max_cost_usd": "maxCostUsd",
+    "browser_kind": "browserKind",
 }
 
 
@@ -90,6 +91,7 @@ def run_request(body: CreateTaskRequestV2) -> RunTaskRequest:
         "judge_ground_truth": body.judge_ground_truth,
         "judge_llm": body.judge_llm,
         "max_cost_usd": body.max_cost_usd,
+        "browser_kind": body.browser_kind,
     }
     fields.update({name: value for name, value in optional.items() if value is not None})
     try:

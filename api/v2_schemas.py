@@ -43,6 +43,8 @@ class CreateTaskRequestV2(_Wire):
     judge_llm: str | None = None
     skill_ids: list[str] | None = None
     max_cost_usd: float | None = None  # (ext) as v4's maxCostUsd
+    # Extension: run-task's browser_kind (stealth, headful, lean); none: the operator's default.
+    browser_kind: str | None = None
 
 
 class UpdateTaskRequestV2(_Wire):

@@ -59,6 +59,7 @@ def task_view(task: Task, steps: list[Step]) -> TaskView:
         output_files=task.output_files,
         metadata=task.task_metadata,
         replay_of=task.replay_of,
+        browser_kind=task.browser_kind,
         answer_sources=task.answer_sources,
         public_share_url=read.share_url,
         judgement=read.judgement,

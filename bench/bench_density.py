@@ -17,12 +17,16 @@ steps (navigate, scrolls, done). Printed per configuration:
 * step p50/p95: the gap between a task's consecutive stored steps (steps 2..n),
   model delay included.
 
-Recording on and off are run side by side. `--tree DIR` runs the worker and
+Recording on and off are run side by side, and so are kinds of browser
+(`--browser-kind stealth|headful|lean|all`, repeatable; default stealth, the
+default kind): each kind's worker in its own run (`browserq worker --browser-kind K`).
+`--tree DIR` runs the worker and
 API from another checkout (e.g. the "before": `git worktree add /tmp/before main`);
 several trees are run one after another, in the order given.
 
     python bench/bench_density.py --concurrency 4 --tasks 8 --steps 10 --delay 2
     python bench/bench_density.py --tree /tmp/before --tree . --recording on
+    python bench/bench_density.py -c 8 --tasks 8 --steps 10 --delay 2 --recording on --browser-kind all
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import psutil  # type: ignore[import-untyped]
 from sqlalchemy import create_engine, text
 
+from shared.browser_kinds import KINDS
 from tests.support.scripted_model import ScriptedModelServer
 from tests.support.site import SiteServer
 from tests.support.stack import Stack, wait_for
@@ -239,6 +244,7 @@ def run_one(
     delay: float,
     recording: bool,
     env: dict[str, str],
+    browser_kind: str = "stealth",
 ) -> Result:
     with ScriptedModelServer() as model, SiteServer() as site:
         page_url = site.add_page("os", doc_page())
@@ -246,7 +252,12 @@ def run_one(
             kind="postgres",
             model_base_url=model.base_url,
             concurrency=concurrency,
-            env_extra={"BROWSERQ_RECORD_VIDEO": "true" if recording else "false", **env},
+            # The API's default kind and the worker's: every task of the run goes to this kind.
+            env_extra={
+                "BROWSERQ_RECORD_VIDEO": "true" if recording else "false",
+                "BROWSERQ_BROWSER_KIND": browser_kind,
+                **env,
+            },
         )
         here = os.getcwd()
         os.chdir(tree_dir)  # the API and worker run `python -m cli` (before: shared.cli) from this checkout
@@ -346,10 +357,21 @@ def main() -> None:
     parser.add_argument("--recording", choices=["on", "off", "both"], default="both")
     parser.add_argument("--tree", action="append", type=Path, help="checkout to run the service from (repeatable)")
     parser.add_argument("--env", action="append", default=[], help="KEY=VALUE for the worker and API (repeatable)")
-    parser.add_argument("--smoke", action="store_true", help="one task, two steps, no delay, recording on")
+    parser.add_argument(
+        "--browser-kind",
+        action="append",
+        choices=[*KINDS, "all"],
+        help="the worker's kind of browser (repeatable; all: each kind; default: stealth)",
+    )
+    parser.add_argument(
+        "--smoke", action="store_true", help="one task, two steps, no delay, recording on, every kind of browser"
+    )
     args = parser.parse_args()
     if args.smoke:
         args.concurrency, args.tasks, args.steps, args.delay, args.recording = 1, 1, 2, 0.0, "on"
+        args.browser_kind = ["all"]
+    asked = args.browser_kind or ["stealth"]
+    kinds = list(KINDS) if "all" in asked else list(dict.fromkeys(asked))
     tasks = args.tasks or 2 * args.concurrency
     env = dict(item.split("=", 1) for item in args.env)
     trees = args.tree or [Path(".")]
@@ -363,10 +385,13 @@ def main() -> None:
     results = []
     for recording in recordings:
         for tree_dir in trees:
-            label = f"{tree_dir.resolve().name} N={args.concurrency} rec={'on' if recording else 'off'}"
-            result = run_one(tree_dir.resolve(), label, args.concurrency, tasks, args.steps, args.delay, recording, env)
-            print_result(result)
-            results.append(result)
+            for kind in kinds:
+                label = f"{tree_dir.resolve().name} {kind} N={args.concurrency} rec={'on' if recording else 'off'}"
+                result = run_one(
+                    tree_dir.resolve(), label, args.concurrency, tasks, args.steps, args.delay, recording, env, kind
+                )
+                print_result(result)
+                results.append(result)
     if args.smoke:
         assert all(r.finished == r.tasks for r in results), "a task did not finish"
     print(f"mean step p50 {statistics.mean(r.p50 for r in results):.2f} s")

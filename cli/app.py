@@ -35,6 +35,7 @@ from cli.dev_procs import (
     stopping,
     worker_child_of_this_process,
 )
+from shared.browser_kinds import BrowserKind
 from shared.logs import LogFormat, configure_logging
 from shared.settings import get_settings, reset_settings_cache
 
@@ -135,6 +136,15 @@ def worker(
     processes: Annotated[
         int | None, typer.Option("--processes", "-p", help="Worker processes sharing them (default: one a core)")
     ] = None,
+    browser_kind: Annotated[
+        BrowserKind | None,
+        typer.Option(
+            "--browser-kind",
+            "-k",
+            help="The kind of browser it serves: stealth, headful (under Xvfb) or lean "
+            "(default: BROWSERQ_BROWSER_KIND, else stealth)",
+        ),
+    ] = None,
 ) -> None:
     """Run a Celery worker: N tasks at once, in processes of one event loop and one warm Chromium each."""
     # SIGTERM (docker stop, systemd) then starts Celery's soft shutdown: running tasks
@@ -151,8 +161,11 @@ def worker(
     from celery import signals as celery_signals
 
     import worker.tasks  # noqa: F401  (registers the task bodies)
-    from shared.celery_app import QUEUE, WEBHOOK_QUEUE, celery_app
+    from shared.browser_kinds import queue_for
+    from shared.celery_app import WEBHOOK_QUEUE, celery_app
+    from shared.worker_presence import Presence
     from worker import runtime
+    from worker.browser.chromium import missing_for
 
     soft_timeout = float(celery_app.conf.worker_soft_shutdown_timeout or 0)
     celery_signals.worker_shutting_down.connect(lambda how="", **_: stopping(how, soft_timeout), weak=False)
@@ -164,8 +177,13 @@ def worker(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     runtime.TASKS_PER_PROCESS = slots // procs  # read by the pool children, which fork after this
+    kind = browser_kind or settings.browser_kind
+    if missing := missing_for(kind, settings):
+        typer.secho(f"browserq worker: {missing}", fg="red", err=True)
+        raise typer.Exit(2)
+    runtime.BROWSER_KIND = kind
     logging.getLogger("browserq.worker").info(
-        "worker: %d tasks at once, in %d processes of %d", slots, procs, slots // procs
+        "worker: %d tasks at once, in %d processes of %d, browser kind %s", slots, procs, slots // procs, kind
     )
     if settings.worker_metrics_port:
         from shared.metrics import serve_worker_metrics
@@ -173,13 +191,14 @@ def worker(
         serve_worker_metrics(settings.worker_metrics_port)
     controllers = []
     celery_signals.worker_init.connect(lambda sender, **_kw: controllers.append(sender), weak=False)
+    presence = Presence(kind).start()  # run-task accepts tasks of this kind from now on
     try:
         celery_app.worker_main(
             [
                 "worker",
                 f"--loglevel={settings.log_level.upper()}",
                 f"--concurrency={procs}",
-                f"--queues={QUEUE},{WEBHOOK_QUEUE}",
+                f"--queues={queue_for(kind)},{WEBHOOK_QUEUE}",
                 "--pool=prefork",
                 "--without-gossip",
                 "--without-mingle",
@@ -188,6 +207,7 @@ def worker(
         code = 0
     except SystemExit as exc:
         code = exit_code(exc)
+    presence.stop()
     # worker_main drops the worker's exit code: a worker that stopped on an
     # "Unrecoverable error" exited 0, so a process manager never restarted it.
     if controllers and controllers[0].exitcode:
@@ -292,8 +312,14 @@ def dev(
     concurrency: Annotated[int, typer.Option("--concurrency", "-c", help="Browser slots")] = 2,
     with_flower: Annotated[bool, typer.Option("--flower", help="Also run Flower (Celery's monitor)")] = False,
     flower_port: Annotated[int, typer.Option(help="Port for Flower")] = 5555,
+    browser_kind: Annotated[
+        BrowserKind | None,
+        typer.Option("--browser-kind", "-k", help="The worker's kind of browser, and the tasks' default"),
+    ] = None,
 ) -> None:
     """Run everything on this machine: SQLite, a serverless broker, the API and a worker."""
+    if browser_kind:  # the API's default and the worker's kind alike
+        os.environ["BROWSERQ_BROWSER_KIND"] = browser_kind
     _embedded_env(data_dir)
     os.environ.setdefault("BROWSERQ_PUBLIC_URL", f"http://127.0.0.1:{port}")
     os.environ.setdefault("BROWSERQ_LOG_FORMAT", "text")  # a person reads these; the worker inherits it

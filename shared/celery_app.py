@@ -8,6 +8,7 @@ from typing import Any
 from celery import Celery
 from kombu.transport import TRANSPORT_ALIASES
 
+from shared.browser_kinds import queue_for
 from shared.settings import Settings, get_settings
 
 # `filesystem://` is kombu's filesystem transport with whole-file writes and a
@@ -15,6 +16,8 @@ from shared.settings import Settings, get_settings
 TRANSPORT_ALIASES["filesystem"] = "shared.filesystem_broker:Transport"
 
 RUN_TASK = "browserq.run_task"
+# Run-task messages travel on their browser kind's queue (shared.browser_kinds.queue_for);
+# this default queue carries nothing browserq sends itself.
 QUEUE = "browserq"
 # Webhook deliveries have their own queue, so a deliverer can run apart from the browsers.
 DELIVER_WEBHOOK = "browserq.deliver_webhook"
@@ -91,7 +94,8 @@ def make_celery(settings: Settings | None = None) -> Celery:
 celery_app = make_celery()
 
 
-def enqueue_run(task_id: str) -> None:
-    """Send "run task X"; raises within about two seconds when the broker is down or hung."""
+def enqueue_run(task_id: str, browser_kind: str) -> None:
+    """Send "run task X" to the queue of its kind of browser; raises within about two
+    seconds when the broker is down or hung."""
     with celery_app.connection_for_write(transport_options=PUBLISH_TRANSPORT_OPTIONS) as connection:
-        celery_app.send_task(RUN_TASK, args=[task_id], queue=QUEUE, connection=connection)
+        celery_app.send_task(RUN_TASK, args=[task_id], queue=queue_for(browser_kind), connection=connection)

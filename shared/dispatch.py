@@ -7,9 +7,13 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
+from sqlmodel import col, select
+
 from shared import task_store
 from shared.celery_app import enqueue_run
 from shared.db import session_scope
+from shared.models import Task
+from shared.settings import get_settings
 
 log = logging.getLogger("browserq.dispatch")
 
@@ -41,7 +45,7 @@ def dispatch(task_id: str, wait_seconds: float = WAIT_SECONDS) -> bool:
 def _send(task_id: str) -> bool:
     try:
         try:
-            enqueue_run(task_id)
+            enqueue_run(task_id, _browser_kind(task_id))
         except Exception as exc:
             log.warning("broker unavailable; task %s stays stored and is sent later (%s)", task_id, exc)
             return False
@@ -50,3 +54,11 @@ def _send(task_id: str) -> bool:
         return True
     finally:
         _slots.release()
+
+
+def _browser_kind(task_id: str) -> str:
+    """The task's kind, read here so every sender (run-task, the maintenance loop,
+    resume, schedules) routes it alike; a task from before kinds runs in the default."""
+    with session_scope() as session:
+        kind = session.exec(select(Task.browser_kind).where(col(Task.id) == task_id)).first()
+    return kind or get_settings().browser_kind

@@ -113,6 +113,7 @@ class ServiceCollector(Collector):
     """Tasks by status and queue depth, read when scraped."""
 
     def collect(self) -> Iterator[Metric]:
+        from shared.browser_kinds import KINDS, queue_for
         from shared.service_state import queue_depth, task_counts
 
         tasks = GaugeMetricFamily("browserq_tasks", "Tasks in the database by status.", labels=["status"])
@@ -123,12 +124,21 @@ class ServiceCollector(Collector):
         except Exception as exc:  # an unreachable database must not break the other metrics
             log.warning("metrics: cannot count tasks: %s", exc)
         yield from _spend()
-        depth = queue_depth()
-        yield GaugeMetricFamily(
-            "browserq_broker_up", "1 when the broker answered this scrape.", value=float(depth is not None)
-        )
-        if depth is not None:
-            yield GaugeMetricFamily("browserq_queue_depth", "Messages waiting in the task queue.", value=depth)
+        depths: dict[str, int] = {}
+        for kind in KINDS:  # one connection each; a broker that is down is asked once
+            depth = queue_depth(queue_for(kind))
+            if depth is None:
+                break
+            depths[kind] = depth
+        up = len(depths) == len(KINDS)
+        yield GaugeMetricFamily("browserq_broker_up", "1 when the broker answered this scrape.", value=float(up))
+        if up:
+            queued = GaugeMetricFamily(
+                "browserq_queue_depth", "Messages waiting in the task queue of each kind of browser.", labels=["kind"]
+            )
+            for kind, depth in depths.items():
+                queued.add_metric([kind], depth)
+            yield queued
 
 
 def _spend() -> Iterator[Metric]:

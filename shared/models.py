@@ -121,6 +121,9 @@ class Task(SQLModel, table=True):
     # Where a finished task's answer was read on the page (worker/browser/answer_sources.py):
     # a replay and an exported script read those elements again instead of repeating the output.
     answer_sources: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    # The kind of browser it runs in (shared/browser_kinds.py), decided at submit; None on
+    # tasks stored before kinds existed, which run in the operator's default kind.
+    browser_kind: str | None = None
 
 
 class Step(SQLModel, table=True):
@@ -261,3 +264,14 @@ class IdempotencyKey(SQLModel, table=True):
     fingerprint: str  # keyed hash of the route and the validated body, never the body itself
     task_id: str
     created_at: datetime = _ts(nullable=False, default=utcnow)
+
+
+class WorkerPresence(SQLModel, table=True):
+    """A running worker and the kind of browser it serves, renewed every few seconds,
+    so run-task can refuse a kind no worker serves (see shared/worker_presence.py)."""
+
+    __tablename__ = "worker_presence"
+
+    worker_id: str = Field(primary_key=True)  # host:pid of the worker's main process
+    browser_kind: str
+    seen_at: datetime = _ts(nullable=False, default=utcnow)

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from shared.browser_kinds import BrowserKind
 from shared.model_names import CLOUD_ONLY, SERVED
 
 
@@ -77,6 +78,17 @@ class Settings(BaseSettings):
     admission_wait_seconds: float = Field(default=30.0, ge=0)
     chromium_path: str | None = None  # None: Playwright's own browser, else `chromium` on PATH
     headless: bool = True
+    # The operator's default kind of browser (shared/browser_kinds.py): what a task that names
+    # none runs in, and what `browserq worker` serves without --browser-kind.
+    browser_kind: BrowserKind = "stealth"
+    # The lean kind's executable; None: `chromium-headless-shell` on PATH (Debian's package).
+    headless_shell_path: str | None = None
+    # What a page reads as the browser's language (navigator.language, Accept-Language) and
+    # time zone when a task runs without a proxy; with one, those of the proxy's country.
+    browser_locale: str = "en-US"
+    browser_timezone: str = "UTC"
+    # Screen of the headful kind's virtual display (Xvfb), WIDTHxHEIGHTxDEPTH.
+    virtual_display_screen: str = "1920x1080x24"
     # Private, loopback and link-local addresses are never connected to unless listed here:
     # "host:port", "host:*" (every port), or a bare "host" (ports 80 and 443 only); e.g.
     # '["127.0.0.1:*", "localhost:*"]' for tests and `browserq dev`. See docs/security.md.

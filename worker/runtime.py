@@ -29,6 +29,8 @@ T = TypeVar("T")
 
 # Tasks one process runs at once; `browserq worker` sets it before the pool forks.
 TASKS_PER_PROCESS = 1
+# The kind of browser this worker serves (`browserq worker --browser-kind`); None: the settings' default.
+BROWSER_KIND: str | None = None
 CANCEL_TIMEOUT = 5.0
 CLOSE_TIMEOUT = 10.0
 
@@ -61,7 +63,7 @@ def current_loop() -> asyncio.AbstractEventLoop | None:
 def pool() -> BrowserPool:
     global _pool
     if _pool is None:
-        _pool = BrowserPool(get_settings())
+        _pool = BrowserPool(get_settings(), BROWSER_KIND)
     return _pool
 
 

@@ -20,6 +20,7 @@ from shared.settings import Settings
 from worker import profile_store
 from worker.agent.control import Interrupted
 from worker.browser.adblock import install_adblock
+from worker.browser.locale import locale_options
 from worker.browser.proxy import no_proxy_note, upstream_for
 
 log = logging.getLogger("browserq.worker")
@@ -43,6 +44,8 @@ def prepare(task: Task, settings: Settings) -> TaskBrowser:
         setup.upstream = upstream_for(task.proxy_country_code, settings)
         if setup.upstream is None:
             setup.notices.append(no_proxy_note(task.proxy_country_code))
+    # The language and time zone of the proxy's country, or the operator's when it runs direct.
+    setup.options.update(locale_options(task.proxy_country_code if setup.upstream else None, settings))
     if task.browser_profile_id:
         _apply_profile(setup, task)
     return setup

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from shared.celery_app import QUEUE, RUN_TASK, make_celery
+from shared.browser_kinds import queue_for
+from shared.celery_app import RUN_TASK, make_celery
 from shared.settings import Settings
 from tests.chaos.conftest import StackFactory
 from tests.chaos.helpers import (
@@ -30,7 +31,7 @@ def _send(stack: Stack, task_id: str, times: int) -> None:
     app = make_celery(settings)
     try:
         for _ in range(times):
-            app.send_task(RUN_TASK, args=[task_id], queue=QUEUE)
+            app.send_task(RUN_TASK, args=[task_id], queue=queue_for("stealth"))
     finally:
         app.close()
 

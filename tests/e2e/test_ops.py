@@ -146,7 +146,7 @@ def test_flower_sees_the_worker_and_a_finished_task(
         workers = httpx.get(f"{flower}/api/workers", params={"refresh": 1}, auth=auth, timeout=30).json()
     assert workers, pg_stack.log("flower")
     (info,) = workers.values()
-    assert "browserq" in [q["name"] for q in info["active_queues"]]
+    assert "browserq.stealth" in [q["name"] for q in info["active_queues"]]  # the default kind's queue
 
     task_id = run_two_steps(pg_stack, model, site)
     seen: dict = {}

@@ -79,6 +79,7 @@ class Stack:
     env_extra: dict[str, str] = field(default_factory=dict)
     workers: int = 1
     concurrency: int = 2
+    worker_kinds: list[str] = field(default_factory=list)  # worker i's --browser-kind ("" or none: the default)
     data_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="browserq-test-")))
     procs: list[subprocess.Popen] = field(default_factory=list)
     worker_procs: list[subprocess.Popen] = field(default_factory=list)
@@ -130,10 +131,14 @@ class Stack:
 
     def start_worker(self, i: int | None = None) -> subprocess.Popen:
         i = len(self.worker_procs) if i is None else i
-        proc = self._spawn("worker", "--concurrency", str(self.concurrency), log=f"worker{i}")
+        proc = self._spawn(*self._worker_args(i), log=f"worker{i}")
         self.worker_procs.append(proc)
         self.procs.append(proc)
         return proc
+
+    def _worker_args(self, i: int) -> list[str]:
+        kind = ["--browser-kind", self.worker_kinds[i]] if i < len(self.worker_kinds) and self.worker_kinds[i] else []
+        return ["worker", "--concurrency", str(self.concurrency), *kind]
 
     def kill_worker(self, i: int, sig: int = signal.SIGKILL, whole_group: bool = True) -> None:
         """Kill worker `i`: SIGKILL to its whole process group is a container or VM
@@ -146,7 +151,7 @@ class Stack:
 
     def restart_worker(self, i: int) -> subprocess.Popen:
         """Start worker `i` again (after a kill), logging to the same file."""
-        proc = self._spawn("worker", "--concurrency", str(self.concurrency), log=f"worker{i}")
+        proc = self._spawn(*self._worker_args(i), log=f"worker{i}")
         self.worker_procs[i] = proc
         self.procs.append(proc)
         return proc

@@ -1,6 +1,13 @@
-"""Launching Chromium: the executable from settings, else Playwright's own
-browser, else `chromium` on PATH (Debian's package), with the flags that keep
-its traffic on the worker's egress proxy."""
+"""Launching Chromium of a kind (shared/browser_kinds.py): the executable from
+settings, else Playwright's own browser, else `chromium` on PATH (Debian's package),
+or `chromium-headless-shell` for the lean kind, with the flags that keep its traffic
+on the worker's egress proxy.
+
+The stealth and headful kinds drop what tells a page it is automated (see
+worker/browser/disguise.py for what each context adds): Playwright's
+`--enable-automation` (which sets navigator.webdriver and the info bar) and Blink's
+AutomationControlled feature (navigator.webdriver again), and open a window as large as
+a screen, so the outer size is never smaller than the page."""
 
 from __future__ import annotations
 
@@ -28,7 +35,34 @@ CHROMIUM_ARGS = [
 ]
 
 
-def executable_path(playwright: Playwright, settings: Settings) -> str | None:
+# A person's window: larger than any viewport a task asks for, on a screen of this size.
+WINDOW = (1920, 1080)
+DISGUISE_ARGS = ["--disable-blink-features=AutomationControlled", f"--window-size={WINDOW[0]},{WINDOW[1]}"]
+
+
+class BrowserMissing(RuntimeError):
+    """The executable of a kind is not installed."""
+
+
+def missing_for(kind: str, settings: Settings) -> str | None:
+    """What this host lacks to serve `kind`, said so an operator can act; None: nothing.
+    `browserq worker` checks it at start rather than failing every task."""
+    if kind == "lean" and not (settings.headless_shell_path or shutil.which("chromium-headless-shell")):
+        return (
+            "the lean browser kind needs chromium-headless-shell: install Debian's "
+            "`chromium-headless-shell` package or set BROWSERQ_HEADLESS_SHELL_PATH"
+        )
+    if kind == "headful" and not shutil.which("Xvfb"):
+        return "the headful browser kind needs Xvfb: install Debian's `xvfb` package"
+    return None
+
+
+def executable_path(playwright: Playwright, settings: Settings, kind: str = "stealth") -> str | None:
+    if kind == "lean":
+        shell = settings.headless_shell_path or shutil.which("chromium-headless-shell")
+        if not shell:
+            raise BrowserMissing(missing_for(kind, settings))
+        return shell
     if settings.chromium_path:
         return settings.chromium_path
     bundled = playwright.chromium.executable_path
@@ -37,11 +71,17 @@ def executable_path(playwright: Playwright, settings: Settings) -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 
 
-async def launch_chromium(playwright: Playwright, settings: Settings) -> Browser:
+async def launch_chromium(
+    playwright: Playwright, settings: Settings, kind: str = "stealth", display: str | None = None
+) -> Browser:
+    """`display`: the X display of the headful kind's window (worker/browser/virtual_display.py)."""
+    disguised = kind != "lean"
     return await playwright.chromium.launch(
-        executable_path=executable_path(playwright, settings),
-        headless=settings.headless,
-        args=CHROMIUM_ARGS,
+        executable_path=executable_path(playwright, settings, kind),
+        headless=display is None and (settings.headless or kind == "lean"),
+        args=CHROMIUM_ARGS + (DISGUISE_ARGS if disguised else []),
+        ignore_default_args=["--enable-automation"] if disguised else None,
+        env={**os.environ, "DISPLAY": display} if display else None,
         handle_sigint=False,
         handle_sigterm=False,
         handle_sighup=False,

@@ -35,7 +35,7 @@ from cli.dev_procs import (
     stopping,
     worker_child_of_this_process,
 )
-from shared.logs import LogFormat, configure_logging
+from shared.logs import LogFormat, configure_logging, held_back
 from shared.settings import get_settings, reset_settings_cache
 
 app = typer.Typer(help="browserq: self-hosted browser agents behind the Browser Use v1 API.", no_args_is_help=True)
@@ -304,9 +304,10 @@ def dev(
 
         forget_event_listeners(get_settings().broker_folder)
     _logging("text")
-    from shared.migrate import upgrade_database
+    with held_back("alembic"):  # its INFO lines (at import too) only when a migration fails
+        from shared.migrate import upgrade_database
 
-    upgrade_database()
+        upgrade_database()
     key = _dev_key(data_dir)
     stop_children_on_signals()  # before any child: a signal must never leave one behind
     children = [

@@ -6,6 +6,7 @@ to start (or keeps one in the data folder it was given)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -197,6 +198,8 @@ def test_sigterm_during_start_up_stops_everything(dev: Dev, moment: Callable[[De
     watching = threading.Thread(target=_watch, args=(dev, children, done), daemon=True)
     watching.start()
     poll(f"dev's start-up to reach {moment.__name__}", lambda: moment(dev), timeout=SLOW, every=0.02)
+    with contextlib.suppress(psutil.NoSuchProcess):  # the ones the moment saw, before the watch does
+        children.update({p.pid: p for p in psutil.Process(dev.proc.pid).children()})
     dev.proc.send_signal(signal.SIGTERM)
     dev.proc.wait(timeout=SLOW)
     done.set()

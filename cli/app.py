@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -26,19 +25,22 @@ from cli.data_dir import (
 from cli.dev_procs import (
     announce_when_ready,
     child_of_this_process,
-    dev_stopping,
     end_dev_when_it_ends,
     exit_code,
     leave,
+    starting_children,
+    stop_children,
     stop_children_on_signals,
     stop_once_when_parent_gone,
     stopping,
     worker_child_of_this_process,
 )
 from shared.browser_kinds import BrowserKind
-from shared.logs import LogFormat, configure_logging
+from shared.logs import LogFormat, configure_logging, held_back
 from shared.settings import get_settings, reset_settings_cache
 
+DEV_API_GRACE = 5  # seconds uvicorn waits for open connections when dev stops
+DEV_CHILD_GRACE = 20  # then the worker's stop (its soft shutdown is 10 s), after which it is killed
 app = typer.Typer(help="browserq: self-hosted browser agents behind the Browser Use v1 API.", no_args_is_help=True)
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
@@ -271,7 +273,7 @@ def _start_dev_flower(data_dir: Path, port: int) -> subprocess.Popen[bytes] | No
     return subprocess.Popen(
         [sys.executable, "-m", "cli", "flower", "--port", str(port)],
         env=os.environ.copy(),
-        preexec_fn=child_of_this_process,
+        preexec_fn=child_of_this_process(),
     )
 
 
@@ -330,55 +332,54 @@ def dev(
 
         forget_event_listeners(get_settings().broker_folder)
     _logging("text")
-    from shared.migrate import upgrade_database
+    with held_back("alembic"):  # its INFO lines (at import too) only when a migration fails
+        from shared.migrate import upgrade_database
 
-    upgrade_database()
+        upgrade_database()
     key = _dev_key(data_dir)
-    stop_children_on_signals()  # before any child: a signal must never leave one behind
-    children = [
-        subprocess.Popen(
-            [sys.executable, "-m", "cli", "worker", "--concurrency", str(concurrency)],
-            env=os.environ.copy(),
-            preexec_fn=worker_child_of_this_process,
-        )
-    ]
-    end_dev_when_it_ends(children[0], "worker")
     settings = get_settings()
     if not any(settings.provider_configured(p) for p in ("openai", "anthropic", "gemini", "llama")):
         typer.secho(
             "No model is configured: set OPENAI_API_KEY or OPENAI_BASE_URL (or ANTHROPIC_API_KEY).", fg="yellow"
         )
-    if with_flower and (flower_proc := _start_dev_flower(data_dir, flower_port)) is not None:
-        children.append(flower_proc)
-    announce_when_ready(
-        f"http://127.0.0.1:{port}",
-        [
-            (f"browserq is running on http://127.0.0.1:{port}/api/v1  (docs: /docs, metrics: /metrics)", "green"),
-            (f"API key: {key}", "green"),
-        ],
-    )
+    children: list[subprocess.Popen[bytes]] = []
+    stop_children_on_signals()  # before any child: a signal must never leave one behind
     try:
+        with starting_children():
+            children.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "cli", "worker", "--concurrency", str(concurrency)],
+                    env=os.environ.copy(),
+                    preexec_fn=worker_child_of_this_process(),
+                )
+            )
+        end_dev_when_it_ends(children[0], "worker")
+        if with_flower:
+            with starting_children():
+                if (flower_proc := _start_dev_flower(data_dir, flower_port)) is not None:
+                    children.append(flower_proc)
+        announce_when_ready(
+            f"http://127.0.0.1:{port}",
+            [
+                (f"browserq is running on http://127.0.0.1:{port}/api/v1  (docs: /docs, metrics: /metrics)", "green"),
+                (f"API key: {key}", "green"),
+            ],
+        )
         import uvicorn
 
         from api.main import create_app
 
-        uvicorn.run(create_app(), host="127.0.0.1", port=port, log_level="info", log_config=None)
+        # A client holding a connection open (a live view's stream) must not hold up the stop.
+        uvicorn.run(
+            create_app(),
+            host="127.0.0.1",
+            port=port,
+            log_level="info",
+            log_config=None,
+            timeout_graceful_shutdown=DEV_API_GRACE,
+        )
     finally:
-        _stop(children)
-
-
-def _stop(children: list[subprocess.Popen[bytes]]) -> None:
-    """SIGTERM each child (the worker hands back what it runs), then wait; SIGKILL the late ones."""
-    dev_stopping()
-    for child in children:
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    for child in children:
-        try:
-            child.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+        stop_children(children, grace=DEV_CHILD_GRACE)
 
 
 from cli import admin, client  # noqa: E402

@@ -27,10 +27,25 @@ handed back, blocked for good in multiprocessing's exit-time finalizer
 this hid behind dev's own kill after 20 s; with dev gone nobody kills it. So
 once Celery's worker returns, the process leaves with os._exit (nothing left
 to finalize: Celery has stopped its pool), and a cold shutdown that is still
-not over STUCK_AFTER seconds past its soft timeout leaves the same way."""
+not over STUCK_AFTER seconds past its soft timeout leaves the same way.
+
+dev must never leave before its children, whenever the signal comes:
+- while it starts a child: a SIGTERM raised inside Popen, after the fork but
+  before the child is on dev's list, left that child out of the stop (only its
+  parent-death signal stopped it, if it had asked for it yet). So signals wait
+  while a child is started and recorded (`starting_children`), then act;
+- in the child, between the fork and its prctl: dev may already be gone, and
+  the kernel then never sends the parent-death signal. So the child checks its
+  parent is still the one that forked it, and stops itself if not;
+- while dev waits for its children to end: a second signal (a person's second
+  Ctrl-C, a process manager's repeat, dev's own watch of the worker) raised
+  SystemExit out of the wait, and dev left with its children still stopping.
+  Now a second signal kills the children that are left, and dev still waits
+  for them (`stop_children`)."""
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import os
@@ -40,7 +55,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from types import FrameType
 
 import typer
@@ -53,8 +68,21 @@ STUCK_AFTER = 30.0
 log = logging.getLogger("browserq.worker")
 
 
+_held: list[int] = []  # signals that came while a child was being started
+_holding = False
+_leaving = False  # the first stop signal has been raised as SystemExit
+_hurry = threading.Event()  # a stop signal came after that: kill what is left
+
+
 def _exit(signum: int, _frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
+    global _leaving
+    if _leaving:  # already on the way out through `stop_children`: never cut it short
+        _hurry.set()
+    elif _holding:
+        _held.append(signum)
+    else:
+        _leaving = True
+        raise SystemExit(128 + signum)
 
 
 def _as_sigterm(_signum: int, _frame: FrameType | None) -> None:
@@ -62,21 +90,69 @@ def _as_sigterm(_signum: int, _frame: FrameType | None) -> None:
 
 
 def stop_children_on_signals() -> None:
-    """Call before starting children, in the main thread."""
+    """Call before starting children, in the main thread. (uvicorn puts its own SIGTERM and
+    SIGINT handlers in while it serves, and raises the signal again with these once stopped.)"""
     signal.signal(signal.SIGTERM, _exit)
+    signal.signal(signal.SIGINT, _exit)
     for sig in ALSO_STOP_ON:
         signal.signal(sig, _as_sigterm)
 
 
-def child_of_this_process(sig: int = signal.SIGTERM) -> None:
-    """A `preexec_fn`: the child gets `sig` when this process dies, however it dies."""
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, sig)
+@contextlib.contextmanager
+def starting_children() -> Iterator[None]:
+    """Around starting a child and putting it on the list `stop_children` ends: a stop
+    signal waits until the child is on the list (see the module's note), then acts."""
+    global _holding, _leaving
+    _holding = True
+    try:
+        yield
+    finally:
+        _holding = False
+        if _held and not _leaving:
+            _leaving = True
+            raise SystemExit(128 + _held[0])
 
 
-def worker_child_of_this_process() -> None:
+def child_of_this_process(sig: int = signal.SIGTERM) -> Callable[[], None]:
+    """A `preexec_fn`: the child gets `sig` when this process dies, however it dies,
+    and at once if it died before the child could ask (see the module's note)."""
+    parent = os.getpid()
+
+    def ask() -> None:
+        if sys.platform.startswith("linux"):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, sig)
+        if os.getppid() != parent:
+            os.kill(os.getpid(), sig)
+
+    return ask
+
+
+def worker_child_of_this_process() -> Callable[[], None]:
     """A `preexec_fn` for the worker: PARENT_GONE when this process dies (see the module's note)."""
-    child_of_this_process(PARENT_GONE)
+    return child_of_this_process(PARENT_GONE)
+
+
+def stop_children(children: Sequence[subprocess.Popen[bytes]], grace: float) -> None:
+    """SIGTERM each child (the worker hands back what it runs) and wait for them all:
+    SIGKILL the ones still there after `grace` seconds, or at once when another stop
+    signal comes meanwhile. Returns only when every child has ended."""
+    global _leaving
+    _leaving = True  # from here every stop signal only hurries this
+    for sig in (signal.SIGTERM, signal.SIGINT, *ALSO_STOP_ON):
+        signal.signal(sig, _exit)
+    dev_stopping()
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while any(child.poll() is None for child in children):
+        if _hurry.is_set() or time.monotonic() > deadline:
+            for child in children:
+                if child.poll() is None:
+                    child.kill()
+        _hurry.wait(0.1)
+    for child in children:
+        child.wait()
 
 
 def stopping(how: str, soft_timeout: float) -> None:

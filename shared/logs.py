@@ -101,3 +101,36 @@ def task_logging(task_id: str | None) -> Iterator[None]:
         yield
     finally:
         current_task_id.reset(token)
+
+
+@contextlib.contextmanager
+def held_back(logger_name: str, below: int = logging.WARNING) -> Iterator[None]:
+    """Keeps the lines of `logger_name` (and its children) under `below` to itself unless
+    the block fails: a person starting `browserq dev` wants its URL, not a page of
+    alembic's progress, yet when a migration breaks, that progress says how far it got.
+    Lines at `below` and up pass at once. Held at the root's handlers, where every
+    logger's lines arrive, including loggers made inside the block."""
+    held: list[logging.LogRecord] = []
+
+    def hold(record: logging.LogRecord) -> bool:
+        ours = record.name == logger_name or record.name.startswith(f"{logger_name}.")
+        if ours and record.levelno < below:
+            if not held or held[-1] is not record:  # one record, seen by each root handler
+                held.append(record)
+            return False
+        return True
+
+    handlers = list(logging.getLogger().handlers)
+    for handler in handlers:
+        handler.addFilter(hold)
+    try:
+        yield
+    except BaseException:
+        for handler in handlers:
+            handler.removeFilter(hold)
+        for record in held:
+            logging.getLogger(record.name).handle(record)
+        raise
+    finally:
+        for handler in handlers:
+            handler.removeFilter(hold)

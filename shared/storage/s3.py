@@ -69,6 +69,10 @@ class S3Storage(Storage):
                 try:
                     self.client.create_bucket(Bucket=self.bucket)
                 except ClientError as create_exc:
+                    # Another process (the API and a worker start together) made it meanwhile.
+                    if create_exc.response.get("Error", {}).get("Code") == "BucketAlreadyOwnedByYou":
+                        self._bucket_checked = True
+                        return
                     raise StorageError(
                         f"S3 bucket {self.bucket!r} is missing and cannot be created: {create_exc}"
                     ) from create_exc

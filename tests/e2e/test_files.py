@@ -2,33 +2,35 @@
 (a file input posting to a real server, and read_file), get what the agent
 wrote and downloaded back byte for byte, and the step screenshots, the
 recording and the GIF; against the local backend and a real S3-compatible
-server (moto in server mode, its own process). Also: refused names, refused
-URLs, and files expiring after the retention period."""
+gateway (SeaweedFS in its own process, which checks signatures and expiry as S3
+does). Also: refused names, refused URLs, and files expiring after the
+retention period."""
 
 from __future__ import annotations
 
 import base64
 import http.client
 import io
-import subprocess
-import sys
+import re
 import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 from PIL import Image
 
+from shared.storage.s3 import S3Storage
+from tests.support.s3_gateway import ACCESS_KEY, SECRET_KEY, SeaweedS3
 from tests.support.scripted_model import ScriptedModelServer
-from tests.support.site import SiteServer, _free_port
+from tests.support.site import SiteServer
 from tests.support.stack import Stack, wait_for
 
 pytestmark = pytest.mark.e2e
 FINAL = {"finished", "failed", "stopped"}
+BUCKET = "browserq-test"
 VIEWPORT = {"browser_viewport_width": 800, "browser_viewport_height": 600}
 REPORT_CSV = "id,total\n1,42\n"
 UPLOAD_PAGE = """<!doctype html><html><head><title>Upload form</title></head><body>
@@ -64,25 +66,9 @@ def answer(goal: str, *actions: dict) -> dict:
 
 
 @pytest.fixture(scope="module")
-def s3_server() -> Iterator[str]:
-    port = _free_port()
-    log = open(Path(tempfile.mkdtemp(prefix="moto-")) / "moto.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(url, timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+def s3_server() -> Iterator[SeaweedS3]:
+    with SeaweedS3() as gateway:
+        yield gateway
 
 
 def _module_stack(model: ScriptedModelServer, env: dict[str, str]) -> Iterator[Stack]:
@@ -94,15 +80,15 @@ def _module_stack(model: ScriptedModelServer, env: dict[str, str]) -> Iterator[S
 
 
 @pytest.fixture(scope="module")
-def s3_stack(model: ScriptedModelServer, s3_server: str) -> Iterator[Stack]:
+def s3_stack(model: ScriptedModelServer, s3_server: SeaweedS3) -> Iterator[Stack]:
     yield from _module_stack(
         model,
         {
             "BROWSERQ_STORAGE_BACKEND": "s3",
-            "BROWSERQ_S3_ENDPOINT_URL": s3_server,
-            "BROWSERQ_S3_BUCKET": "browserq-test",
-            "BROWSERQ_S3_ACCESS_KEY_ID": "testing",
-            "BROWSERQ_S3_SECRET_ACCESS_KEY": "testing",
+            "BROWSERQ_S3_ENDPOINT_URL": s3_server.url,
+            "BROWSERQ_S3_BUCKET": BUCKET,
+            "BROWSERQ_S3_ACCESS_KEY_ID": ACCESS_KEY,
+            "BROWSERQ_S3_SECRET_ACCESS_KEY": SECRET_KEY,
             "BROWSERQ_S3_REGION": "us-east-1",
         },
     )
@@ -219,10 +205,11 @@ def test_upload_use_output_screenshots_recording_gif(
         missing = client.get(f"/task/{task['id']}/output-file/nothing.txt")
         assert missing.status_code == 404, missing.text
         if files_stack.env.get("BROWSERQ_STORAGE_BACKEND") == "s3":
-            # Real presigned URLs (moto does not check signatures; S3 and MinIO do).
+            # Real presigned URLs, checked by a real gateway (SeaweedFS): a tampered signature reaches nothing.
             assert "X-Amz-Signature=" in result_url and "X-Amz-Expires=3600" in result_url
-        else:  # an altered URL reaches nothing
-            assert httpx.get(result_url.replace("result.txt", "report.csv")).status_code == 403
+            assert httpx.get(tampered(result_url)).status_code == 403
+        # An altered URL reaches nothing.
+        assert httpx.get(result_url.replace("result.txt", "report.csv")).status_code == 403
 
         # One screenshot per step, in order, linked from each step; labels drawn.
         shots = client.get(f"/task/{task['id']}/screenshots").json()["screenshots"]
@@ -262,6 +249,45 @@ def _video_frames_and_seconds(data: bytes) -> tuple[int, float]:
         fh.write(data)
         fh.flush()
         return imageio_ffmpeg.count_frames_and_secs(fh.name)
+
+
+def tampered(url: str) -> str:
+    """`url` with the first hex digit of its S3 signature changed."""
+    changed = re.sub(r"X-Amz-Signature=([0-9a-f])", lambda m: "X-Amz-Signature=" + "0f"[m[1] == "0"], url)
+    assert changed != url, url
+    return changed
+
+
+def _s3(server: SeaweedS3, secret: str = SECRET_KEY, url_seconds: float = 3600) -> S3Storage:
+    return S3Storage(
+        BUCKET,
+        endpoint_url=server.url,
+        public_endpoint_url=None,
+        region="us-east-1",
+        access_key_id=ACCESS_KEY,
+        secret_access_key=secret,
+        url_seconds=url_seconds,
+    )
+
+
+def test_s3_presigned_urls_are_checked_by_the_store(s3_server: SeaweedS3) -> None:
+    """What a client downloading from several workers' store meets: the store itself
+    answers a good presigned URL and refuses a tampered, a wrongly signed and an
+    expired one (moto's server, which the tests used before, checked none of these)."""
+    storage = _s3(s3_server)
+    key = f"tasks/{uuid.uuid4()}/output/signed.txt"
+    storage.put_bytes(key, b"signed bytes", "text/plain")
+    good = storage.url_for_get(key, "signed.txt")
+    assert fetch(good) == b"signed bytes"
+    assert httpx.get(tampered(good)).status_code == 403
+    other_key = good.replace("signed.txt", "other.txt")
+    assert httpx.get(other_key).status_code == 403
+    wrong_secret = _s3(s3_server, secret="not-the-secret").url_for_get(key, "signed.txt")
+    assert "X-Amz-Signature=" in wrong_secret and httpx.get(wrong_secret).status_code == 403
+    short = _s3(s3_server, url_seconds=1).url_for_get(key, "signed.txt")
+    assert fetch(short) == b"signed bytes"  # good until it expires
+    time.sleep(2.5)
+    assert httpx.get(short).status_code == 403
 
 
 # -- refusals ------------------------------------------------------------------------------

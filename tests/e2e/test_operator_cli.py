@@ -6,13 +6,14 @@ to start (or keeps one in the data folder it was given)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,7 +92,7 @@ class Dev:
 
 def _port_open(port: int) -> bool:
     try:
-        return httpx.get(f"http://127.0.0.1:{port}/api/v1/ping", timeout=1).status_code == 200
+        return httpx.get(f"http://127.0.0.1:{port}/api/v1/ping", timeout=5).status_code == 200  # a busy machine
     except httpx.HTTPError:
         return False
 
@@ -174,6 +175,61 @@ def test_any_signal_to_dev_stops_everything_it_started(
         raise AssertionError(f"{exc}; still running: {described}; dev's output:\n{''.join(dev.lines[-150:])}") from None
 
 
+def _worker_started(dev: Dev) -> bool:
+    """dev has started its worker (which is importing; the API is not up yet)."""
+    return bool(dev.descendants())
+
+
+def _pool_started(dev: Dev) -> bool:
+    """The worker's Celery has forked its pool (the API may or may not be listening yet)."""
+    try:
+        return any(p.ppid() != dev.proc.pid for p in dev.descendants() if _alive(p))
+    except psutil.NoSuchProcess:
+        return False
+
+
+@pytest.mark.parametrize("moment", [_worker_started, _pool_started], ids=lambda f: f.__name__.strip("_"))
+def test_sigterm_during_start_up_stops_everything(dev: Dev, moment: Callable[[Dev], bool]) -> None:
+    """A process manager's SIGTERM can come at any moment of dev's start: while the
+    worker is being started, while Celery forks its pool, while the API binds. dev
+    must still end only after every process it started (once all is up: the test above)."""
+    done = threading.Event()
+    children: dict[int, psutil.Process] = {}
+    watching = threading.Thread(target=_watch, args=(dev, children, done), daemon=True)
+    watching.start()
+    poll(f"dev's start-up to reach {moment.__name__}", lambda: moment(dev), timeout=SLOW, every=0.02)
+    with contextlib.suppress(psutil.NoSuchProcess):  # the ones the moment saw, before the watch does
+        children.update({p.pid: p for p in psutil.Process(dev.proc.pid).children()})
+    dev.proc.send_signal(signal.SIGTERM)
+    dev.proc.wait(timeout=SLOW)
+    done.set()
+    watching.join()
+    said = f"its output:\n{''.join(dev.lines[-80:])}"
+    # dev waits for its own children: none may be left the moment it is gone, nor the API it ran.
+    assert children, "dev had started nothing when it was stopped"
+    left = [_described(p) for p in children.values() if _alive(p)]
+    assert not left, f"dev exited ({dev.proc.returncode}) before its children: {left}; {said}"
+    assert not _port_open(dev.port), f"the API still answers after dev exited; {said}"
+    # Their own children (the pool, Playwright's driver, Chromium) end with them.
+    ours = [p for p in dev.seen if "crashpad" not in _name(p)]
+    try:
+        poll("every process dev started to end", lambda: not [p for p in ours if _alive(p)], timeout=SLOW)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; still running: {[_described(p) for p in ours if _alive(p)]}; {said}") from None
+
+
+def _watch(dev: Dev, children: dict[int, psutil.Process], done: threading.Event) -> None:
+    """Every process dev starts, those started after the signal too, until dev is gone."""
+    while not done.is_set():
+        try:
+            for child in psutil.Process(dev.proc.pid).children():
+                children.setdefault(child.pid, child)
+        except psutil.NoSuchProcess:
+            return
+        dev.descendants()
+        time.sleep(0.02)
+
+
 def test_dev_ends_saying_so_when_its_worker_dies(dev: Dev) -> None:
     """A dev whose worker is gone would take tasks that never run: it stops, saying why."""
     dev.key()
@@ -215,10 +271,15 @@ def _alive(process: psutil.Process) -> bool:
 
 
 def test_dev_prints_its_url_only_once_the_api_answers(dev: Dev) -> None:
+    """Its first screen is for a person: the URL and key, no page of alembic's progress
+    (the migrations of a new data folder ran: their lines show only when one fails)."""
     dev.key()
     at = next(i for i, line in enumerate(dev.lines) if URL_LINE in line)
     assert dev.port_open_at_line[at], "the URL was printed while the port was still closed"
+    assert dev.lines[at].startswith(URL_LINE), dev.lines[at]
     assert any(line.startswith("API key: ") for line in dev.lines[at:])
+    first_screen = "".join(dev.lines[: at + 2])
+    assert "alembic" not in first_screen, first_screen
 
 
 def test_admin_commands_take_the_data_dir_and_say_when_there_is_no_database(

@@ -8,7 +8,9 @@ import io
 import json
 import logging
 
-from shared.logs import JsonFormatter, TaskIdFilter, bind_task_id, configure_logging
+import pytest
+
+from shared.logs import JsonFormatter, TaskIdFilter, bind_task_id, configure_logging, held_back
 
 
 def _capture(fmt: logging.Formatter) -> tuple[logging.Logger, io.StringIO]:
@@ -67,6 +69,33 @@ def test_text_format_names_the_task() -> None:
 
         asyncio.run(work("abc"))
         assert "INFO browserq.worker [task abc]: hello" in stream.getvalue()
+    finally:
+        root.handlers = saved_handlers
+        root.setLevel(saved_level)
+
+
+def test_held_back_lines_show_only_when_the_block_fails() -> None:
+    """dev's first screen: alembic's progress stays hidden, unless a migration fails."""
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+    try:
+        configure_logging("text")
+        stream = io.StringIO()
+        root.handlers[0].setStream(stream)  # type: ignore[attr-defined]
+        with held_back("alembic"):
+            logging.getLogger("alembic.runtime.migration").info("Running upgrade 0001 -> 0002")
+            logging.getLogger("alembic_other").info("not a child of alembic")
+            logging.getLogger("alembic.env").warning("a warning passes at once")
+        logging.getLogger("alembic").info("after the block")
+        quiet = stream.getvalue()
+        assert "Running upgrade" not in quiet
+        assert "not a child of alembic" in quiet and "a warning passes at once" in quiet and "after the block" in quiet
+
+        stream.truncate(0)
+        with pytest.raises(RuntimeError), held_back("alembic"):
+            logging.getLogger("alembic.runtime.migration").info("Running upgrade 0002 -> 0003")
+            raise RuntimeError("the migration broke")
+        assert stream.getvalue().count("Running upgrade 0002 -> 0003") == 1
     finally:
         root.handlers = saved_handlers
         root.setLevel(saved_level)

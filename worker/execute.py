@@ -221,6 +221,7 @@ async def _run(
         )
         await _answered_meanwhile(agent)
         task_files.secret_forms = lambda: agent.redactor.values  # secrets answered later count too
+        task_files.secret_folded = lambda: agent.redactor.folded
         live = LiveView(task.id, session, control, settings)  # streams and takes input only while watched
         async with task_browser.saving_profile(context, browser, task.id), live:
             outcome = await agent.run_to_end()

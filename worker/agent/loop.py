@@ -225,8 +225,13 @@ class Agent:
         only_done = step >= self.run.max_steps
         screenshot = None
         if getattr(self.model, "vision", False):
-            screenshot = shot or await take_screenshot(
-                page, state, False, self.settings.screenshot_quality, self.redactor.values
+            screenshot = (
+                shot
+                or (
+                    await take_screenshot(
+                        page, state, False, self.settings.screenshot_quality, self.redactor.values, self.redactor.folded
+                    )
+                ).jpeg
             )
         return ModelRequest(
             system=SYSTEM,

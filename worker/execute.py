@@ -188,7 +188,9 @@ async def _run(
                 raise
     except TimeoutError:
         raise setup_over from None
-    session = BrowserSession(context, files_dir / "downloads", settings.max_download_bytes_per_task)
+    session = BrowserSession(
+        context, files_dir / "downloads", settings.max_download_bytes_per_task, settings.max_tabs_per_task
+    )
     watch.browser = context.browser
     session.guard = guard.NetworkGuard(gate, session.events.add)
     task_files = TaskFiles(get_storage(), settings, task.id, lease.attempt, files_dir, task.highlight_elements)

@@ -19,18 +19,32 @@ from worker.browser.listeners import install_listener_probe
 
 log = logging.getLogger("browserq.browser")
 READY_TIMEOUT_MS = 5_000  # how long a step waits for a loading page before reading it anyway
+DEFAULT_MAX_TABS = 10  # the settings' max_tabs_per_task
 POPUP_WAIT_SECONDS = 2.0  # a page said it opened a tab; Playwright announces it this much later at most
 # Counts, in each page, the tabs it asked to open (window.open, links and forms with a
 # target), so the agent knows at once that a click opened one; Playwright reports the
 # new page only some hundred milliseconds later.
+# It also spares the browser a page's popup storm: past `__CAP__` tabs asked by one document,
+# window.open returns null and target links stay put, so the tabs are never even made (the
+# session closes any tab past the task's cap anyway, whoever opened it).
 OPENER_JS = """(() => {
   if (window.__bqOpened !== undefined) return;
-  let opened = 0;
+  let opened = 0, told = false;
+  const refused = () => {
+    if (!told && typeof window.__bqTabRefused === 'function') window.__bqTabRefused().catch(() => {});
+    told = true;
+  };
   const open = window.open;
-  window.open = function (...args) { opened++; return open.apply(this, args); };
+  window.open = function (...args) {
+    if (opened >= __CAP__) { refused(); return null; }
+    opened++;
+    return open.apply(this, args);
+  };
   document.addEventListener('click', (e) => {
     const el = e.target && e.target.closest && e.target.closest('a[target], area[target], form[target]');
-    if (el && el.target && !['_self', '_parent', '_top'].includes(el.target)) opened++;
+    if (el && el.target && !['_self', '_parent', '_top'].includes(el.target)) {
+      if (opened >= __CAP__) { refused(); e.preventDefault(); } else opened++;
+    }
   }, true);
   Object.defineProperty(window, '__bqOpened', { get: () => opened });
 })();"""
@@ -48,19 +62,32 @@ class PageEvents:
     """What happened since the model last looked; reported in the next step."""
 
     notes: list[str] = field(default_factory=list)
+    counted: dict[str, int] = field(default_factory=dict)  # a note that may repeat: told once, with its count
 
     def add(self, note: str) -> None:
         """Pass this (not `notes.append`, which `drain` leaves behind) as a callback."""
         self.notes.append(note)
 
+    def count(self, note: str) -> None:
+        """A note told once per step however often it happens (a page's popup storm)."""
+        self.counted[note] = self.counted.get(note, 0) + 1
+
     def drain(self) -> list[str]:
-        notes, self.notes = self.notes, []
+        counted = [note if n == 1 else f"{note} ({n} times)" for note, n in self.counted.items()]
+        notes, self.notes, self.counted = [*self.notes, *counted], [], {}
         return notes
 
 
 class BrowserSession:
-    def __init__(self, context: BrowserContext, downloads_dir: Path, max_download_bytes: int | None = None) -> None:
+    def __init__(
+        self,
+        context: BrowserContext,
+        downloads_dir: Path,
+        max_download_bytes: int | None = None,
+        max_tabs: int = DEFAULT_MAX_TABS,
+    ) -> None:
         self.context = context
+        self.max_tabs = max_tabs  # a tab opened past it is closed at once, and the model told
         self.downloads_dir = downloads_dir
         self.download_cap = max_download_bytes  # what the task's downloads may add up to; None: no cap
         self.download_room = max_download_bytes  # what they may still take
@@ -81,7 +108,8 @@ class BrowserSession:
         context.on("page", self._on_page)
 
     async def start(self) -> Page:
-        await self.context.add_init_script(OPENER_JS)
+        await self.context.expose_binding("__bqTabRefused", lambda _source: self._tab_refused())
+        await self.context.add_init_script(OPENER_JS.replace("__CAP__", str(max(self.max_tabs - 1, 0))))
         await install_listener_probe(self.context)
         return await self.open_tab()
 
@@ -127,13 +155,27 @@ class BrowserSession:
         page.on("close", lambda p: self._forget(p))
         return tab_id
 
+    @property
+    def tabs_full(self) -> bool:
+        return len(self._tabs) >= self.max_tabs
+
     def _on_page(self, page: Page) -> None:
         if any(p is page for p in self._tabs.values()) or self._opening:
             return  # ours: open_tab adopts it
+        if self.tabs_full:
+            self._spawn(page.close())
+            self._tab_refused()
+            return
         tab_id = self._adopt(page)
         self.current = page
         self._bump()
         self.events.add(f"A new tab opened (tab_id {tab_id}) and is now the current tab.")
+
+    def _tab_refused(self) -> None:
+        self.events.count(
+            f"A page tried to open a new tab past this task's limit of {self.max_tabs} open tabs; "
+            "it was not opened (or closed at once). Close tabs you no longer need before opening others."
+        )
 
     def _forget(self, page: Page) -> None:
         for tab_id, known in list(self._tabs.items()):

@@ -27,6 +27,7 @@ from worker.agent.control import Interrupted, PauseTooLong, TaskControl
 from worker.agent.loop import Agent, Outcome
 from worker.agent.prompt import HistoryItem, RunState
 from worker.browser import egress, guard
+from worker.browser.page_watch import PageLimits, PageWatch
 from worker.browser.pool import BrowserPool
 from worker.browser.session import BrowserSession
 from worker.human import HumanChannel, Reply
@@ -206,6 +207,9 @@ async def _run(
                 budgeted = await asyncio.to_thread(_has_budget, task.owner_id)
         except TimeoutError:
             raise setup_over from None
+        pages_watch = PageWatch(
+            session, PageLimits(settings.max_page_memory_mb * 2**20, settings.max_page_busy_seconds)
+        )
         agent = Agent(
             run=_run_state(task, history, browser.notices),
             session=session,
@@ -220,12 +224,13 @@ async def _run(
             readable_files=readable,
             spend_check=(lambda: asyncio.to_thread(_over_budget, task.owner_id)) if budgeted else None,
             human=HumanChannel(lease),
+            limit_check=lambda: pages_watch.ended,
         )
         await _answered_meanwhile(agent)
         task_files.secret_forms = lambda: agent.redactor.values  # secrets answered later count too
         task_files.secret_folded = lambda: agent.redactor.folded
         live = LiveView(task.id, session, control, settings)  # streams and takes input only while watched
-        async with task_browser.saving_profile(context, browser, task.id), live:
+        async with task_browser.saving_profile(context, browser, task.id), live, pages_watch:
             outcome = await agent.run_to_end()
         extra: dict = {}
         files = agent.written_files + session.downloaded

@@ -17,6 +17,7 @@ from tests.support.stack import Stack, wait_for
 pytestmark = pytest.mark.e2e
 FINAL = {"finished", "failed", "stopped"}
 MAX_TABS = 4
+MEMORY_MB = 200
 # 200 popups without a user gesture: 100 through the page's window.open, 100 through the
 # window.open of a fresh iframe's realm (a page's way around a wrapped window.open).
 STORM = """<title>Storm</title><p>Opening popups</p>
@@ -34,7 +35,7 @@ def bounded_stack(model: ScriptedModelServer) -> Iterator[Stack]:
     stack = Stack(
         kind="embedded",
         model_base_url=model.base_url,
-        env_extra={"BROWSERQ_MAX_TABS_PER_TASK": str(MAX_TABS)},
+        env_extra={"BROWSERQ_MAX_TABS_PER_TASK": str(MAX_TABS), "BROWSERQ_MAX_PAGE_MEMORY_MB": str(MEMORY_MB)},
     )
     try:
         yield stack.start()
@@ -74,3 +75,30 @@ def test_a_popup_storm_ends_with_at_most_n_tabs(
     told = "\n".join(prompts[1:])
     assert f"past this task's limit of {MAX_TABS} open tabs" in told, told
     assert site.hits.get("popup-target", 0) < 50, site.hits  # most were never even made
+
+
+# Allocates 10 MB every 100 ms, in ArrayBuffers (outside the JavaScript heap proper) and
+# arrays, until something stops it.
+HOG = """<title>Hog</title><p>Growing</p>
+<script>
+const keep = [];
+setInterval(() => { keep.push(new Float64Array(655360), new Array(655360).fill(keep.length)); }, 100);
+</script>"""
+
+
+def test_a_page_allocating_memory_is_stopped_and_the_task_ends_saying_why(
+    bounded_stack: Stack, model: ScriptedModelServer, site: SiteServer
+) -> None:
+    hog = site.add_page("memory-hog", HOG)
+    task, requests = run(
+        bounded_stack,
+        model,
+        [
+            answer("Open", {"navigate": {"url": hog}}),
+            *[answer("Wait", {"wait": {"seconds": 5}}) for _ in range(12)],
+            answer("Finish", {"done": {"text": "the page never stopped growing"}}),
+        ],
+    )
+    assert task["status"] == "failed", task
+    assert f"a page used more memory than a page may ({MEMORY_MB} MB)" in task["output"], task["output"]
+    assert len(requests) < 13, len(requests)  # it ended well before the script did

@@ -184,6 +184,9 @@ class BrowserSession:
         if self.current is page:
             self.current = next(iter(reversed(self._tabs.values())), None)
 
+    def open_pages(self) -> list[Page]:
+        return list(self._tabs.values())
+
     def tab_id_of(self, page: Page) -> int | None:
         return next((tid for tid, p in self._tabs.items() if p is page), None)
 

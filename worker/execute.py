@@ -194,6 +194,7 @@ async def _run(
     )
     watch.browser = context.browser
     session.guard = guard.NetworkGuard(gate, session.events.add)
+    session.meter = gate.meter  # a running download is capped as its bytes cross the gate
     task_files = TaskFiles(get_storage(), settings, task.id, lease.attempt, files_dir, task.highlight_elements)
     try:
         try:

@@ -18,6 +18,7 @@ pytestmark = pytest.mark.e2e
 FINAL = {"finished", "failed", "stopped"}
 MAX_TABS = 4
 MEMORY_MB = 200
+DOWNLOAD_CAP = 2_000_000
 # 200 popups without a user gesture: 100 through the page's window.open, 100 through the
 # window.open of a fresh iframe's realm (a page's way around a wrapped window.open).
 STORM = """<title>Storm</title><p>Opening popups</p>
@@ -35,7 +36,11 @@ def bounded_stack(model: ScriptedModelServer) -> Iterator[Stack]:
     stack = Stack(
         kind="embedded",
         model_base_url=model.base_url,
-        env_extra={"BROWSERQ_MAX_TABS_PER_TASK": str(MAX_TABS), "BROWSERQ_MAX_PAGE_MEMORY_MB": str(MEMORY_MB)},
+        env_extra={
+            "BROWSERQ_MAX_TABS_PER_TASK": str(MAX_TABS),
+            "BROWSERQ_MAX_PAGE_MEMORY_MB": str(MEMORY_MB),
+            "BROWSERQ_MAX_DOWNLOAD_BYTES_PER_TASK": str(DOWNLOAD_CAP),
+        },
     )
     try:
         yield stack.start()
@@ -102,3 +107,27 @@ def test_a_page_allocating_memory_is_stopped_and_the_task_ends_saying_why(
     assert task["status"] == "failed", task
     assert f"a page used more memory than a page may ({MEMORY_MB} MB)" in task["output"], task["output"]
     assert len(requests) < 13, len(requests)  # it ended well before the script did
+
+
+def test_a_download_past_the_cap_stops_at_the_cap(
+    bounded_stack: Stack, model: ScriptedModelServer, site: SiteServer
+) -> None:
+    page = site.add_page("big-download", '<title>Files</title><a href="/stream/huge?mb=64">Huge file</a>')
+    task, requests = run(
+        bounded_stack,
+        model,
+        [
+            answer("Open", {"navigate": {"url": page}}),
+            answer("Download", {"click": {"index": "@text:Huge file"}}),
+            answer("Wait for it", {"wait": {"seconds": 3}}),
+            answer("Finish", {"done": {"text": "done"}}),
+        ],
+    )
+    assert task["status"] == "finished", task
+    assert not task.get("output_files"), task["output_files"]
+    told = "\n".join(text for r in requests[2:] for text in message_texts(r, "user"))
+    assert "'huge.bin' was stopped at" in told and "2 MB" in told, told
+    # What the download's file held when it was stopped (the worker measures it, its log says
+    # so): never past the cap, although the site had 64 MiB to send.
+    stopped = [int(n) for n in re.findall(r"download 'huge.bin' stopped at (\d+) bytes", bounded_stack.log("worker0"))]
+    assert stopped and 0 < stopped[0] <= DOWNLOAD_CAP, stopped

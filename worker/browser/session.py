@@ -357,7 +357,8 @@ class BrowserSession:
         meter.grant(self._grant())
         while True:
             try:
-                await asyncio.wait_for(meter.spent.wait(), DOWNLOAD_POLL_SECONDS)
+                # Idle sessions wake once a second only (a blob: download is polled from its start).
+                await asyncio.wait_for(meter.spent.wait(), DOWNLOAD_POLL_SECONDS if self._downloading else 1.0)
             except TimeoutError:
                 if self._downloading and self._room_left() < 0:
                     await self._cancel_downloads()

@@ -31,7 +31,7 @@ log = logging.getLogger("browserq.browser")
 BUSY_SHARE = 0.8  # a page whose main thread is busy this share of a sample is busy
 BUSY_SAMPLES_TO_SLOW = 2  # that many busy samples in a row: slowed down
 SLOW_NICE = 19  # the renderer of a busy page runs only when nothing else wants the processor
-PROCESS_MATCH_SECONDS = 0.5  # how far the OS's and DevTools' CPU times of one process may differ
+PROCESS_MATCH_SECONDS = 0.05  # how far the OS's and DevTools' CPU times of one process may differ
 UNANSWERED_TO_CLOSE = 3  # a page that does not answer this many samples in a row is closed
 HUNG_PAGES_TO_END = 2  # the task ends when this many of its pages had to be closed for hanging
 
@@ -50,6 +50,7 @@ class _Sample:
     busy_run: int = 0
     slowed_at: float | None = None
     unanswered: int = 0
+    pid: int | None = None  # its renderer process, once told apart from the others by its CPU time
 
 
 @dataclass
@@ -84,6 +85,9 @@ class PageWatch:
             metrics = await asyncio.wait_for(self._metrics(page), self.limits.interval * 2)
         except TimeoutError:
             sample.unanswered += 1
+            if sample.slowed_at is None:  # a page too busy to answer is busy
+                sample.slowed_at = asyncio.get_running_loop().time()
+                await self._slow(page, sample)
             if sample.unanswered >= UNANSWERED_TO_CLOSE:
                 self._hung += 1
                 await self._close(page, "stopped answering (a script that never yields)")
@@ -93,6 +97,8 @@ class PageWatch:
         except PlaywrightError:
             return  # navigating or closed: the next sample reads the new document
         sample.unanswered = 0
+        if sample.pid is None and (cpu := metrics.get("ProcessTime")):
+            sample.pid = await asyncio.to_thread(_renderer_by_cpu_time, cpu)
         now, busy = asyncio.get_running_loop().time(), metrics.get("TaskDuration", 0.0)
         heap = metrics.get("memory", 0.0)
         if self.limits.memory_bytes and heap > self.limits.memory_bytes:
@@ -110,7 +116,7 @@ class PageWatch:
             sample.slowed_at = None
         elif sample.busy_run >= BUSY_SAMPLES_TO_SLOW and sample.slowed_at is None:
             sample.slowed_at = now
-            await self._slow(page)
+            await self._slow(page, sample)
         elif sample.slowed_at is not None and now - sample.slowed_at >= self.limits.busy_seconds:
             limit = self.limits.busy_seconds
             await self._close(page, f"kept the processor busy for over {limit:g} s after it was slowed down")
@@ -130,12 +136,8 @@ class PageWatch:
         )
         return metrics
 
-    async def _slow(self, page: Page) -> None:
-        try:
-            cpu = (await asyncio.wait_for(self._metrics(page), self.limits.interval * 2)).get("ProcessTime")
-        except (PlaywrightError, TimeoutError):
-            cpu = None
-        pid = await asyncio.to_thread(_lower_renderer, cpu) if cpu else None
+    async def _slow(self, page: Page, sample: _Sample) -> None:
+        pid = await asyncio.to_thread(_lower, sample.pid) if sample.pid else None
         how = "its process now runs only when others do not need the processor" if pid else "it could not be slowed"
         log.warning("a busy page %s: %s (pid %s)", page.url, how, pid)
         self.session.events.add(
@@ -157,24 +159,27 @@ class PageWatch:
             self.ended = reason
 
 
-def _lower_renderer(cpu_seconds: float) -> int | None:
-    """Give the lowest priority to the renderer process of this worker's Chromium whose CPU
-    time is `cpu_seconds` (what DevTools said of the page's process); its pid, or None."""
-    best: tuple[float, psutil.Process] | None = None
+def _renderer_by_cpu_time(cpu_seconds: float) -> int | None:
+    """The renderer process of this worker's Chromium whose CPU time is `cpu_seconds` (what
+    DevTools said of a page's process), when exactly one is that close; else None (never a
+    guess: a wrong one would slow another task's page)."""
+    found = []
     for proc in psutil.Process().children(recursive=True):
         try:
             if "--type=renderer" not in proc.cmdline():
                 continue
             times = proc.cpu_times()
-            gap = abs(times.user + times.system - cpu_seconds)
+            if abs(times.user + times.system - cpu_seconds) <= PROCESS_MATCH_SECONDS:
+                found.append(proc.pid)
         except psutil.Error:
             continue
-        if gap <= PROCESS_MATCH_SECONDS and (best is None or gap < best[0]):
-            best = (gap, proc)
-    if best is None:
-        return None
+    return found[0] if len(found) == 1 else None
+
+
+def _lower(pid: int) -> int | None:
+    """The lowest CPU priority for the process; its pid, or None if it is gone."""
     try:
-        best[1].nice(SLOW_NICE)
+        psutil.Process(pid).nice(SLOW_NICE)
     except psutil.Error:
         return None
-    return best[1].pid
+    return pid

@@ -31,7 +31,7 @@ log = logging.getLogger("browserq.browser")
 BUSY_SHARE = 0.8  # a page whose main thread is busy this share of a sample is busy
 BUSY_SAMPLES_TO_SLOW = 2  # that many busy samples in a row: slowed down
 SLOW_NICE = 19  # the renderer of a busy page runs only when nothing else wants the processor
-PROCESS_MATCH_SECONDS = 0.05  # how far the OS's and DevTools' CPU times of one process may differ
+PROCESS_MATCH_SECONDS = 0.1  # how far the OS's and DevTools' CPU times of one process may differ
 UNANSWERED_TO_CLOSE = 3  # a page that does not answer this many samples in a row is closed
 HUNG_PAGES_TO_END = 2  # the task ends when this many of its pages had to be closed for hanging
 

@@ -44,7 +44,7 @@ async def main(runs: int, chromium: str) -> None:
             times, sizes = [], []
             for _ in range(runs + 1):
                 t = time.perf_counter()
-                data = await take_screenshot(page, state, highlight, 70)
+                data = (await take_screenshot(page, state, highlight, 70)).jpeg
                 times.append((time.perf_counter() - t) * 1000)
                 sizes.append(len(data or b""))
             times = times[1:]

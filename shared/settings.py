@@ -181,6 +181,15 @@ class Settings(BaseSettings):
     # What a task's page downloads may add up to; a download past it is deleted, never stored,
     # and the model is told. Uploads have their own cap (10 MB each).
     max_download_bytes_per_task: int = Field(default=100 * 1024 * 1024, ge=0)
+    # How many tabs one task may have open in the worker's shared Chromium; a tab a page
+    # opens past it is closed at once (the model is told), the agent's new_tab refused.
+    max_tabs_per_task: int = Field(default=10, ge=1)
+    # A page of a task may use this much JavaScript heap (0: no limit); past it the page is
+    # closed and the task ends, saying why (worker/browser/page_watch.py).
+    max_page_memory_mb: int = Field(default=1024, ge=0)
+    # A page whose main thread stays busy is slowed down; still busy this long after, it is
+    # closed and the task ends (0: never).
+    max_page_busy_seconds: float = Field(default=10.0, ge=0)
 
     # Search (POST /simple-search, /search-url): the results page the agent starts from
     # ({query} is replaced by the URL-encoded query), and how long the caller waits.

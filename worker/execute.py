@@ -29,6 +29,7 @@ from worker.agent.control import Interrupted, PauseTooLong, TaskControl
 from worker.agent.loop import Agent, Outcome
 from worker.agent.prompt import HistoryItem, RunState
 from worker.browser import egress, guard
+from worker.browser.page_watch import PageLimits, PageWatch
 from worker.browser.pool import BrowserPool
 from worker.browser.session import BrowserSession
 from worker.human import HumanChannel, Reply
@@ -195,9 +196,12 @@ async def _run(
                 raise
     except TimeoutError:
         raise setup_over from None
-    session = BrowserSession(context, files_dir / "downloads", settings.max_download_bytes_per_task)
+    session = BrowserSession(
+        context, files_dir / "downloads", settings.max_download_bytes_per_task, settings.max_tabs_per_task
+    )
     watch.browser = context.browser
     session.guard = guard.NetworkGuard(gate, session.events.add)
+    session.meter = gate.meter  # a running download is capped as its bytes cross the gate
     task_files = TaskFiles(get_storage(), settings, task.id, lease.attempt, files_dir, task.highlight_elements)
     try:
         try:
@@ -212,6 +216,9 @@ async def _run(
                 cap = _cost_cap(task, settings)
         except TimeoutError:
             raise setup_over from None
+        pages_watch = PageWatch(
+            session, PageLimits(settings.max_page_memory_mb * 2**20, settings.max_page_busy_seconds)
+        )
         agent = Agent(
             run=_run_state(task, history, browser.notices),
             session=session,
@@ -227,11 +234,13 @@ async def _run(
             spend_check=(lambda: asyncio.to_thread(_over_budget, task.owner_id)) if budgeted else None,
             human=HumanChannel(lease),
             capped=CappedCalls(cap, settings.price_of(task.llm_model)) if cap else None,
+            limit_check=lambda: pages_watch.ended,
         )
         await _answered_meanwhile(agent)
         task_files.secret_forms = lambda: agent.redactor.values  # secrets answered later count too
+        task_files.secret_folded = lambda: agent.redactor.folded
         live = LiveView(task.id, session, control, settings)  # streams and takes input only while watched
-        async with task_browser.saving_profile(context, browser, task.id), live:
+        async with task_browser.saving_profile(context, browser, task.id), live, pages_watch:
             outcome = await agent.run_to_end()
         extra: dict[str, Any] = {}
         if task.judge and outcome.status in (TaskStatus.finished, TaskStatus.failed):
@@ -300,7 +309,8 @@ async def _judge(task: Task, outcome: Outcome, agent: Agent, settings: Settings,
         try:
             async with asyncio.timeout(JUDGE_SCREENSHOT_TIMEOUT):
                 page = await agent.session.page()
-                shot = await take_screenshot(page, None, False, settings.screenshot_quality, agent.redactor.values)
+                taken = await take_screenshot(page, None, False, settings.screenshot_quality, agent.redactor.values)
+                shot = taken.jpeg  # None when the page's text held a secret it could not mask: withheld
         except TimeoutError:
             shot = None
     request = judge_request(task, outcome, agent.run.history, shot)

@@ -1,6 +1,7 @@
 """Where a task's finished steps go: the step sink the worker gives its Agent.
 Each step gets its screenshot's storage key, step 1 the set-up's notices (as data:
-Step.notices, shown before the evaluation by the API), then it
+Step.notices, shown before the evaluation by the API; any step also why its screenshot
+was withheld), then it
 is written under the task's lease (a lost lease interrupts the run), and the
 files the step wrote or downloaded are stored right after it."""
 
@@ -44,6 +45,8 @@ class TaskSteps:
         record.screenshot_key = await self.files.screenshot_key(record.step)
         if record.step == 1:
             record.notices = list(self.notices)
+        if withheld := self.files.withheld.pop(record.step, None):
+            record.notices = [*record.notices, withheld]
         await store_step(self.lease, record)
         await self.files.sync_outputs()
 

@@ -8,12 +8,13 @@ import asyncio
 import socket
 import threading
 import time
+from collections.abc import AsyncIterator
 from html import escape
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from tests.support.widgets import FIXTURES, SUGGEST_WORDS
@@ -105,6 +106,7 @@ class SiteServer:
         self.host = host
         self.extra: dict[str, str] = {}
         self.hits: dict[str, int] = {}  # requests served per extra page name
+        self.streamed: dict[str, int] = {}  # bytes /stream/<name> managed to send, per name
         routes = [
             Route("/", index),
             Route("/login", login, methods=["GET", "POST"]),
@@ -114,6 +116,7 @@ class SiteServer:
             Route("/p/{name}", self._extra_page),
             Route("/fixtures/widgets/{name}", widget_file),
             Route("/suggest", suggest),
+            Route("/stream/{name}", self._stream),
         ]
         self.app = Starlette(routes=routes)
         self.app.state.balance = BALANCE
@@ -144,6 +147,21 @@ class SiteServer:
         self.hits[name] = self.hits.get(name, 0) + 1
         html = self.extra.get(name)
         return HTMLResponse(html) if html is not None else HTMLResponse("not found", status_code=404)
+
+    async def _stream(self, request: Request) -> Response:
+        """A download of `?mb=` MiB of zeros, sent in 64 KiB chunks as fast as they are taken;
+        `streamed[name]` counts what was sent before the client stopped reading."""
+        name = request.path_params["name"]
+        chunks = int(request.query_params.get("mb", "1")) * 16
+        self.streamed[name] = 0
+
+        async def body() -> AsyncIterator[bytes]:
+            for _ in range(chunks):
+                yield b"\0" * 65536
+                self.streamed[name] += 65536
+
+        headers = {"Content-Disposition": f'attachment; filename="{name}.bin"'}
+        return StreamingResponse(body(), media_type="application/octet-stream", headers=headers)
 
     def __enter__(self) -> SiteServer:
         self._thread.start()

@@ -128,6 +128,8 @@ async def navigate(ctx: ActionContext, params: Navigate) -> ActionResult:
         if reason is not None:
             raise ActionError(f"cannot open {url}: {reason}")
     if params.new_tab:
+        if ctx.session.tabs_full:
+            raise ActionError(f"cannot open a new tab: this task may have {ctx.session.max_tabs} open; close one first")
         page = await ctx.session.open_tab()
     else:
         page = await ctx.session.page()

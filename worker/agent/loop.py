@@ -104,6 +104,8 @@ class Agent:
     usage: TokenUsage = field(default_factory=TokenUsage)
     # Before each further step: why the task's key may not spend more (its budget is used), or None.
     spend_check: Callable[[], Awaitable[str | None]] | None = None
+    # Before each step: why the task's pages must stop (a runaway page, PageWatch), or None.
+    limit_check: Callable[[], str | None] | None = None
     # ask_human's way to a person (None: nobody can be asked, the action fails saying so).
     human: HumanChannel | None = None
     # The task's own cost cap (max_cost_usd): each model call is checked against it first.
@@ -174,6 +176,8 @@ class Agent:
 
     async def _step(self, step: int) -> Outcome | None:
         await self._checkpoint()
+        if self.limit_check is not None and (reason := self.limit_check()):
+            return self._failed(reason)
         if self.spend_check is not None and step > self.first_step and (reason := await self.spend_check()):
             return self._failed(reason)
         started = time.perf_counter()
@@ -231,8 +235,13 @@ class Agent:
         only_done = step >= self.run.max_steps
         screenshot = None
         if getattr(self.model, "vision", False):
-            screenshot = shot or await take_screenshot(
-                page, state, False, self.settings.screenshot_quality, self.redactor.values
+            screenshot = (
+                shot
+                or (
+                    await take_screenshot(
+                        page, state, False, self.settings.screenshot_quality, self.redactor.values, self.redactor.folded
+                    )
+                ).jpeg
             )
         return ModelRequest(
             system=SYSTEM,

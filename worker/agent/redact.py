@@ -1,16 +1,26 @@
 """Secret values never leave the worker: every text that is stored, served,
-logged or sent to the model passes through a Redactor first."""
+logged or sent to the model passes through a Redactor first.
+
+Two passes: the exact forms (`_forms`: the value, its URL, JSON, base64, hex,
+spaced and reversed forms), then the folded forms (`worker.agent.folding`): a
+form drawn upper-cased, fullwidth, with zero-width characters or any separators
+between its letters, or split across elements, is still found and its whole
+span replaced."""
 
 from __future__ import annotations
 
 import base64
 import json
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote, quote_plus
 
+from worker.agent.folding import fold, folded_spans
+
+PLACEHOLDER = re.compile(r"(<secret>[^<]*</secret>)")  # what a pass already put in: never searched again
 MIN_ENCODED_CHARS = 4  # shorter values' spaced or reversed forms would match ordinary text
 
 
@@ -32,6 +42,7 @@ def _forms(value: str) -> set[str]:
 class Redactor:
     def __init__(self, secrets: dict[str, str]) -> None:
         self._pairs: list[tuple[str, str]] = []
+        self._folded: list[tuple[str, str]] = []  # (folded form, placeholder), longest first
         for name, value in secrets.items():
             self.add(name, value)
 
@@ -43,17 +54,42 @@ class Redactor:
         pairs = [*self._pairs, *((form, f"<secret>{name}</secret>") for form in _forms(value))]
         # Longest first, so a secret that contains another is replaced whole.
         self._pairs = sorted(pairs, key=lambda pair: -len(pair[0]))
+        if len(value) < MIN_ENCODED_CHARS:
+            return  # a short value's letters, folded, would match ordinary words
+        placeholder = f"<secret>{name}</secret>"
+        folded = {f for form in _forms(value) if len(f := fold(form)) >= MIN_ENCODED_CHARS}
+        self._folded = sorted([*self._folded, *((f, placeholder) for f in folded)], key=lambda pair: -len(pair[0]))
 
     @property
     def values(self) -> list[str]:
         """Every form of every secret, longest first (what a screenshot masks)."""
         return [value for value, _ in self._pairs]
 
+    @property
+    def folded(self) -> list[str]:
+        """Every folded form of every secret, longest first (what a screenshot finds
+        across the page's elements however they draw it)."""
+        return list(dict.fromkeys(value for value, _ in self._folded))
+
     def __call__(self, text: str) -> str:
         for value, placeholder in self._pairs:
             if value in text:
                 text = text.replace(value, placeholder)
+        if self._folded and len(text) >= MIN_ENCODED_CHARS:
+            quick = fold(text)  # most texts hold no secret: one C-speed pass says so
+            if any(value in quick for value, _ in self._folded):
+                text = "".join(self._hide_folded(part) for part in PLACEHOLDER.split(text))
         return text
+
+    def _hide_folded(self, part: str) -> str:
+        if PLACEHOLDER.fullmatch(part):
+            return part
+        needles = [value for value, _ in self._folded]
+        out, last = [], 0
+        for start, end, n in folded_spans(part, needles):
+            out += [part[last:start], self._folded[n][1]]
+            last = end
+        return "".join([*out, part[last:]])
 
     def scrub(self, value: Any) -> Any:
         """Redact every string inside a JSON-like value."""

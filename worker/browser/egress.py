@@ -75,6 +75,43 @@ class Rules:
         return f"{host} is not in the task's allowed_domains ({', '.join(self.allowed_domains)})"
 
 
+class ByteMeter:
+    """What a task's connections may still bring in before its downloads are measured: the
+    session (BrowserSession) grants part of the room left under the task's download cap, and
+    every connection's incoming bytes wait at the gate once it is spent, until the session,
+    having measured the downloads' files, grants more or cancels them. The page's other
+    traffic counts against it too, so a download can never take more than was granted,
+    even before the browser announces it. Without a cap nothing is metered."""
+
+    def __init__(self) -> None:
+        self.budget: int | None = None  # None: not metering
+        self.passed = 0
+        self.spent = asyncio.Event()  # set while a connection waits for a grant
+        self._flowing = asyncio.Event()
+        self._flowing.set()
+
+    def grant(self, room: int) -> None:
+        """From now on, at most `room` more bytes pass (opens the meter if it was not)."""
+        self.budget = self.passed + max(room, 0)
+        self.spent.clear()
+        self._flowing.set()
+
+    def release(self) -> None:
+        """Stop metering (the session is closing: its connections drain freely)."""
+        self.budget = None
+        self._flowing.set()
+
+    async def take(self, n: int) -> int:
+        """How many of `n` bytes may pass now (at least 1), waiting for a grant if none may."""
+        while self.budget is not None and self.passed >= self.budget:
+            self._flowing.clear()
+            self.spent.set()
+            await self._flowing.wait()
+        allowed = n if self.budget is None else min(n, self.budget - self.passed)
+        self.passed += allowed
+        return allowed
+
+
 @dataclass
 class Gate:
     """One context's listener: `proxy` is what Playwright's `new_context(proxy=...)` takes."""
@@ -86,6 +123,7 @@ class Gate:
     refused: dict[str, str] = field(default_factory=dict)  # "host:port" -> why its last connection was refused
     unanswered: set[str] = field(default_factory=set)  # "host:port" allowed, where nothing answered
     connections: int = 0
+    meter: ByteMeter = field(default_factory=ByteMeter)  # incoming bytes while a download runs
     _names: dict[str, tuple[float, list[str]]] = field(default_factory=dict)
     _streams: set[asyncio.StreamWriter] = field(default_factory=set)
     _handlers: set[asyncio.Task[None]] = field(default_factory=set)
@@ -138,7 +176,7 @@ class Gate:
             self._streams.add(upstream)
             writer.write(_reply(OK))
             await writer.drain()
-            await _relay(reader, writer, up_reader, upstream)
+            await _relay(reader, writer, up_reader, upstream, self.meter)
         except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError) as exc:
             log.debug("egress: connection ended: %s", exc)
         finally:
@@ -321,12 +359,17 @@ async def _relay(
     client: asyncio.StreamWriter,
     up_reader: asyncio.StreamReader,
     upstream: asyncio.StreamWriter,
+    meter: ByteMeter | None = None,
 ) -> None:
-    """Bytes both ways until either side is done."""
+    """Bytes both ways until either side is done; incoming ones through the meter."""
 
-    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, counted: ByteMeter | None) -> None:
         try:
             while data := await reader.read(CHUNK):
+                while counted is not None and data:
+                    allowed = await counted.take(len(data))
+                    writer.write(data[:allowed])
+                    data = data[allowed:]
                 writer.write(data)
                 await writer.drain()
         finally:
@@ -336,7 +379,10 @@ async def _relay(
                 except OSError:
                     pass
 
-    tasks = [asyncio.ensure_future(pipe(client_reader, upstream)), asyncio.ensure_future(pipe(up_reader, client))]
+    tasks = [
+        asyncio.ensure_future(pipe(client_reader, upstream, None)),
+        asyncio.ensure_future(pipe(up_reader, client, meter)),
+    ]
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         for task in done:

@@ -14,26 +14,63 @@ from typing import Any
 from playwright.async_api import BrowserContext, Dialog, Download, Page, Request
 
 from shared.storage.names import file_name_from
+from worker.browser.egress import ByteMeter
 from worker.browser.guard import NetworkGuard
 from worker.browser.listeners import install_listener_probe
 
 log = logging.getLogger("browserq.browser")
 READY_TIMEOUT_MS = 5_000  # how long a step waits for a loading page before reading it anyway
+DEFAULT_MAX_TABS = 10  # the settings' max_tabs_per_task
 POPUP_WAIT_SECONDS = 2.0  # a page said it opened a tab; Playwright announces it this much later at most
+DOWNLOAD_POLL_SECONDS = 0.05  # how often a running download's file and the gate's meter are read
+DOWNLOAD_SETTLE_SECONDS = 0.2  # once the meter is spent, what it let through has landed by then
+MIN_DOWNLOAD_GRANT = 64 * 1024  # less room than this under the cap: the running download is cancelled
 # Counts, in each page, the tabs it asked to open (window.open, links and forms with a
 # target), so the agent knows at once that a click opened one; Playwright reports the
 # new page only some hundred milliseconds later.
+# It also spares the browser a page's popup storm: past `__CAP__` tabs asked by one document,
+# window.open returns null and target links stay put, so the tabs are never even made (the
+# session closes any tab past the task's cap anyway, whoever opened it).
 OPENER_JS = """(() => {
   if (window.__bqOpened !== undefined) return;
-  let opened = 0;
+  let opened = 0, told = false;
+  const refused = () => {
+    if (!told && typeof window.__bqTabRefused === 'function') window.__bqTabRefused().catch(() => {});
+    told = true;
+  };
   const open = window.open;
-  window.open = function (...args) { opened++; return open.apply(this, args); };
+  window.open = function (...args) {
+    if (opened >= __CAP__) { refused(); return null; }
+    opened++;
+    return open.apply(this, args);
+  };
   document.addEventListener('click', (e) => {
     const el = e.target && e.target.closest && e.target.closest('a[target], area[target], form[target]');
-    if (el && el.target && !['_self', '_parent', '_top'].includes(el.target)) opened++;
+    if (el && el.target && !['_self', '_parent', '_top'].includes(el.target)) {
+      if (opened >= __CAP__) { refused(); e.preventDefault(); } else opened++;
+    }
   }, true);
   Object.defineProperty(window, '__bqOpened', { get: () => opened });
 })();"""
+
+
+def partial_download_path(download: Download) -> Path | None:
+    """Where Chromium writes a running download (its artifact's path, `.crdownload` added while
+    it runs). Playwright keeps it on the download's artifact but has no public name for it."""
+    try:
+        return Path(download._impl_obj._artifact._initializer["absolutePath"])
+    except (AttributeError, KeyError, TypeError):
+        return None
+
+
+def _partial_size(path: Path) -> int:
+    sizes = []
+    for candidate in (path, path.with_name(path.name + ".crdownload")):
+        try:
+            sizes.append(candidate.stat().st_size)
+        except OSError:
+            pass
+    return max(sizes, default=0)
 
 
 @dataclass
@@ -48,19 +85,32 @@ class PageEvents:
     """What happened since the model last looked; reported in the next step."""
 
     notes: list[str] = field(default_factory=list)
+    counted: dict[str, int] = field(default_factory=dict)  # a note that may repeat: told once, with its count
 
     def add(self, note: str) -> None:
         """Pass this (not `notes.append`, which `drain` leaves behind) as a callback."""
         self.notes.append(note)
 
+    def count(self, note: str) -> None:
+        """A note told once per step however often it happens (a page's popup storm)."""
+        self.counted[note] = self.counted.get(note, 0) + 1
+
     def drain(self) -> list[str]:
-        notes, self.notes = self.notes, []
+        counted = [note if n == 1 else f"{note} ({n} times)" for note, n in self.counted.items()]
+        notes, self.notes, self.counted = [*self.notes, *counted], [], {}
         return notes
 
 
 class BrowserSession:
-    def __init__(self, context: BrowserContext, downloads_dir: Path, max_download_bytes: int | None = None) -> None:
+    def __init__(
+        self,
+        context: BrowserContext,
+        downloads_dir: Path,
+        max_download_bytes: int | None = None,
+        max_tabs: int = DEFAULT_MAX_TABS,
+    ) -> None:
         self.context = context
+        self.max_tabs = max_tabs  # a tab opened past it is closed at once, and the model told
         self.downloads_dir = downloads_dir
         self.download_cap = max_download_bytes  # what the task's downloads may add up to; None: no cap
         self.download_room = max_download_bytes  # what they may still take
@@ -78,10 +128,17 @@ class BrowserSession:
         self._reserved: set[str] = set()
         self._pending: set[asyncio.Task[None]] = set()
         self._pristine: set[Page] = set()  # tabs open_tab made that nothing has loaded or written into
+        self.meter: ByteMeter | None = None  # the gate's, set by the worker: downloads are metered there
+        self._downloading: dict[Path, Download] = {}  # the running downloads, by their partial file
+        self._stopped: dict[Path, int] = {}  # downloads cancelled at the cap: their size then
+        self._metering: asyncio.Task[None] | None = None
         context.on("page", self._on_page)
 
     async def start(self) -> Page:
-        await self.context.add_init_script(OPENER_JS)
+        if self.meter is not None and self.download_room is not None:
+            self._metering = asyncio.create_task(self._meter_downloads(self.meter))
+        await self.context.expose_binding("__bqTabRefused", lambda _source: self._tab_refused())
+        await self.context.add_init_script(OPENER_JS.replace("__CAP__", str(max(self.max_tabs - 1, 0))))
         await install_listener_probe(self.context)
         return await self.open_tab()
 
@@ -127,13 +184,27 @@ class BrowserSession:
         page.on("close", lambda p: self._forget(p))
         return tab_id
 
+    @property
+    def tabs_full(self) -> bool:
+        return len(self._tabs) >= self.max_tabs
+
     def _on_page(self, page: Page) -> None:
         if any(p is page for p in self._tabs.values()) or self._opening:
             return  # ours: open_tab adopts it
+        if self.tabs_full:
+            self._spawn(page.close())
+            self._tab_refused()
+            return
         tab_id = self._adopt(page)
         self.current = page
         self._bump()
         self.events.add(f"A new tab opened (tab_id {tab_id}) and is now the current tab.")
+
+    def _tab_refused(self) -> None:
+        self.events.count(
+            f"A page tried to open a new tab past this task's limit of {self.max_tabs} open tabs; "
+            "it was not opened (or closed at once). Close tabs you no longer need before opening others."
+        )
 
     def _forget(self, page: Page) -> None:
         for tab_id, known in list(self._tabs.items()):
@@ -141,6 +212,9 @@ class BrowserSession:
                 del self._tabs[tab_id]
         if self.current is page:
             self.current = next(iter(reversed(self._tabs.values())), None)
+
+    def open_pages(self) -> list[Page]:
+        return list(self._tabs.values())
 
     def tab_id_of(self, page: Page) -> int | None:
         return next((tid for tid, p in self._tabs.items() if p is page), None)
@@ -234,8 +308,11 @@ class BrowserSession:
         name = self._free_name(download.suggested_filename)
         target = self.downloads_dir / name
         self.downloads_dir.mkdir(parents=True, exist_ok=True)
+        partial = partial_download_path(download)
+        if partial is not None:
+            self._downloading[partial] = download
         try:
-            # download.path() waits for the download to end; the stat is one syscall on a local file.
+            # The stat is one syscall on a local file.
             size = Path(await download.path()).stat().st_size  # noqa: ASYNC240
             if self.download_room is not None and size > self.download_room:
                 await download.delete()
@@ -249,12 +326,63 @@ class BrowserSession:
             await download.save_as(target)
             await download.delete()  # the browser's own copy: the task keeps one
         except Exception as exc:
-            self.events.add(f"A download of {name!r} failed: {exc}")
+            stopped_at = self._stopped.pop(partial, None) if partial is not None else None
+            if stopped_at is None:
+                self.events.add(f"A download of {name!r} failed: {exc}")
+                return
+            log.info(
+                "download %r stopped at %d bytes, within the task's room of %s", name, stopped_at, self.download_room
+            )
+            self.events.add(
+                f"A download of {name!r} was stopped at {stopped_at / 1e6:.1f} MB and deleted: this task's downloads "
+                f"may add up to {(self.download_cap or 0) / 1e6:g} MB. "
+                "Do not download it again; find the information another way."
+            )
             return
+        finally:
+            if partial is not None:
+                self._downloading.pop(partial, None)
         if self.download_room is not None:
             self.download_room -= size
         self.downloaded.append(name)
         self.events.add(f"The page downloaded a file, saved as {name!r}.")
+
+    async def _meter_downloads(self, meter: ByteMeter) -> None:
+        """For the session's life, under a download cap: the gate lets in half the room left
+        (all of it counts, whatever it is for); once that is spent and has landed, the running
+        downloads' files are measured and half of what is left is granted again, or, with
+        less than MIN_DOWNLOAD_GRANT left, they are cancelled (Chromium deletes their partial
+        files). So their files never pass the cap, whenever the browser tells of them. A blob:
+        or data: download, which never crosses the gate, is measured every poll instead."""
+        meter.grant(self._grant())
+        while True:
+            try:
+                # Idle sessions wake once a second only (a blob: download is polled from its start).
+                await asyncio.wait_for(meter.spent.wait(), DOWNLOAD_POLL_SECONDS if self._downloading else 1.0)
+            except TimeoutError:
+                if self._downloading and self._room_left() < 0:
+                    await self._cancel_downloads()
+                continue
+            await asyncio.sleep(DOWNLOAD_SETTLE_SECONDS)  # what passed lands in the files
+            if self._downloading and self._room_left() < MIN_DOWNLOAD_GRANT:
+                await self._cancel_downloads()
+            meter.grant(self._grant())
+
+    def _grant(self) -> int:
+        left = self._room_left()
+        return left // 2 if self._downloading else max(left // 2, MIN_DOWNLOAD_GRANT)
+
+    def _room_left(self) -> int:
+        return (self.download_room or 0) - sum(_partial_size(p) for p in self._downloading)
+
+    async def _cancel_downloads(self) -> None:
+        for partial, download in list(self._downloading.items()):
+            self._stopped[partial] = _partial_size(partial)
+            try:
+                await download.cancel()
+            except Exception as exc:
+                log.warning("cancelling a download past the cap: %s", exc)
+            self._downloading.pop(partial, None)
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.ensure_future(coro)
@@ -267,6 +395,10 @@ class BrowserSession:
             await asyncio.wait(list(self._pending), timeout=10)
 
     async def close(self) -> None:
+        if self._metering is not None:
+            self._metering.cancel()
+            if self.meter is not None:
+                self.meter.release()
         try:
             await self.settle()
             await self.context.close()

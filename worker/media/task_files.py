@@ -36,8 +36,11 @@ class TaskFiles:
         self._synced: dict[Path, tuple[int, int]] = {}
         self._recorder: ScreencastRecorder | None = None
         self.screenshot_ms: list[float] = []
-        # The task's secret values in every form, as they are now: masked in each screenshot.
+        # The task's secret values in every form, and their folded forms, as they are now:
+        # masked in each screenshot.
         self.secret_forms: Callable[[], list[str]] = list
+        self.secret_folded: Callable[[], list[str]] = list
+        self.withheld: dict[int, str] = {}  # step -> why its screenshot was withheld
 
     # -- inputs ----------------------------------------------------------------------
 
@@ -64,8 +67,13 @@ class TaskFiles:
         """Called once the step's page state is captured: shoot now, store in the
         background; the JPEG is what a vision model is sent too."""
         started = time.perf_counter()
-        data = await take_screenshot(page, state, self.highlight, self.settings.screenshot_quality, self.secret_forms())
+        shot = await take_screenshot(
+            page, state, self.highlight, self.settings.screenshot_quality, self.secret_forms(), self.secret_folded()
+        )
         self.screenshot_ms.append((time.perf_counter() - started) * 1000)
+        data = shot.jpeg
+        if shot.withheld:
+            self.withheld[step] = shot.withheld
         if data is not None:
             self._shots[step] = asyncio.create_task(self._store_shot(step, data))
         return data

@@ -1,0 +1,49 @@
+"""The page watch against a real Chromium: a page that keeps its main thread busy
+(but still answers DevTools) is told apart from the other renderers by its CPU
+time, its renderer process gets nice 19, the model is told, and after
+busy_seconds more the page is closed and the task's reason set."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from pathlib import Path
+
+import psutil  # type: ignore[import-untyped]
+from playwright.async_api import async_playwright
+
+from tests.support.stack import CHROMIUM
+from worker.browser.page_watch import PageLimits, PageWatch
+from worker.browser.session import BrowserSession
+
+BUSY = "<script>setInterval(() => { const t = performance.now(); while (performance.now() - t < 60) {} }, 0)</script>"
+
+
+async def _watch_a_busy_page() -> tuple[str | None, list[str], list[int]]:
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            quiet = await (await browser.new_context()).new_page()  # another task's renderer, left alone
+            await quiet.set_content("<p>quiet</p>")
+            session = BrowserSession(await browser.new_context(), Path(tempfile.mkdtemp()) / "downloads")
+            page = await session.start()
+            await page.set_content(BUSY)
+            async with PageWatch(session, PageLimits(memory_bytes=0, busy_seconds=3.0, interval=0.5)) as watch:
+                for _ in range(60):
+                    await asyncio.sleep(0.5)
+                    if watch.ended:
+                        break
+            renderers = [
+                p for p in psutil.Process().children(recursive=True) if "--type=renderer" in " ".join(p.cmdline())
+            ]
+            return watch.ended, session.events.drain(), [p.nice() for p in renderers]
+        finally:
+            await browser.close()
+
+
+def test_a_busy_page_is_reniced_then_closed_and_the_task_told_why() -> None:
+    ended, events, nices = asyncio.run(_watch_a_busy_page())
+    assert ended == "a page kept the processor busy for over 3 s", (ended, events)
+    assert any("its process now runs only when others do not need the processor" in e for e in events), events
+    assert any("was closed" in e for e in events), events
+    assert 0 in nices, nices  # the other context's renderer kept its priority

@@ -16,7 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import and_, or_
 from sqlmodel import col, select
 
-from api import idempotency
+from api import idempotency, task_control
 from api.deps import OwnerV2, SessionDep
 from api.errors import invalid
 from api.intake import create_task_once
@@ -34,7 +34,7 @@ from api.v4.schemas import (
     RunSummaryV4,
 )
 from shared import task_store
-from shared.models import FINAL_STATUSES, Task
+from shared.models import Task
 from shared.settings import get_settings
 from shared.storage import StorageError, get_storage
 from shared.storage.base import guess_type
@@ -130,8 +130,10 @@ def get_run_events(
 def cancel_run(run_id: str, session: SessionDep, owner_id: OwnerV2) -> RunSummaryV4:
     """Stops the run (it ends `cancelled` within about a second); a run already over is left as it is."""
     task = get_owned_task(session, owner_id, run_id)
-    if task.status not in FINAL_STATUSES:
-        task_store.request_stop(session, task)
+    try:
+        task_control.stop(session, owner_id, run_id)
+    except HTTPException:
+        pass  # it ended meanwhile (or before): v4 answers with the run as it is, not a 409
     session.refresh(task)
     return mapping.summary(read_task(task, [], get_settings()))
 

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from shared.browser_kinds import queue_for
 from tests.chaos.conftest import StackFactory
 from tests.chaos.helpers import submit, wait_final
 from tests.support.scripted_model import ScriptedModelServer, answer
@@ -23,8 +24,9 @@ def test_a_bad_file_in_the_queue_folder_leaves_the_worker_taking_tasks(
 ) -> None:
     stack = make_stack("embedded", workers=1, concurrency=1)
     queue = stack.data_dir / "broker" / "queue"
-    (queue / "0_00000000-0000-0000-0000-000000000000.browserq.msg").write_bytes(b"")
-    (queue / "00_00000000-0000-0000-0000-000000000001.browserq.msg").write_bytes(b'{"body": "cut sh')
+    name = queue_for("stealth")  # the queue the worker (of the default kind) takes run-task messages from
+    (queue / f"0_00000000-0000-0000-0000-000000000000.{name}.msg").write_bytes(b"")
+    (queue / f"00_00000000-0000-0000-0000-000000000001.{name}.msg").write_bytes(b'{"body": "cut sh')
     time.sleep(1)  # the worker polls every 0.1 s: it has read both by now
     with stack.client() as client:
         task = wait_final(client, submit(client, model.script([answer("Finish", {"done": {"text": "ok"}})])))
@@ -39,7 +41,7 @@ def test_a_worker_that_cannot_go_on_exits_non_zero(tmp_path: Path) -> None:
     ("Unrecoverable error"); `browserq worker` then exits 1, not 0, so a process
     manager's restart-on-failure sees it (Celery's worker_main drops the code)."""
     (tmp_path / "broker" / "control").mkdir(parents=True)
-    (tmp_path / "broker" / "control" / "browserq.exchange").write_text('{"cut')
+    (tmp_path / "broker" / "control" / f"{queue_for('stealth')}.exchange").write_text('{"cut')
     env = {k: v for k, v in os.environ.items() if not k.startswith("BROWSERQ_")}
     env.update(BROWSERQ_DATA_DIR=str(tmp_path), BROWSERQ_CHROMIUM_PATH=CHROMIUM)
     subprocess.run([sys.executable, "-m", "cli", "migrate"], env=env, check=True, capture_output=True, timeout=120)

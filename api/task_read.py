@@ -1,12 +1,14 @@
 """What every API version shows of a task, computed once: its cost, the question
 it waits on, its live and share links, its step screenshots, its files, whether
-the agent called itself successful and the judge's verdict. v1 (api/views.py),
-v2 (api/v2_mapping.py) and v4 (api/v4/mapping.py) are mappings over this read
-model, so a fact of a task is never computed twice nor differently by version."""
+the agent called itself successful and the judge's verdict, and each of its steps
+(`StepRead`). v1 (api/views.py), v2 (api/v2_mapping.py) and v4 (api/v4/mapping.py)
+are mappings over this read model, so a fact of a task or a step is never computed
+twice nor differently by version."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +17,24 @@ from api.public_links import live_url, share_url
 from shared import billing
 from shared.models import Step, Task, TaskStatus
 from shared.settings import Settings
+
+
+@dataclass(frozen=True)
+class StepRead:
+    """One stored step as every API version shows it, under v1's names (v1's StepView is
+    read from it field by field; v2 and v4 rename). A new step field shown by the API is
+    added here, from the row (worker/agent/steps.py builds the row)."""
+
+    id: str
+    step: int
+    evaluation_previous_goal: str  # as shown: one `Note:` line per notice, then the model's own
+    memory: str
+    next_goal: str
+    url: str
+    actions: list[dict[str, Any]] | None
+    duration_ms: int | None
+    screenshot_url: str | None
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -45,6 +65,25 @@ class TaskRead:
 
     def screenshot_url(self, step: Step) -> str | None:
         return screenshot_url(self.task, step.screenshot_key)
+
+    @property
+    def step_reads(self) -> list[StepRead]:
+        """Every step of `steps` as the API shows it."""
+        return [
+            StepRead(
+                id=s.id,
+                step=s.step,
+                evaluation_previous_goal=s.shown_evaluation,
+                memory=s.memory,
+                next_goal=s.next_goal,
+                url=s.url,
+                actions=s.actions,
+                duration_ms=s.duration_ms,
+                screenshot_url=self.screenshot_url(s),
+                created_at=s.created_at,
+            )
+            for s in self.steps
+        ]
 
     @property
     def output_files(self) -> list[str]:

@@ -165,14 +165,14 @@ def task_view(task: Task, steps: list[Step], settings: Settings) -> TaskViewV2:
             TaskStepViewV2(
                 number=s.step,
                 memory=s.memory,
-                evaluation_previous_goal=s.shown_evaluation,
+                evaluation_previous_goal=s.evaluation_previous_goal,
                 next_goal=s.next_goal,
                 url=s.url,
-                screenshot_url=read.screenshot_url(s),
+                screenshot_url=s.screenshot_url,
                 actions=[json.dumps(a) for a in s.actions or []],
                 duration=None if s.duration_ms is None else s.duration_ms / 1000,
             )
-            for s in steps
+            for s in read.step_reads
         ],
         output_files=[FileViewV2(id=output_file_id(task.id, n), file_name=n) for n in read.output_files],
     )

@@ -40,20 +40,7 @@ def task_view(task: Task, steps: list[Step]) -> TaskView:
     read = read_task(task, steps, get_settings())
     return TaskView(
         **_listed(read),
-        steps=[
-            StepView(
-                id=s.id,
-                step=s.step,
-                evaluation_previous_goal=s.shown_evaluation,
-                next_goal=s.next_goal,
-                url=s.url,
-                memory=s.memory,
-                actions=s.actions,
-                duration_ms=s.duration_ms,
-                screenshot_url=read.screenshot_url(s),
-            )
-            for s in steps
-        ],
+        steps=[StepView.model_validate(s, from_attributes=True) for s in read.step_reads],
         browser_data=_browser_data(task),
         user_uploaded_files=task.included_file_names,
         output_files=task.output_files,

@@ -27,7 +27,8 @@ from shared.task_store import Lease
 from worker import recovery, runtime, task_browser
 from worker.agent.control import Interrupted, PauseTooLong, TaskControl
 from worker.agent.loop import Agent, Outcome
-from worker.agent.prompt import HistoryItem, RunState
+from worker.agent.prompt import RunState
+from worker.agent.steps import HistoryItem
 from worker.browser import egress, guard
 from worker.browser.page_watch import PageLimits, PageWatch
 from worker.browser.pool import BrowserPool

@@ -15,7 +15,8 @@ from pydantic import BaseModel, ValidationError
 from shared.models import Task
 from shared.settings import Settings
 from worker.agent.loop import Outcome
-from worker.agent.prompt import HistoryItem, render_history
+from worker.agent.prompt import render_history
+from worker.agent.steps import HistoryItem
 from worker.llm.ask import complete_capped, extract_json
 from worker.llm.base import ChatModel, ModelError, ModelRequest, TokenUsage
 from worker.llm.cost_cap import CappedCalls

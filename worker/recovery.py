@@ -13,9 +13,8 @@ from playwright.async_api import Browser
 from shared import task_store
 from shared.db import session_scope
 from shared.dispatch import dispatch
-from shared.models import Step
 from shared.task_store import Lease
-from worker.agent.prompt import HistoryItem
+from worker.agent.steps import HistoryItem, history_item_of_row
 
 log = logging.getLogger("browserq.worker")
 
@@ -27,18 +26,7 @@ def load_history(task_id: str) -> list[HistoryItem]:
     """The steps earlier attempts recorded, as the model saw its own history, so
     a new attempt knows what was done (the values were redacted when recorded)."""
     with session_scope() as session:
-        return [_history_item(step) for step in task_store.recorded_steps(session, task_id)]
-
-
-def _history_item(step: Step) -> HistoryItem:
-    results = [r.get("error") and f"error: {r['error']}" or r.get("result", "") for r in step.results or []]
-    return HistoryItem(
-        step=step.step,
-        evaluation=step.shown_evaluation,  # with its notices, as the model read its history before
-        memory=step.memory,
-        next_goal=step.next_goal,
-        results=[str(r) for r in results],
-    )
+        return [history_item_of_row(step) for step in task_store.recorded_steps(session, task_id)]
 
 
 def release(lease: Lease) -> bool:

@@ -9,13 +9,14 @@ from typing import Any
 
 from shared import task_store
 from shared.db import session_scope
-from shared.models import Step, Task
+from shared.models import Task
 from shared.settings import Settings
+from worker.agent.steps import RecordedStep, recorded_step
 from worker.browser import answer_sources
 from worker.browser.session import BrowserSession
 from worker.llm.base import ChatModel
 from worker.llm.registry import resolve_model
-from worker.llm.replay import RecordedStep, ReplayModel
+from worker.llm.replay import ReplayModel
 
 
 async def model_for_task(task: Task, settings: Settings, browser: BrowserSession) -> ChatModel:
@@ -67,20 +68,3 @@ async def reread_answer(
             return None
         done["text"] = text
     return answer
-
-
-def recorded_step(step: Step) -> RecordedStep | None:
-    actions, elements = step.actions or [], step.elements
-    if not actions or elements is None or len(elements) != len(actions):
-        return None
-    ran = max(1, len(step.results or actions))  # the actions after a page change never ran
-    return RecordedStep(
-        step=step.step,
-        answer={
-            "evaluation_previous_goal": step.evaluation_previous_goal,  # the model's own (notices are apart)
-            "memory": step.memory,
-            "next_goal": step.next_goal,
-            "action": actions[:ran],
-        },
-        elements=elements[:ran],
-    )

@@ -15,11 +15,9 @@ from sqlalchemy.exc import DataError
 
 from shared import metrics, task_store
 from shared.db import session_scope
-from shared.models import Step
-from shared.storable import storable, storable_text
 from shared.task_store import Lease
 from worker.agent.control import Interrupted
-from worker.agent.loop import StepRecord
+from worker.agent.steps import StepRecord, step_row
 from worker.media.task_files import TaskFiles
 
 log = logging.getLogger("browserq.worker")
@@ -52,23 +50,7 @@ class TaskSteps:
 
 
 async def store_step(lease: Lease, record: StepRecord) -> None:
-    step = Step(  # what the model and the page wrote, made storable first
-        task_id=lease.task_id,
-        step=record.step,
-        attempt=lease.attempt,
-        evaluation_previous_goal=storable_text(record.evaluation_previous_goal),
-        memory=storable_text(record.memory),
-        next_goal=storable_text(record.next_goal),
-        url=storable_text(record.url),
-        actions=storable(record.actions),
-        results=storable(record.results),
-        duration_ms=record.duration_ms,
-        screenshot_key=record.screenshot_key,
-        elements=storable(record.elements) or None,
-        notices=storable(record.notices) or None,
-        input_tokens=record.usage.input_tokens,
-        output_tokens=record.usage.output_tokens,
-    )
+    step = step_row(lease.task_id, lease.attempt, record)
 
     def write() -> bool:
         try:

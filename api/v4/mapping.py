@@ -225,15 +225,15 @@ def events(read: TaskRead) -> list[RunEventV4]:
     out = [event(1, "run.created", task.created_at, {"status": "queued", "task": task.task})]
     if task.started_at is not None:
         out.append(event(2, "browser.ready", task.started_at, {"liveUrl": read.live_url}))
-    for step in read.steps:
+    for step in read.step_reads:
         data = {
             "number": step.step,
             "url": step.url,
-            "evaluationPreviousGoal": step.shown_evaluation,
+            "evaluationPreviousGoal": step.evaluation_previous_goal,
             "memory": step.memory,
             "nextGoal": step.next_goal,
             "actions": step.actions or [],
-            "screenshotUrl": read.screenshot_url(step),
+            "screenshotUrl": step.screenshot_url,
         }
         out.append(event(2 + step.step, "agent.step", step.created_at, data))
     kind = TERMINAL_EVENT.get(task.status)

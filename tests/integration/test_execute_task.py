@@ -27,8 +27,9 @@ from tests.support.scripted_model import ScriptedModelServer, answer, message_te
 from tests.support.site import SiteServer
 from tests.support.stack import CHROMIUM, drop_postgres_db, fresh_postgres_db
 from worker.agent.control import TaskControl
-from worker.agent.loop import Agent, StepRecord
+from worker.agent.loop import Agent
 from worker.agent.prompt import RunState
+from worker.agent.steps import StepRecord
 from worker.browser import egress, guard
 from worker.browser.pool import BrowserPool
 from worker.browser.session import BrowserSession

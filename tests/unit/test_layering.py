@@ -74,3 +74,37 @@ def test_the_reader_sees_function_level_and_relative_imports() -> None:
     """What the checks above rest on: imports inside a function and relative ones are read."""
     source = "def f():\n    import api.main\n\nfrom .. import worker\nfrom .names import key\n"
     assert {"api.main", "shared.worker", "shared.storage.names.key"} <= imported_modules(source, "shared.storage")
+
+
+def _calls_of(name: str) -> list[str]:
+    """`file:line` of each call of `name(...)` (or `module.name(...)`) in the product code."""
+    found = []
+    for package in ("api", "worker", "shared", "cli"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if isinstance(node, ast.Call):
+                    func = node.func
+                    called = (
+                        func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+                    )
+                    if called == name:
+                        found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    return found
+
+
+def test_only_the_step_module_builds_a_step_row() -> None:
+    """worker/agent/steps.py owns a step's shapes and converters: a `Step(` anywhere else
+    would be a second converter a new step field has to be added to."""
+    built = _calls_of("Step")
+    assert built and {where.split(":")[0] for where in built} == {"worker/agent/steps.py"}
+
+
+def test_the_history_text_rule_is_written_once() -> None:
+    """How an action's result reads in the model's history: one function, no copy of its wording."""
+    copies = [
+        f"{path.relative_to(ROOT)}"
+        for package in ("api", "worker", "shared", "cli")
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if 'f"error: {' in path.read_text()
+    ]
+    assert copies == ["worker/agent/steps.py"]

@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import json
 
+from worker.agent.steps import RecordedStep
 from worker.llm.base import ModelReply, ModelRequest, TokenUsage
-from worker.llm.replay import RecordedStep, ReplayModel, map_answer, page_elements, step_number
+from worker.llm.replay import ReplayModel, map_answer, page_elements, step_number
 
 BUTTON = "<button type=submit>Sign in</button>"
 FIELD = "<input type=text name=user placeholder=Username />"

@@ -19,8 +19,9 @@ from shared.settings import Settings
 from worker.agent import protocol as p
 from worker.agent.actions import ActionContext, ActionResult, registry, run_action, task_file_names
 from worker.agent.control import Interrupted, TaskControl
-from worker.agent.prompt import SYSTEM, HistoryItem, RunState, render_user_message
+from worker.agent.prompt import SYSTEM, RunState, render_user_message
 from worker.agent.redact import Redactor, redacting_logs
+from worker.agent.steps import StepRecord, history_item, step_record
 from worker.browser import answer_sources
 from worker.browser.page_state import PageState, blank_state, capture_page_state
 from worker.browser.session import BrowserSession
@@ -39,31 +40,6 @@ MAY_CHANGE_PAGE = registry.names_where("may_change_page")
 # Checking `done` data against the caller's schema is the caller's CPU work: it runs in a
 # thread, off the event loop every task of the process shares, and is given up after this.
 SCHEMA_CHECK_SECONDS = 5.0
-
-
-@dataclass
-class StepRecord:
-    """One finished step, already redacted, ready to store."""
-
-    step: int
-    evaluation_previous_goal: str
-    memory: str
-    next_goal: str
-    url: str
-    actions: list[dict[str, Any]]
-    results: list[dict[str, str]]
-    duration_ms: int
-    usage: TokenUsage
-    screenshot_key: str | None = None  # set by the worker once the screenshot is stored
-    # Per action, the element line its index named (None: no index); a replay finds it again by it.
-    elements: list[str | None] = field(default_factory=list)
-    notices: list[str] = field(default_factory=list)  # set by the worker on step 1: its set-up's notices
-
-
-def targeted_elements(state: PageState, actions: list[p.Action]) -> list[str | None]:
-    """Per action, the description of the element its index named in this step's state."""
-    refs = [state.elements.get(getattr(a.params, "index", None)) for a in actions]  # type: ignore[arg-type]
-    return [ref.description if ref else None for ref in refs]
 
 
 @dataclass
@@ -196,30 +172,10 @@ class Agent:
             return self._failed(self.redactor(str(exc)))
         self.usage = self.usage + usage
         results, outcome, skipped_because = await self._act(state, answer)
-        await self.steps.add(
-            StepRecord(
-                step=step,
-                evaluation_previous_goal=self.redactor(answer.evaluation_previous_goal),
-                memory=self.redactor(answer.memory),
-                next_goal=self.redactor(answer.next_goal),
-                url=self.redactor(state.url),
-                actions=[self.redactor.scrub(a.as_wire()) for a in answer.action],
-                elements=[self.redactor(d) if d else None for d in targeted_elements(state, answer.action)],
-                results=[self.redactor.scrub(r.as_record()) for r in results],
-                duration_ms=int((time.perf_counter() - started - self._waited) * 1000),
-                usage=usage,
-            )
-        )
-        self.run.history.append(
-            HistoryItem(
-                step=step,
-                evaluation=self.redactor(answer.evaluation_previous_goal),
-                memory=self.redactor(answer.memory),
-                next_goal=self.redactor(answer.next_goal),
-                results=[self.redactor(r.error and f"error: {r.error}" or r.text) for r in results]
-                + _skipped_note(len(answer.action) - len(results), skipped_because),
-            )
-        )
+        duration_ms = int((time.perf_counter() - started - self._waited) * 1000)
+        await self.steps.add(step_record(step, answer, state, results, duration_ms, usage, self.redactor))
+        skipped = _skipped_note(len(answer.action) - len(results), skipped_because)
+        self.run.history.append(history_item(step, answer, results, skipped, self.redactor))
         if outcome is None and self._failures >= self.settings.max_consecutive_failures:
             return self._failed(
                 f"{self._failures} actions in a row failed (the limit is {self.settings.max_consecutive_failures})"

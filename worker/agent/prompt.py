@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from worker.agent.actions import registry
+from worker.agent.steps import HistoryItem
 from worker.browser.page_state import PageState
 from worker.browser.session import TabInfo
 
@@ -40,15 +41,6 @@ their values; when only a person can go on, use ask_human rather than guessing; 
 complete, or cannot be completed, call done."""
 # The action list is written from the registry, where each action is declared once.
 SYSTEM = _SYSTEM.replace("{actions}", registry.prompt_list())
-
-
-@dataclass
-class HistoryItem:
-    step: int
-    evaluation: str
-    memory: str
-    next_goal: str
-    results: list[str]
 
 
 @dataclass

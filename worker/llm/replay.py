@@ -24,9 +24,9 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
+from worker.agent.steps import RecordedStep
 from worker.llm.base import ChatModel, ModelReply, ModelRequest, TokenUsage
 
 log = logging.getLogger("browserq.replay")
@@ -35,15 +35,6 @@ log = logging.getLogger("browserq.replay")
 _ELEMENT_LINE = re.compile(r"^\*?\[(\d+)\](<.*)$")
 _STEP_LINE = re.compile(r"^Step (\d+) of at most \d+", re.MULTILINE)
 _PAGE_CONTENT = "\nPage content:\n"
-
-
-@dataclass
-class RecordedStep:
-    """One step of the original run: its answer, and per action the element it targeted."""
-
-    step: int
-    answer: dict[str, Any]  # evaluation_previous_goal, memory, next_goal, action (wire form)
-    elements: list[str | None]
 
 
 def page_elements(user_text: str) -> list[tuple[int, str]]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -150,9 +149,9 @@ def test_delay_directive_outlasts_client_timeout(model: ScriptedModelServer) -> 
     key = model.script([{"_delay": 1.0, "reply": answer({"go_back": {}})}, answer({"wait": {"seconds": 1}})])
     with pytest.raises(openai.APITimeoutError):
         ask_openai(model, key, timeout=0.3)
-    started = time.monotonic()
+    # The delayed reply was spent on the call that timed out: the next call gets the next reply.
     assert content_json(ask_openai(model, key))["action"] == [{"wait": {"seconds": 1}}]
-    assert time.monotonic() - started < 0.5
+    assert model.calls(key)["count"] == 2
 
 
 def test_repeat_directive_and_usage_override(model: ScriptedModelServer) -> None:

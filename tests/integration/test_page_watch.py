@@ -33,12 +33,22 @@ async def _watch_a_busy_page() -> tuple[str | None, list[str], list[int]]:
                     await asyncio.sleep(0.5)
                     if watch.ended:
                         break
-            renderers = [
-                p for p in psutil.Process().children(recursive=True) if "--type=renderer" in " ".join(p.cmdline())
-            ]
-            return watch.ended, session.events.drain(), [p.nice() for p in renderers]
+            return watch.ended, session.events.drain(), _renderer_nices()
         finally:
             await browser.close()
+
+
+def _renderer_nices() -> list[int]:
+    """The priority of each live renderer of this process's Chromiums (a child gone or a zombie
+    left by an earlier test in the same run is skipped, as the watch itself skips it)."""
+    nices = []
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            if "--type=renderer" in proc.cmdline():
+                nices.append(proc.nice())
+        except psutil.Error:
+            continue
+    return nices
 
 
 def test_a_busy_page_is_reniced_then_closed_and_the_task_told_why() -> None:

@@ -7,13 +7,16 @@ deliberate change of the wire: `python -m tests.unit.test_wire_views`."""
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from api import v2_mapping, views
 from shared.models import Step, Task, TaskStatus
-from shared.settings import get_settings
+from shared.settings import Settings, get_settings, reset_settings_cache
 
 PINNED = Path(__file__).parent.parent / "fixtures" / "wire_views.json"
 MASKED = {"live_url", "screenshot_url", "screenshotUrl", "public_share_url"}
@@ -80,7 +83,20 @@ def _mask(value: Any) -> Any:
 
 
 def wire() -> dict[str, Any]:
-    settings = get_settings()
+    """Under settings of its own (signed URLs on, nothing else from the environment), so a
+    test run before it that left settings cached cannot change what it reads."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in [n for n in os.environ if n.startswith("BROWSERQ_")]:
+            patch.delenv(name)
+        patch.setenv("BROWSERQ_URL_SIGNING_KEY", "wire-views-signing-key")
+        reset_settings_cache()
+        try:
+            return _wire(get_settings())
+        finally:
+            reset_settings_cache()
+
+
+def _wire(settings: Settings) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for task, steps in _tasks():
         last = steps[-1] if steps else None

@@ -203,6 +203,8 @@ def _read_call(body: _Body, source: dict[str, Any]) -> str:
         args.append(f"attribute={py_str(source['attribute'])}")
     if source.get("type") == "number":
         args.append("number=True")
+    if source.get("frame"):
+        args.append(f"frame={py_str(source['frame'])}")
     return f"read_value(page, {', '.join(args)})"
 
 

@@ -211,3 +211,36 @@ def test_an_answer_read_inside_a_cross_origin_frame_is_read_again_in_that_frame(
             ran = run_script(playwright_python, script)
             assert ran.returncode == 0 and ran.stdout.strip() == "The total is 39.90 EUR", ran.stderr
             assert model.calls(key)["count"] == 2 and model.calls(data_key)["count"] == 2  # no model in replays
+
+
+def test_an_exported_run_follows_the_tab_a_click_opened_switches_back_and_closes_it(
+    pg_stack: Stack, model: ScriptedModelServer, site: SiteServer, playwright_python: Path, tmp_path: Path
+) -> None:
+    site.add_page("tabs-next", "<h1>Statement</h1><p>Ready.</p>")
+    opened = site.add_page("tabs-opened", '<h1>Statement list</h1><a href="/p/tabs-next">Continue</a>')
+    home = site.add_page(
+        "tabs-home", '<h1>Home</h1><p id="ref">Ref 5521</p><a href="/p/tabs-opened" target="_blank">Open list</a>'
+    )
+    key = model.script(
+        [
+            answer("Open home", {"navigate": {"url": home}}),
+            answer("Open the list in its tab", {"click": {"index": "@text:Open list"}}),
+            # Only on the tab the click opened is there a Continue: the script must have followed it.
+            answer("Continue there", {"click": {"index": "@text:Continue"}}),
+            answer("Back to the first tab", {"switch": {"tab_id": 0}}),
+            answer("Close the other", {"close": {"tab_id": 1}}),
+            answer("Report the reference", {"done": {"text": "Ref 5521"}}),
+        ]
+    )
+    with pg_stack.client() as client:
+        task = wait_for(client, submit(client, key), FINAL)
+        assert task["status"] == "finished" and [s["url"] for s in task["steps"]][2:] == [
+            opened,
+            f"{site.url}/p/tabs-next",
+            home,
+            home,
+        ], task["steps"]
+        script, text = export(client, task["id"], tmp_path)
+    assert "page = tabs.follow(page)" in text and "page = tabs.opened[0]" in text and "tabs.opened[1].close()" in text
+    ran = run_script(playwright_python, script)
+    assert ran.returncode == 0 and ran.stdout.strip() == "Ref 5521", ran.stderr

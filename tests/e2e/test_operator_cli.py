@@ -21,8 +21,9 @@ import httpx
 import psutil
 import pytest
 
+from tests.support.app_server import free_port
 from tests.support.scripted_model import ScriptedModelServer, answer
-from tests.support.site import SiteServer, _free_port
+from tests.support.site import SiteServer
 from tests.support.stack import CHROMIUM, poll
 
 pytestmark = pytest.mark.e2e
@@ -99,7 +100,7 @@ def _port_open(port: int) -> bool:
 
 @pytest.fixture
 def dev(tmp_path: Path, model: ScriptedModelServer) -> Iterator[Dev]:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -320,14 +321,14 @@ def test_api_without_a_secret_key_refuses_to_start_or_keeps_one_in_its_data_dir(
     tmp_path: Path, model: ScriptedModelServer
 ) -> None:
     environ = env(tmp_path, model)
-    refused = browserq("api", "--port", str(_free_port()), environ=environ, cwd=tmp_path)
+    refused = browserq("api", "--port", str(free_port()), environ=environ, cwd=tmp_path)
     assert refused.returncode == 1 and "BROWSERQ_SECRET_KEY is not set" in refused.stderr, refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
 
     data = tmp_path / "data"
     assert browserq("migrate", "--data-dir", str(data), environ=environ, cwd=tmp_path).returncode == 0
     key = browserq("keys", "create", "k", "--data-dir", str(data), environ=environ, cwd=tmp_path).stdout.split()[-1]
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "api.log").open("w")
     api = subprocess.Popen(
         [sys.executable, "-m", "cli", "api", "--port", str(port), "--data-dir", str(data)],

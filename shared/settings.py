@@ -213,6 +213,10 @@ class Settings(BaseSettings):
     # `browserq api` and `browserq worker`, text for `browserq dev`.
     log_format: Literal["json", "text"] | None = None
     log_level: str = "INFO"
+    # On SIGTERM the API (`browserq api`, `browserq dev`) stops taking connections and gives
+    # the open ones (a search waiting for its task, a live view's stream) this long to end;
+    # then it cancels them and exits. Under Docker's default stop (SIGKILL 10 s after SIGTERM).
+    api_shutdown_grace_seconds: int = Field(default=5, ge=0)
     # Flower's logins, "user:password" (several: comma-separated); `browserq flower` needs one.
     flower_basic_auth: str | None = None
     # When set, each worker serves its processes' metrics at http://<host>:<port>/metrics

@@ -11,7 +11,9 @@ CPU priority (nice 19), so every other task's renderer runs first; still busy
 `busy_seconds` later, it is closed and the task ends. A page that stops
 answering at all (a script that never yields) is closed, and the task ends when
 a second one does. Chromium never shares a renderer process between browser
-contexts, so a slowed process holds only this task's pages."""
+contexts, so a slowed process holds only this task's pages. (The worker's OS-side reading,
+worker/browser/busy_renderers.py, has usually slowed a spinning renderer within a second
+already, telling no one; this watch judges the page, tells the model and ends the task.)"""
 
 from __future__ import annotations
 

@@ -12,12 +12,16 @@ thread, the process's first).
 Spinning: the thread was running or waiting to run for BUSY_SHARE of every sample over
 WINDOW_SECONDS on end, and went to sleep by itself fewer than SLEEPS_A_SECOND times a
 second. A renderer that loads or draws a page on a loaded host can want a processor as
-long, but it waits on the browser between its tasks tens of times a second (measured on
-the shared 2-core host under load 4: a spinning page 0 or 1 times, pages loading beside
-it 18 to 39), so it is left alone. Calm: its threads together ran or waited to run for
-under CALM_SHARE of a processor over the window (a slowed thread that still spins waits
-rather than runs, so its run time alone would call it calm). Read from
-/proc/<pid>/task/<tid>/schedstat and status (Linux; elsewhere the thread does not start).
+long, but it mostly waits on the browser between its tasks many times a second, so it
+is left alone. Measured on the shared 2-core host under load 4-7: spinning pages slept 0
+to 8 times a second over their first second; pages loading beside them 18 to 39 (once 9,
+and that renderer was slowed for 1.3 s). Under heavy load (16) a renderer starting up
+can want a processor for a second without sleeping and be slowed until it calms down.
+
+Calm: its threads together ran or waited to run for under CALM_SHARE of a processor over
+the window (a slowed thread that still spins waits rather than runs, so its run time
+alone would call it calm). Read from /proc/<pid>/task/<tid>/schedstat and status (Linux;
+elsewhere the thread does not start).
 
 This is the browser's own scheduling, for every task alike. Each task's page watch
 (worker/browser/page_watch.py) still judges its pages over DevTools, tells the model,

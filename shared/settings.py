@@ -187,7 +187,8 @@ class Settings(BaseSettings):
     # A page of a task may use this much JavaScript heap (0: no limit); past it the page is
     # closed and the task ends, saying why (worker/browser/page_watch.py).
     max_page_memory_mb: int = Field(default=1024, ge=0)
-    # A page whose main thread stays busy is slowed down; still busy this long after, it is
+    # A page whose main thread stays busy is named to the model (and its spinning renderer
+    # thread runs last, worker/browser/busy_renderers.py); still busy this long after, it is
     # closed and the task ends (0: never).
     max_page_busy_seconds: float = Field(default=10.0, ge=0)
 

@@ -34,6 +34,11 @@ SLOW_NICE = 19  # the renderer of a busy page runs only when nothing else wants 
 PROCESS_MATCH_SECONDS = 0.1  # how far the OS's and DevTools' CPU times of one process may differ
 UNANSWERED_TO_CLOSE = 3  # a page that does not answer this many samples in a row is closed
 HUNG_PAGES_TO_END = 2  # the task ends when this many of its pages had to be closed for hanging
+# A renderer not told apart by its CPU time (tasks doing the same work have renderers whose
+# times stay close) is looked for again after a wait that doubles up to this: each look reads
+# every child process of the worker, which every second for every page was a tenth of the
+# worker's Python time on the density bench.
+LOOKUP_MAX_WAIT_SECONDS = 30.0
 
 
 @dataclass
@@ -51,6 +56,8 @@ class _Sample:
     slowed_at: float | None = None
     unanswered: int = 0
     pid: int | None = None  # its renderer process, once told apart from the others by its CPU time
+    lookups: int = 0  # looks for it that found none
+    next_lookup: float = 0.0  # when to look again
 
 
 @dataclass
@@ -97,9 +104,12 @@ class PageWatch:
         except PlaywrightError:
             return  # navigating or closed: the next sample reads the new document
         sample.unanswered = 0
-        if sample.pid is None and (cpu := metrics.get("ProcessTime")):
-            sample.pid = await asyncio.to_thread(_renderer_by_cpu_time, cpu)
         now, busy = asyncio.get_running_loop().time(), metrics.get("TaskDuration", 0.0)
+        if sample.pid is None and now >= sample.next_lookup and (cpu := metrics.get("ProcessTime")):
+            sample.pid = await asyncio.to_thread(_renderer_by_cpu_time, cpu)
+            if sample.pid is None:
+                sample.lookups += 1
+                sample.next_lookup = now + lookup_wait(sample.lookups, self.limits.interval)
         heap = metrics.get("memory", 0.0)
         if self.limits.memory_bytes and heap > self.limits.memory_bytes:
             mb = self.limits.memory_bytes / 2**20
@@ -157,6 +167,11 @@ class PageWatch:
     def _end(self, reason: str) -> None:
         if self.ended is None:
             self.ended = reason
+
+
+def lookup_wait(failed: int, interval: float) -> float:
+    """Seconds until the next look for a page's renderer after `failed` looks found none."""
+    return float(min(interval * 2 ** min(failed - 1, 30), LOOKUP_MAX_WAIT_SECONDS))
 
 
 def _renderer_by_cpu_time(cpu_seconds: float) -> int | None:

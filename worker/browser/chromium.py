@@ -37,7 +37,33 @@ CHROMIUM_ARGS = [
 
 # A person's window: larger than any viewport a task asks for, on a screen of this size.
 WINDOW = (1920, 1080)
-DISGUISE_ARGS = ["--disable-blink-features=AutomationControlled", f"--window-size={WINDOW[0]},{WINDOW[1]}"]
+
+# Debian's Chromium (the stealth and headful kinds) opens a browser window per context, and
+# each window preloads its omnibox's popup, a WebUI page in a renderer of its own: 37 MiB and
+# a page load a task on the density bench, for a popup nobody opens (docs/benchmarks.md,
+# 2026-12-06). A page cannot see it. Playwright passes a --disable-features of its own and a
+# second one may replace it rather than add to it, so Playwright's list (1.65) is repeated.
+PLAYWRIGHT_DISABLED_FEATURES = [
+    "AvoidUnnecessaryBeforeUnloadCheckSync",
+    "DestroyProfileOnBrowserClose",
+    "HttpsUpgrades",
+    "HttpsFirstBalancedModeAutoEnable",
+    "LensOverlay",
+    "MediaRouter",
+    "PaintHolding",
+    "ThirdPartyStoragePartitioning",
+    "AvoidCorsURLLoaderRestartOnRedirect",
+    "OptimizationHints",
+    "NetworkTimeServiceQuerying",
+    "AimEnabled",
+    "PreconnectToSearch",
+]
+NO_OMNIBOX_POPUP = ["WebUIOmniboxPopup", "WebUIOmniboxFullPopup", "WebUIOmniboxAimPopup"]
+DISGUISE_ARGS = [
+    "--disable-blink-features=AutomationControlled",
+    f"--window-size={WINDOW[0]},{WINDOW[1]}",
+    "--disable-features=" + ",".join(PLAYWRIGHT_DISABLED_FEATURES + NO_OMNIBOX_POPUP),
+]
 
 
 class BrowserMissing(RuntimeError):

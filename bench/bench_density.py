@@ -15,14 +15,18 @@ steps (navigate, scrolls, done). Printed per configuration:
 * CPU-s per step: the tree's user+system time over the run (exited children
   included, as their parents reap them), divided by the steps stored;
 * step p50/p95: the gap between a task's consecutive stored steps (steps 2..n),
-  model delay included.
+  model delay included;
+* how the CPU splits by kind of process (Chromium, Python, the Playwright driver), Chromium's
+  CPU-s per step by process type (renderer, gpu, browser, utility; sampled once a second, so
+  a renderer's last second is missed), and the memory by part at the peak with the number of
+  renderers then.
 
 Recording on and off are run side by side, and so are kinds of browser
 (`--browser-kind stealth|headful|lean|all`, repeatable; default stealth, the
 default kind): each kind's worker in its own run (`browserq worker --browser-kind K`).
 `--tree DIR` runs the worker and
-API from another checkout (e.g. the "before": `git worktree add /tmp/before main`);
-several trees are run one after another, in the order given.
+API from another checkout (e.g. the "before": `git worktree add /tmp/before main`), with that
+checkout's code first on PYTHONPATH; several trees are run one after another, in the order given.
 
     python bench/bench_density.py --concurrency 4 --tasks 8 --steps 10 --delay 2
     python bench/bench_density.py --tree /tmp/before --tree . --recording on
@@ -147,6 +151,29 @@ def _kind(proc: psutil.Process) -> str:
     return "python" if name.startswith("python") else name
 
 
+def _part(proc: psutil.Process) -> str:
+    """The kind of process, Chromium's told apart by its --type (renderer, gpu-process,
+    utility, zygote; "browser" for the browser process itself)."""
+    kind = _kind(proc)
+    if kind != "chromium":
+        return kind
+    kind = next((a.split("=", 1)[1] for a in proc.cmdline() if a.startswith("--type=")), "browser")
+    return "chromium " + kind.removesuffix("-process")
+
+
+def tree_uss_by_part(root: psutil.Process) -> Counter[str]:
+    """Unique memory (USS) of the tree by part (_part), and how many renderers ("renderers")."""
+    total: Counter[str] = Counter()
+    for proc in tree(root):
+        try:
+            part = _part(proc)
+            total[part] += proc.memory_full_info().uss
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        total["renderers"] += part == "chromium renderer"
+    return total
+
+
 def tree_cpu_by_kind(root: psutil.Process) -> Counter[str]:
     """User+system seconds of the tree by kind of process (chromium, playwright driver,
     python, ffmpeg...), reaped children included in their parent's kind (a child's time
@@ -175,7 +202,11 @@ class Sampler:
     peak_uss: int = 0
     peak_running: int = 0
     uss_at_peak_running: int = 0
+    parts_at_peak_running: Counter[str] = field(default_factory=Counter)  # tree_uss_by_part then
     samples: list[tuple[int, int]] = field(default_factory=list)
+    # Each process's user+system seconds when last seen, and its part: Chromium's CPU by process
+    # type (a renderer's last second before it exits is missed; the coarse split has it all).
+    cpu_seen: dict[int, tuple[str, float]] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
@@ -189,14 +220,31 @@ class Sampler:
         self._stop.set()
         self._thread.join(timeout=30)
 
+    def cpu_by_part(self) -> dict[str, float]:
+        self._see_cpu()
+        total: dict[str, float] = {}
+        for part, seconds in self.cpu_seen.values():
+            total[part] = total.get(part, 0.0) + seconds
+        return total
+
+    def _see_cpu(self) -> None:
+        for proc in tree(self.root):
+            try:
+                t = proc.cpu_times()
+                self.cpu_seen[proc.pid] = (_part(proc), t.user + t.system)
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                pass
+
     def _run(self) -> None:
         while not self._stop.wait(1.0):
             running = self.count_running()  # type: ignore[operator]
-            uss = tree_uss(self.root)
+            parts = tree_uss_by_part(self.root)
+            uss = sum(v for k, v in parts.items() if k != "renderers")
+            self._see_cpu()
             self.samples.append((running, uss))
             self.peak_uss = max(self.peak_uss, uss)
             if running > self.peak_running or (running == self.peak_running and uss > self.uss_at_peak_running):
-                self.peak_running, self.uss_at_peak_running = running, uss
+                self.peak_running, self.uss_at_peak_running, self.parts_at_peak_running = running, uss, parts
 
 
 # -- one configuration ---------------------------------------------------------------------------
@@ -217,6 +265,9 @@ class Result:
     p95: float
     wall: float
     cpu_split: dict[str, float] = field(default_factory=dict)  # share of the CPU by kind of process
+    chromium_split: dict[str, float] = field(default_factory=dict)  # CPU-s per step by Chromium process type
+    mib_split: dict[str, float] = field(default_factory=dict)  # MiB by part at the peak
+    renderers: int = 0  # Chromium renderers at the peak
 
 
 def pct(values: list[float], q: float) -> float:
@@ -256,6 +307,8 @@ def run_one(
             env_extra={
                 "BROWSERQ_RECORD_VIDEO": "true" if recording else "false",
                 "BROWSERQ_BROWSER_KIND": browser_kind,
+                # That checkout's code, whatever PYTHONPATH the bench itself runs with.
+                "PYTHONPATH": str(tree_dir),
                 **env,
             },
         )
@@ -275,7 +328,9 @@ def run_one(
             root = psutil.Process(stack.worker_procs[0].pid)
             time.sleep(2)  # the pool processes are up
             idle = tree_uss(root)
-            sampler = Sampler(root, count_running).start()
+            sampler = Sampler(root, count_running)
+            parts0 = sampler.cpu_by_part()
+            sampler.start()
             split0, t0 = tree_cpu_by_kind(root), time.monotonic()
             with stack.client() as client:
                 ids = [
@@ -292,6 +347,7 @@ def run_one(
             split.subtract(split0)
             cpu = sum(split.values())
             sampler.stop()
+            parts = {part: seconds - parts0.get(part, 0.0) for part, seconds in sampler.cpu_by_part().items()}
             gaps, stored = step_gaps(engine, ids)
         finally:
             engine.dispose()
@@ -311,6 +367,13 @@ def run_one(
         p95=pct(gaps, 0.95),
         wall=wall,
         cpu_split={kind: seconds / cpu for kind, seconds in split.most_common() if cpu > 0 and seconds > 0},
+        chromium_split={
+            part.removeprefix("chromium "): seconds / max(stored, 1)
+            for part, seconds in sorted(parts.items(), key=lambda item: -item[1])
+            if part.startswith("chromium") and seconds > 0
+        },
+        mib_split={part: uss / MiB for part, uss in sampler.parts_at_peak_running.most_common() if part != "renderers"},
+        renderers=sampler.parts_at_peak_running["renderers"],
     )
 
 
@@ -346,6 +409,11 @@ def print_result(r: Result) -> None:
     )
     split = ", ".join(f"{kind} {share:.0%}" for kind, share in r.cpu_split.items())
     print(f"{'':34}   CPU by process kind: {split}", flush=True)
+    chromium = ", ".join(f"{part} {seconds:.3f}" for part, seconds in r.chromium_split.items())
+    print(f"{'':34}   Chromium CPU-s per step by process: {chromium}", flush=True)
+    memory = ", ".join(f"{part} {mib:.0f}" for part, mib in r.mib_split.items())
+    per = r.mib_split.get("chromium renderer", 0.0) / max(r.renderers, 1)
+    print(f"{'':34}   MiB at the peak: {memory} ({r.renderers} renderers, {per:.0f} each)", flush=True)
 
 
 def main() -> None:

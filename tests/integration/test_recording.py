@@ -5,15 +5,19 @@ a still page, and have the scaled size."""
 from __future__ import annotations
 
 import asyncio
+import io
 import tempfile
 from pathlib import Path
 
 import imageio_ffmpeg
+from PIL import Image
 from playwright.async_api import async_playwright
 
 from tests.support.stack import CHROMIUM
+from worker.browser.page_state import capture_page_state
 from worker.browser.session import BrowserSession
 from worker.media.recorder import ScreencastRecorder, concat_list, recording_size
+from worker.media.screenshots import take_screenshot
 
 
 async def _record(still_seconds: float) -> tuple[Path | None, int]:
@@ -61,3 +65,44 @@ def test_recording_size_and_concat_list() -> None:
         "duration 2.500",
         "file 'b.jpg'",
     ]
+
+
+def _coloured(jpeg: bytes) -> int:
+    """Pixels of a strong colour (the labels' boxes): the page itself is black on white."""
+    image = Image.open(io.BytesIO(jpeg)).convert("RGB")
+    return sum(1 for r, g, b in image.get_flattened_data() if max(r, g, b) - min(r, g, b) > 120)
+
+
+async def _shoot_while_recording() -> tuple[bytes | None, list[bytes], int]:
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            context = await browser.new_context(viewport={"width": 1280, "height": 960})
+            session = BrowserSession(context, Path(tempfile.mkdtemp()) / "downloads")
+            page = await session.start()
+            recorder = ScreencastRecorder(session, Path(tempfile.mkdtemp()) / "r.webm", 1280, 960)
+            assert await recorder.start()
+            links = "".join(f'<p><a href="#a{i}">link number {i}</a></p>' for i in range(30))
+            await page.set_content(f"<h1>Links</h1>{links}")
+            await asyncio.sleep(1.0)  # the recorder follows the tab and has the page's frame
+            state = await capture_page_state(page)
+            before = len(recorder._frames)
+            async with recorder.paused():
+                shot = await take_screenshot(page, state, True, 70)
+                await asyncio.sleep(0.5)  # frames would have come by now
+            during = len(recorder._frames) - before
+            await page.evaluate("window.scrollBy(0, 200)")  # it records again after
+            await asyncio.sleep(1.0)
+            frames = [path.read_bytes() for _, path in recorder._frames]
+            await recorder.stop()
+            return shot.jpeg, frames, during
+        finally:
+            await browser.close()
+
+
+def test_the_labels_of_a_step_screenshot_stay_out_of_the_recording() -> None:
+    shot, frames, during = asyncio.run(_shoot_while_recording())
+    assert shot is not None and _coloured(shot) > 1000  # the step's screenshot has its labels
+    assert during == 0  # no frame while the screenshot was taken
+    assert len(frames) >= 2  # the page before, and after the scroll
+    assert all(_coloured(frame) < 50 for frame in frames), [_coloured(f) for f in frames]

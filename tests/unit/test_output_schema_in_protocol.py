@@ -46,3 +46,17 @@ def test_the_schema_types_done_data_and_its_refs_resolve_from_the_root(names: li
 
 def test_no_action_has_definitions_of_its_own_to_clash_with_the_output_schemas() -> None:
     assert all("$defs" not in m.model_json_schema() for m in ACTIONS.values())
+
+
+def test_a_typed_done_leaves_the_next_steps_schemas_as_they_were() -> None:
+    """The actions' parameter schemas are made once and shared by every step's schema: typing
+    one task's `done.data` must not reach another task's, nor a step without a schema."""
+    plain = response_json_schema()
+    typed = response_json_schema(None, PERSON)
+    assert _done(typed)["properties"]["data"]["properties"] == PERSON["properties"]
+    assert response_json_schema() == plain
+    assert "type" not in _done(response_json_schema(FINISHING))["properties"]["data"]
+    assert "$defs" not in response_json_schema()
+    other = {"type": "object", "properties": {"n": {"type": "integer"}}}
+    assert _done(response_json_schema(FINISHING, other))["properties"]["data"] == other
+    assert _done(response_json_schema(None, PERSON))["properties"]["data"]["properties"] == PERSON["properties"]

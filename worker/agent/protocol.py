@@ -5,6 +5,8 @@ them before anything touches the browser."""
 
 from __future__ import annotations
 
+import copy
+import functools
 from typing import Any
 
 from pydantic import BaseModel, ValidationError, model_validator
@@ -87,8 +89,9 @@ def response_json_schema(
     names = action_names or list(ACTIONS)
     variants: list[dict[str, Any]] = []
     for name in names:
-        params = ACTIONS[name].model_json_schema()
-        params.pop("title", None)
+        params = _params_schema(name)
+        if name == "done" and output_schema is not None:
+            params = copy.deepcopy(params)  # its `data` is typed below; the cached one stays as it is
         variants.append(
             {
                 "type": "object",
@@ -111,6 +114,15 @@ def response_json_schema(
     if output_schema is not None and "done" in names:
         _type_done_data(schema, variants[names.index("done")]["properties"]["done"], output_schema)
     return schema
+
+
+@functools.cache
+def _params_schema(name: str) -> dict[str, Any]:
+    """An action's parameters as JSON Schema, made once: pydantic's generation of all of
+    them was redone for every step (a few percent of the worker's Python time a step)."""
+    params = ACTIONS[name].model_json_schema()
+    params.pop("title", None)
+    return params
 
 
 def _type_done_data(root: dict[str, Any], done: dict[str, Any], output_schema: dict[str, Any]) -> None:

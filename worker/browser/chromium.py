@@ -50,9 +50,20 @@ PLAYWRIGHT_DISABLED_FEATURES = (
     "AvoidCorsURLLoaderRestartOnRedirect,TcpPortRandomizationWin,OptimizationHints,NetworkTimeServiceQuerying,"
     "AimEnabled,PreconnectToSearch,msForceBrowserSignIn,msEdgeUpdateLaunchServicesPreferredVersion"
 )
-# Autofill's form-type queries to content-autofill.googleapis.com, which the egress gate
-# would refuse (and log) on every form the agent types into.
-DISABLED_FEATURES = ["AutofillServerCommunication"]
+# Features turned off on top of Playwright's, for every kind:
+DISABLED_FEATURES = [
+    # Autofill's form-type queries to content-autofill.googleapis.com, which the egress gate
+    # would refuse (and log) on every form the agent types into.
+    "AutofillServerCommunication",
+    # Debian's Chromium (the stealth and headful kinds) opens a browser window per context,
+    # and each window preloaded its omnibox's popup, a WebUI page in a renderer of its own:
+    # 37 MiB and a page load a task on the density bench, for a popup nobody opens
+    # (docs/benchmarks.md, 2026-12-06; tests/integration/test_browser_processes.py). A page
+    # cannot see it. The headless shell has no omnibox; the switch costs it nothing.
+    "WebUIOmniboxPopup",
+    "WebUIOmniboxFullPopup",
+    "WebUIOmniboxAimPopup",
+]
 # Playwright's defaults left out: its feature list (replaced by the merged one) and the
 # switch that turns Chromium's popup blocker off.
 IGNORED_DEFAULT_ARGS = [f"--disable-features={PLAYWRIGHT_DISABLED_FEATURES}", "--disable-popup-blocking"]
@@ -61,7 +72,10 @@ FEATURE_ARGS = [f"--disable-features={PLAYWRIGHT_DISABLED_FEATURES},{','.join(DI
 
 # A person's window: larger than any viewport a task asks for, on a screen of this size.
 WINDOW = (1920, 1080)
-DISGUISE_ARGS = ["--disable-blink-features=AutomationControlled", f"--window-size={WINDOW[0]},{WINDOW[1]}"]
+DISGUISE_ARGS = [
+    "--disable-blink-features=AutomationControlled",
+    f"--window-size={WINDOW[0]},{WINDOW[1]}",
+]
 
 
 class BrowserMissing(RuntimeError):

@@ -17,7 +17,10 @@ Why it costs little (bench/bench_density.py measures it; docs/benchmarks.md):
   JPEG file with the time it arrived, and lasts until the next one.
 * No encoder runs while the task does: the kept frames are encoded once, when
   the task ends (ffmpeg's concat demuxer gives each frame its duration), so a
-  running task holds neither an ffmpeg process nor its buffers."""
+  running task holds neither an ffmpeg process nor its buffers.
+* The screencast stops while a step's screenshot is taken (`paused`): the labels and
+  masks drawn for it, then taken away, were three of a step's four frames on the
+  density bench, shown in the video though the page never had them."""
 
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ import base64
 import contextlib
 import logging
 import shutil
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +78,7 @@ class ScreencastRecorder:
         self._follower: asyncio.Task[None] | None = None
         self._acks: set[asyncio.Task[None]] = set()  # frame acks on their way (the loop keeps only weak references)
         self._exe: str | None = None
+        self._pause = asyncio.Lock()  # held while the screencast is stopped for a screenshot
 
     async def start(self) -> bool:
         self._exe = ffmpeg_exe()
@@ -86,7 +90,8 @@ class ScreencastRecorder:
 
     async def _follow(self) -> None:
         while True:
-            await self._follow_current_tab()
+            async with self._pause:
+                await self._follow_current_tab()
             await asyncio.sleep(FOLLOW_SECONDS)
 
     async def _follow_current_tab(self) -> None:
@@ -97,20 +102,30 @@ class ScreencastRecorder:
         try:
             cdp = await page.context.new_cdp_session(page)
             cdp.on("Page.screencastFrame", lambda event: self._on_frame(cdp, event))
-            await cdp.send(
-                "Page.startScreencast",
-                {
-                    "format": "jpeg",
-                    "quality": JPEG_QUALITY,
-                    "maxWidth": self.width,
-                    "maxHeight": self.height,
-                    "everyNthFrame": 1,
-                },
-            )
+            await self._start_screencast(cdp)
         except Exception as exc:  # a tab closing under us: try again on the next round
             log.debug("screencast not started: %s", exc)
             return
         self._page, self._cdp = page, cdp
+
+    async def _start_screencast(self, cdp: CDPSession) -> None:
+        params = {"format": "jpeg", "quality": JPEG_QUALITY, "maxWidth": self.width, "maxHeight": self.height}
+        await cdp.send("Page.startScreencast", {**params, "everyNthFrame": 1})
+
+    @contextlib.asynccontextmanager
+    async def paused(self) -> AsyncIterator[None]:
+        """No frames while inside: what is drawn on the page for a step's screenshot and
+        taken away after it stays out of the video (and costs no frames). On resuming,
+        Chromium sends the page as it is, kept only if it differs from the last frame."""
+        async with self._pause:
+            cdp = self._cdp
+            if cdp is not None:
+                await _quiet(cdp.send("Page.stopScreencast"))
+            try:
+                yield
+            finally:
+                if cdp is not None and cdp is self._cdp:
+                    await _quiet(self._start_screencast(cdp))
 
     def _on_frame(self, cdp: CDPSession, event: dict[str, Any]) -> None:
         loop = asyncio.get_running_loop()

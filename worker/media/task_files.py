@@ -8,6 +8,7 @@ never fails the task (the task's result matters more than its files)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -67,9 +68,10 @@ class TaskFiles:
         """Called once the step's page state is captured: shoot now, store in the
         background; the JPEG is what a vision model is sent too."""
         started = time.perf_counter()
-        shot = await take_screenshot(
-            page, state, self.highlight, self.settings.screenshot_quality, self.secret_forms(), self.secret_folded()
-        )
+        async with self._recorder.paused() if self._recorder is not None else contextlib.nullcontext():
+            shot = await take_screenshot(
+                page, state, self.highlight, self.settings.screenshot_quality, self.secret_forms(), self.secret_folded()
+            )
         self.screenshot_ms.append((time.perf_counter() - started) * 1000)
         data = shot.jpeg
         if shot.withheld:

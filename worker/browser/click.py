@@ -29,12 +29,15 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
-from playwright.async_api import CDPSession, Frame, Page
+from playwright.async_api import CDPSession, Download, Frame, Page
 from playwright.async_api import Error as PlaywrightError
 
 log = logging.getLogger("browserq.click")
 
 NAVIGATION_WAIT_SECONDS = 10.0  # as long as Playwright's click waited (the action timeout)
+# A download this session saw begin reaches Playwright's `download` event by another session:
+# waited for this long, so the agent loop's settle (which saves it) has it in hand.
+DOWNLOAD_EVENT_SECONDS = 2.0
 # The barrier's question: how many tabs the page has asked to open (session.OPENER_JS), which
 # the agent loop wants after a click anyway.
 _TABS_ASKED = "typeof window.__bqOpened === 'number' ? window.__bqOpened : 0"
@@ -55,12 +58,14 @@ class _Watch:
         self.main_frame_id = main_frame_id
         self.requested = False  # the main frame asked for a navigation since `arm`
         self.ended = asyncio.Event()  # ...and it stopped loading or turned into a download
+        self.download = False  # ...a download
         cdp.on("Page.frameRequestedNavigation", self._on_requested)
         cdp.on("Page.frameStoppedLoading", self._on_ended)
-        cdp.on("Page.downloadWillBegin", self._on_ended)
+        cdp.on("Page.downloadWillBegin", self._on_download)
 
     def arm(self) -> None:
         self.requested = False
+        self.download = False
         self.ended.clear()
 
     def _on_requested(self, params: dict[str, Any]) -> None:
@@ -70,6 +75,11 @@ class _Watch:
 
     def _on_ended(self, params: dict[str, Any]) -> None:
         if params.get("frameId") == self.main_frame_id and self.requested:
+            self.ended.set()
+
+    def _on_download(self, params: dict[str, Any]) -> None:
+        if params.get("frameId") == self.main_frame_id and self.requested:
+            self.download = True
             self.ended.set()
 
 
@@ -94,13 +104,17 @@ async def click_at(page: Page, x: float, y: float) -> Clicked:
     next look."""
     await watch_navigations(page)
     watch = _watches[page]
-    committed = asyncio.Event()
+    committed, downloaded = asyncio.Event(), asyncio.Event()
 
     def on_navigated(frame: Frame) -> None:
         if frame is page.main_frame:
             committed.set()
 
+    def on_download(_download: Download) -> None:
+        downloaded.set()
+
     page.on("framenavigated", on_navigated)
+    page.on("download", on_download)
     try:
         watch.arm()
         await page.mouse.click(x, y)
@@ -120,9 +134,15 @@ async def click_at(page: Page, x: float, y: float) -> Clicked:
             return Clicked(True, False, 0)  # the new document has asked for no tab yet
         if not watch.ended.is_set():
             log.info("a navigation the click requested had not ended after %s s", NAVIGATION_WAIT_SECONDS)
+        elif watch.download and not downloaded.is_set():
+            try:
+                await asyncio.wait_for(downloaded.wait(), DOWNLOAD_EVENT_SECONDS)
+            except TimeoutError:
+                log.info("a download the click began did not reach Playwright in %s s", DOWNLOAD_EVENT_SECONDS)
         return Clicked(False, watch.ended.is_set(), tabs_asked)
     finally:
         page.remove_listener("framenavigated", on_navigated)
+        page.remove_listener("download", on_download)
 
 
 async def _barrier(watch: _Watch) -> int | None:

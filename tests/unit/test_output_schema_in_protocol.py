@@ -46,3 +46,16 @@ def test_the_schema_types_done_data_and_its_refs_resolve_from_the_root(names: li
 
 def test_no_action_has_definitions_of_its_own_to_clash_with_the_output_schemas() -> None:
     assert all("$defs" not in m.model_json_schema() for m in ACTIONS.values())
+
+
+def test_each_caller_gets_its_own_copy_of_the_built_schema_with_the_output_schema_in_its_order() -> None:
+    """The document is built once per (actions, output schema); a caller that changes its
+    copy changes nobody else's, and the task's properties keep the order it gave them."""
+    zebra = {"type": "object", "properties": {"z": {"type": "string"}, "a": {"type": "string"}}}
+    first = response_json_schema(None, zebra)
+    _done(first)["properties"]["data"]["properties"].clear()
+    first["properties"].clear()
+    again = response_json_schema(None, zebra)
+    assert list(_done(again)["properties"]["data"]["properties"]) == ["z", "a"]
+    assert "action" in again["properties"]
+    assert response_json_schema(FINISHING, zebra) != again  # another set of actions, another document

@@ -5,7 +5,9 @@ them before anything touches the browser."""
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+import json
+from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError, model_validator
 
@@ -83,8 +85,18 @@ def response_json_schema(
     `action_names` narrows the actions offered (the last step offers only
     `done`). `output_schema`, the task's structured output, becomes the type of
     `done`'s `data`, so a provider that enforces schemas enforces it too (the
-    prompt still states it, and the answer is still validated against it)."""
-    names = action_names or list(ACTIONS)
+    prompt still states it, and the answer is still validated against it).
+
+    Asked for at every step: pydantic builds the actions' schemas in about 4 ms, so the
+    document is built once per (actions, output schema) and each caller gets its own copy."""
+    names = tuple(action_names or ACTIONS)
+    output = json.dumps(output_schema) if output_schema is not None else None
+    return cast(dict[str, Any], json.loads(_schema_text(names, output)))
+
+
+@functools.lru_cache(maxsize=64)
+def _schema_text(names: tuple[str, ...], output_schema_text: str | None) -> str:
+    output_schema = json.loads(output_schema_text) if output_schema_text is not None else None
     variants: list[dict[str, Any]] = []
     for name in names:
         params = ACTIONS[name].model_json_schema()
@@ -110,7 +122,7 @@ def response_json_schema(
     }
     if output_schema is not None and "done" in names:
         _type_done_data(schema, variants[names.index("done")]["properties"]["done"], output_schema)
-    return schema
+    return json.dumps(schema)
 
 
 def _type_done_data(root: dict[str, Any], done: dict[str, Any], output_schema: dict[str, Any]) -> None:

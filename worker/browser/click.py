@@ -91,10 +91,9 @@ async def watch_navigations(page: Page) -> None:
     another round trip to make first can overlap the two)."""
     if page not in _watches:
         cdp = await page.context.new_cdp_session(page)
-        tree = await cdp.send("Page.getFrameTree")
-        watch = _Watch(cdp, tree["frameTree"]["frame"]["id"])
-        await cdp.send("Page.enable")
-        _watches.setdefault(page, watch)
+        # The main frame's id stays the same across its navigations; events come after the enable.
+        tree: dict[str, Any] = (await asyncio.gather(cdp.send("Page.getFrameTree"), cdp.send("Page.enable")))[0]
+        _watches.setdefault(page, _Watch(cdp, tree["frameTree"]["frame"]["id"]))
 
 
 async def click_at(page: Page, x: float, y: float) -> Clicked:

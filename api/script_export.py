@@ -32,6 +32,9 @@ SECRET = re.compile(r"<secret>([^<]+)</secret>")
 SECRET_CALL = re.compile(r'secret\("(SECRET_[A-Z0-9_]+)"\)')  # a secret the script types (a person's secret answer too)
 SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")  # a URL the agent gave without one opened as https://
 LOCAL = ("about:blank", "chrome-error://", "data:")
+# Actions on the page that may open a tab (a link, a form's target, a key): the script goes on
+# in the tab the action opened, as the run did.
+OPENS_TABS = frozenset({"click", "select_dropdown", "send_keys"})
 
 
 def secret_variable(key: str) -> str:
@@ -113,16 +116,13 @@ def _action(body: _Body, name: str, params: dict[str, Any], element: str | None,
         body.add("page.go_back()")
     elif name == "click":
         body.add(f"{target}.click()")
-        body.add("page = tabs.follow(page)")
     elif name == "input":
         method = "fill" if params.get("clear", True) else "press_sequentially"
         body.add(f"{target}.{method}({_text_expression(params.get('text', ''))})")
     elif name == "select_dropdown":
         body.add(f"{target}.select_option(label={py_str(params['text'])})")
-        body.add("page = tabs.follow(page)")
     elif name == "send_keys":
         body.add(f"page.keyboard.press({py_str(params['keys'])})")
-        body.add("page = tabs.follow(page)")
     elif name == "scroll":  # as the agent scrolled: by viewports, of the page or inside an element
         pages = float(params.get("pages", 1.0)) * (1 if params.get("down", True) else -1)
         if params.get("index") is not None:
@@ -144,6 +144,8 @@ def _action(body: _Body, name: str, params: dict[str, Any], element: str | None,
         body.add(f"{target}.set_input_files(args.{attribute})")
     else:  # extract, read_file, write_file, ask_human: nothing to do in the browser
         body.comment(f"(the agent's {name} here: {json.dumps(params, ensure_ascii=False)[:200]})")
+    if name in OPENS_TABS:
+        body.add("page = tabs.follow(page)")
 
 
 def _text_expression(text: str) -> str:
@@ -203,6 +205,8 @@ def _read_call(body: _Body, source: dict[str, Any]) -> str:
         args.append(f"attribute={py_str(source['attribute'])}")
     if source.get("type") == "number":
         args.append("number=True")
+    if source.get("frame"):
+        args.append(f"frame={py_str(source['frame'])}")
     return f"read_value(page, {', '.join(args)})"
 
 

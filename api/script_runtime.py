@@ -14,7 +14,7 @@ import re
 import sys
 from collections.abc import Callable
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Frame, Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 TIMEOUT_MS = 30_000  # how long an element or a page may take to appear
@@ -55,18 +55,36 @@ class Tabs:
         return page
 
 
+def frame_at(page: Page, url: str) -> Frame:
+    """The frame at `url` (an iframe the run read its answer in), once it has attached."""
+    for _ in range(TIMEOUT_MS // 250):
+        found = page.frame(url=lambda now: now == url)
+        if found is not None:
+            return found
+        page.wait_for_timeout(250)
+    sys.exit(f"the frame {{url!r}} the answer was read in is not on {{page.url}}: the page changed; edit the URL")
+
+
 def read_value(
-    page: Page, selector: str, prefix: str = "", suffix: str = "", attribute: str | None = None, number: bool = False
+    page: Page,
+    selector: str,
+    prefix: str = "",
+    suffix: str = "",
+    attribute: str | None = None,
+    number: bool = False,
+    frame: str | None = None,
 ) -> str | int | float:
-    """What the page says now where the run read a value: the text between `prefix` and `suffix`."""
-    element = page.locator(selector).first
+    """What the page says now where the run read a value: the text between `prefix` and `suffix`
+    (in the frame at the URL `frame` when the run read it inside an iframe)."""
+    scope = page if frame is None else frame_at(page, frame)
+    element = scope.locator(selector).first
     try:
         element.wait_for(state="attached", timeout=TIMEOUT_MS)
     except PlaywrightTimeoutError:
-        sys.exit(f"the answer's element {{selector!r}} is not on {{page.url}}: the page changed; edit the selector")
+        sys.exit(f"the answer's element {{selector!r}} is not on {{scope.url}}: the page changed; edit the selector")
     if prefix and not attribute:  # the text the run saw before the value: wait for it, as for a page still filling in
         try:
-            page.locator(selector).filter(has_text=prefix).first.wait_for(state="attached", timeout=TEXT_WAIT_MS)
+            scope.locator(selector).filter(has_text=prefix).first.wait_for(state="attached", timeout=TEXT_WAIT_MS)
         except PlaywrightTimeoutError:
             pass  # read what is there; the check below says what is missing
     if attribute == "value":

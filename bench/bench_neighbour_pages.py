@@ -10,8 +10,10 @@ ratio is what the abusive tenant costs its neighbour. Bounded: A's script ends a
     python bench/bench_neighbour_pages.py [--rounds 3] [--popups 200]
     python bench/bench_neighbour_pages.py --smoke   # one round, 20 popups; asserts nothing about timing
 
-For the "before" figure, run this file with the old code on PYTHONPATH, from its checkout
-(the stack starts `python -m cli` from the current folder)."""
+For the "before" figure, copy this file and bench/neighbour_rounds.py into a checkout of
+the old code and run it there with that checkout on PYTHONPATH (the stack starts
+`python -m cli` from the current folder). It prints how often the page watch acted and
+how often a busy renderer was slowed (worker/browser/busy_renderers.py, where present)."""
 
 from __future__ import annotations
 
@@ -23,11 +25,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.neighbour_rounds import FINAL, alternate, medians, neighbour_stack
 from tests.support.scripted_model import ScriptedModelServer, answer
 from tests.support.site import SiteServer
 from tests.support.stack import Stack, wait_for
 
-FINAL = {"finished", "failed", "stopped"}
 ABUSE = """<title>Abuse</title><p>busy</p>
 <script>
 for (let i = 0; i < {half}; i++) window.open('/p/bench-popup?a' + i);
@@ -79,12 +81,6 @@ def _round(stack: Stack, model: ScriptedModelServer, key: str, site: SiteServer,
     return took
 
 
-def _warm_up(stack: Stack, model: ScriptedModelServer) -> None:
-    with stack.client() as client:
-        script = model.script([answer("F", {"done": {"text": "w"}})])
-        wait_for(client, client.post("/run-task", json={"task": f"w [script:{script}]"}).json()["id"], FINAL, 300)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
@@ -98,29 +94,25 @@ def main() -> None:
         site.add_page("bench-plain", PLAIN)
         site.add_page("bench-next", NEXT)
         env = {"BROWSERQ_WORKER_PROCESSES": "1"}  # one process, one Chromium, two task slots
-        stack = Stack(kind="postgres", model_base_url=model.base_url, concurrency=2, env_extra=env)
-        try:
-            stack.start()
-            key = stack.cli("keys", "create", "neighbour").strip().splitlines()[-1]
-            _warm_up(stack, model)
-            alone, beside = [], []
-            for _ in range(rounds):
-                alone.append(_round(stack, model, key, site, abusive=False))
-                beside.append(_round(stack, model, key, site, abusive=True))
-                print(
-                    f"alone: step {alone[-1][0]:.2f} s, task {alone[-1][1]:.2f} s   "
-                    f"beside the abusive task: step {beside[-1][0]:.2f} s, task {beside[-1][1]:.2f} s",
-                    flush=True,
-                )
-            watched = [line for line in stack.log("worker0").splitlines() if "busy page" in line or "runaway" in line]
+        with neighbour_stack(model, concurrency=2, env_extra=env) as (stack, key):
+            alone, beside = alternate(
+                rounds,
+                lambda: _round(stack, model, key, site, abusive=False),
+                lambda: _round(stack, model, key, site, abusive=True),
+                lambda a, b: (
+                    f"alone: step {a[0]:.2f} s, task {a[1]:.2f} s   "
+                    f"beside the abusive task: step {b[0]:.2f} s, task {b[1]:.2f} s"
+                ),
+            )
+            log = stack.log("worker0").splitlines()
+            watched = [line for line in log if "busy page" in line or "runaway" in line]
             print(f"the page watch acted {len(watched)} times; first: {watched[:2]}")
-        finally:
-            stack.stop()
-    step_alone, step_beside = statistics.median(a[0] for a in alone), statistics.median(b[0] for b in beside)
-    wall_alone, wall_beside = statistics.median(a[1] for a in alone), statistics.median(b[1] for b in beside)
+            slowed = [line for line in log if "kept a processor busy" in line]
+            print(f"busy renderers slowed {len(slowed)} times; first: {slowed[:1]}")
     print(
-        f"median step: alone {step_alone:.2f} s, beside {step_beside:.2f} s, ratio {step_beside / step_alone:.2f}; "
-        f"median task: alone {wall_alone:.2f} s, beside {wall_beside:.2f} s, ratio {wall_beside / wall_alone:.2f}"
+        medians("step", [a[0] for a in alone], [b[0] for b in beside])
+        + "; "
+        + medians("task", [a[1] for a in alone], [b[1] for b in beside])
     )
 
 

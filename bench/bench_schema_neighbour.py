@@ -7,23 +7,22 @@ times; the ratio is the cost the ReDoS tenant puts on its neighbour.
     python bench/bench_schema_neighbour.py [--rounds 3] [--chars 26]
     python bench/bench_schema_neighbour.py --smoke   # one round, tiny input, asserts nothing about timing
 
-For the "before" figure, run the same file from a worktree of the old commit
-(keep --chars small there: on the old code each extra character doubles the wait)."""
+For the "before" figure, run the same file (with bench/neighbour_rounds.py beside it)
+from a worktree of the old commit (keep --chars small there: on the old code each extra
+character doubles the wait)."""
 
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.neighbour_rounds import FINAL, alternate, medians, neighbour_stack
 from tests.support.scripted_model import ScriptedModelServer, answer
 from tests.support.stack import Stack, wait_for
-
-FINAL = {"finished", "failed", "stopped"}
 
 
 def _neighbour(stack: Stack, model: ScriptedModelServer, key: str, chars: int | None) -> float:
@@ -52,19 +51,6 @@ def _neighbour(stack: Stack, model: ScriptedModelServer, key: str, chars: int | 
         return took
 
 
-def _warm_up(stack: Stack, model: ScriptedModelServer) -> None:
-    """Two tasks at once, so each pool process has started its Chromium before the clock runs."""
-    with stack.client() as client:
-        ids = [
-            client.post(
-                "/run-task", json={"task": f"w [script:{model.script([answer('F', {'done': {'text': 'w'}})])}]"}
-            ).json()["id"]
-            for _ in range(2)
-        ]
-        for task_id in ids:
-            wait_for(client, task_id, FINAL, timeout=600)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
@@ -72,23 +58,14 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="one round, tiny input; asserts nothing about timing")
     args = parser.parse_args()
     rounds, chars = (1, 5) if args.smoke else (args.rounds, args.chars)
-    with ScriptedModelServer() as model:
-        stack = Stack(kind="postgres", model_base_url=model.base_url, concurrency=2)
-        try:
-            stack.start()
-            key = stack.cli("keys", "create", "neighbour").strip().splitlines()[-1]
-            _warm_up(stack, model)
-            alone, beside = [], []
-            for _ in range(rounds):
-                alone.append(_neighbour(stack, model, key, None))
-                beside.append(_neighbour(stack, model, key, chars))
-                print(f"alone {alone[-1]:.2f} s   beside ReDoS ({chars} chars) {beside[-1]:.2f} s", flush=True)
-        finally:
-            stack.stop()
-    print(
-        f"median: alone {statistics.median(alone):.2f} s, beside ReDoS {statistics.median(beside):.2f} s, "
-        f"ratio {statistics.median(beside) / statistics.median(alone):.2f}"
-    )
+    with ScriptedModelServer() as model, neighbour_stack(model, warm_tasks=2, concurrency=2) as (stack, key):
+        alone, beside = alternate(
+            rounds,
+            lambda: _neighbour(stack, model, key, None),
+            lambda: _neighbour(stack, model, key, chars),
+            lambda a, b: f"alone {a:.2f} s   beside ReDoS ({chars} chars) {b:.2f} s",
+        )
+    print(medians("task", alone, beside))
 
 
 if __name__ == "__main__":

@@ -39,8 +39,9 @@ from shared.browser_kinds import BrowserKind
 from shared.logs import LogFormat, configure_logging, held_back
 from shared.settings import get_settings, reset_settings_cache
 
-DEV_API_GRACE = 5  # seconds uvicorn waits for open connections when dev stops
-DEV_CHILD_GRACE = 20  # then the worker's stop (its soft shutdown is 10 s), after which it is killed
+# Once dev's API has stopped (api_shutdown_grace_seconds), the worker's stop may take this
+# long (its soft shutdown is 10 s), after which it is killed.
+DEV_CHILD_GRACE = 20
 app = typer.Typer(help="browserq: self-hosted browser agents behind the Browser Use v1 API.", no_args_is_help=True)
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
@@ -129,7 +130,15 @@ def api(
 
     from api.main import create_app
 
-    uvicorn.run(create_app(), host=host, port=port, log_level="info", log_config=None)
+    # A client holding a connection open (a slow search, a live view's stream) must not hold up the stop.
+    uvicorn.run(
+        create_app(),
+        host=host,
+        port=port,
+        log_level="info",
+        log_config=None,
+        timeout_graceful_shutdown=get_settings().api_shutdown_grace_seconds,
+    )
 
 
 @app.command()
@@ -376,7 +385,7 @@ def dev(
             port=port,
             log_level="info",
             log_config=None,
-            timeout_graceful_shutdown=DEV_API_GRACE,
+            timeout_graceful_shutdown=get_settings().api_shutdown_grace_seconds,
         )
     finally:
         stop_children(children, grace=DEV_CHILD_GRACE)

@@ -187,7 +187,8 @@ class Settings(BaseSettings):
     # A page of a task may use this much JavaScript heap (0: no limit); past it the page is
     # closed and the task ends, saying why (worker/browser/page_watch.py).
     max_page_memory_mb: int = Field(default=1024, ge=0)
-    # A page whose main thread stays busy is slowed down; still busy this long after, it is
+    # A page whose main thread stays busy is named to the model (and its spinning renderer
+    # thread runs last, worker/browser/busy_renderers.py); still busy this long after, it is
     # closed and the task ends (0: never).
     max_page_busy_seconds: float = Field(default=10.0, ge=0)
 
@@ -213,6 +214,10 @@ class Settings(BaseSettings):
     # `browserq api` and `browserq worker`, text for `browserq dev`.
     log_format: Literal["json", "text"] | None = None
     log_level: str = "INFO"
+    # On SIGTERM the API (`browserq api`, `browserq dev`) stops taking connections and gives
+    # the open ones (a search waiting for its task, a live view's stream) this long to end;
+    # then it cancels them and exits. Under Docker's default stop (SIGKILL 10 s after SIGTERM).
+    api_shutdown_grace_seconds: int = Field(default=5, ge=0)
     # Flower's logins, "user:password" (several: comma-separated); `browserq flower` needs one.
     flower_basic_auth: str | None = None
     # When set, each worker serves its processes' metrics at http://<host>:<port>/metrics

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.scripted_model import ScriptedModelServer, answer, message_texts
+from tests.support.agent_runs import history_of, prompts, run
+from tests.support.scripted_model import ScriptedModelServer, answer
 from tests.support.site import SiteServer
-from tests.support.stack import Stack, wait_for
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
-FINAL = {"finished", "failed", "stopped"}
 
 FORM = """<!doctype html><html><head><title>Form page</title></head><body>
 <h1>Form</h1>
@@ -43,22 +43,6 @@ POPUPS = """<!doctype html><html><head><title>Popups</title></head><body>
 <script>document.getElementById('dl').href = URL.createObjectURL(new Blob(['id,qty\\n1,2\\n'], {{type: 'text/csv'}}));</script>
 <p id=r>no alert</p><p id=c>no confirm</p><p id=p>no prompt</p>
 </body></html>"""  # noqa: E501 (HTML)
-
-
-def run(stack: Stack, key: str, **fields: object) -> dict:
-    with stack.client() as client:
-        response = client.post("/run-task", json={"task": f"Use the page [script:{key}]", **fields})
-        assert response.status_code == 200, response.text
-        return wait_for(client, response.json()["id"], FINAL, timeout=90)
-
-
-def prompts(model: ScriptedModelServer, key: str) -> list[str]:
-    """The user message of each request the model received, in order."""
-    return ["\n".join(message_texts(body, "user")) for body in model.calls(key)["requests"]]
-
-
-def history_of(prompt: str) -> str:
-    return prompt.split("<history>", 1)[1].split("</history>", 1)[0]
 
 
 def test_every_action_reports_its_result_or_error(stack: Stack, model: ScriptedModelServer, site: SiteServer) -> None:

@@ -19,12 +19,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from tests.support.scripted_model import ScriptedModelServer, answer, message_texts
+from tests.support.agent_runs import prompts, run
+from tests.support.scripted_model import ScriptedModelServer, answer
 from tests.support.site import SiteServer
-from tests.support.stack import Stack, wait_for
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
-FINAL = {"finished", "failed", "stopped"}
 
 
 @pytest.fixture(scope="module")
@@ -42,17 +42,6 @@ def sink(site: SiteServer) -> Iterator[Counter]:
     routes = [Route("/agent-sink/{name}", count, methods=["GET", "POST"]), Route("/agent-redirect", redirect)]
     site.app.router.routes[:0] = routes
     yield hits
-
-
-def run(stack: Stack, key: str, **fields: object) -> dict:
-    with stack.client() as client:
-        response = client.post("/run-task", json={"task": f"Browse [script:{key}]", **fields})
-        assert response.status_code == 200, response.text
-        return wait_for(client, response.json()["id"], FINAL, timeout=90)
-
-
-def prompts(model: ScriptedModelServer, key: str) -> list[str]:
-    return ["\n".join(message_texts(body, "user")) for body in model.calls(key)["requests"]]
 
 
 def links_page(site: SiteServer, other: str) -> str:

@@ -12,18 +12,13 @@ import re
 
 import pytest
 
-from tests.e2e.test_agent_actions import history_of, prompts, run
-from tests.e2e.test_agent_widgets import element_lines
 from tests.support import widgets
+from tests.support.agent_runs import element_lines, finished_run, history_of, page_of
 from tests.support.scripted_model import ScriptedModelServer, answer
 from tests.support.site import SiteServer
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
-
-
-def page_of(prompt: str) -> str:
-    return prompt.split("<browser_state>", 1)[1]
 
 
 def test_drag_hover_keys_and_suggestions(pg_stack: Stack, model: ScriptedModelServer, site: SiteServer) -> None:
@@ -56,10 +51,7 @@ def test_drag_hover_keys_and_suggestions(pg_stack: Stack, model: ScriptedModelSe
             answer("Finish", {"done": {"text": "dragged, hovered, typed, picked"}}),
         ]
     )
-    task = run(pg_stack, key)
-    assert task["status"] == "finished", task
-    p = prompts(model, key)
-    assert len(p) == 10 and model.calls(key)["unresolved"] == []
+    task, p = finished_run(pg_stack, model, key, requests=10)
 
     # Drag: the item dropped onto another moved before it; the knob moved by the offset.
     assert "Order: Delta, Alpha, Bravo, Charlie" in p[2] and "Level 50" in p[2]
@@ -118,10 +110,7 @@ def test_controls_without_text_labels_values_and_choices(
             answer("Finish", {"done": {"text": "seen"}}),
         ]
     )
-    task = run(pg_stack, key)
-    assert task["status"] == "finished", task
-    p = prompts(model, key)
-    assert len(p) == 5 and model.calls(key)["unresolved"] == []
+    _, p = finished_run(pg_stack, model, key, requests=5)
     lines = element_lines(p[1])
 
     # Named by what a person sees: the icon's file, its class, an SVG title, a colour; each clickable.

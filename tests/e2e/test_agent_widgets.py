@@ -11,19 +11,13 @@ import re
 
 import pytest
 
-from tests.e2e.test_agent_actions import history_of, prompts, run
 from tests.support import widgets
-from tests.support.scripted_model import ELEMENT_LINE, ScriptedModelServer, answer
+from tests.support.agent_runs import element_lines, finished_run, history_of
+from tests.support.scripted_model import ScriptedModelServer, answer
 from tests.support.site import SiteServer
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
-
-
-def element_lines(prompt: str) -> list[str]:
-    """The element lines of a prompt's page, without their indices and new-marks."""
-    page = prompt.split("<browser_state>", 1)[1]
-    return [m.group(2) for m in map(ELEMENT_LINE.match, page.splitlines()) if m]
 
 
 def test_dates_autocomplete_and_div_dropdown(stack: Stack, model: ScriptedModelServer, site: SiteServer) -> None:
@@ -51,10 +45,7 @@ def test_dates_autocomplete_and_div_dropdown(stack: Stack, model: ScriptedModelS
             answer("Finish", {"done": {"text": "booked, picked and chosen"}}),
         ]
     )
-    task = run(stack, key)
-    assert task["status"] == "finished", task
-    p = prompts(model, key)
-    assert len(p) == 9 and model.calls(key)["unresolved"] == []
+    task, p = finished_run(stack, model, key, requests=9)
 
     # Dates: the fields took the values they need, and the server received them.
     booked = history_of(p[2])

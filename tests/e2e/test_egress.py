@@ -25,22 +25,23 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from tests.support.app_server import free_port
 from tests.support.scripted_model import ScriptedModelServer, answer, message_texts
-from tests.support.site import SiteServer, _free_port
+from tests.support.site import SiteServer
 from tests.support.stack import Stack, wait_for
 
 pytestmark = pytest.mark.e2e
 FINAL = {"finished", "failed", "stopped"}
 PRIVATE_TEXT = "PRIVATE-DATA-9"
 OTHER_TEXT = "OTHER-HOST-ANSWER"
-CLOSED = _free_port()  # allowed, and nothing listens there
+CLOSED = free_port()  # allowed, and nothing listens there
 
 
 class Listener:
     """UDP and TCP on one port of 127.0.0.2, counting what arrives."""
 
     def __init__(self) -> None:
-        self.port = _free_port("127.0.0.2")
+        self.port = free_port("127.0.0.2")
         self.packets = 0
         self.connections = 0
         self._udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -177,3 +177,70 @@ def test_only_finished_tasks_export(pg_stack: Stack, model: ScriptedModelServer,
         assert client.get("/task/no-such-task/script").status_code == 404
     cli = bq(cli_env(pg_stack, tmp_path), "export", failed["id"])
     assert cli.returncode != 0 and "Only a finished task can be exported" in cli.stderr
+
+
+def test_an_answer_read_inside_a_cross_origin_frame_is_read_again_in_that_frame(
+    pg_stack: Stack, model: ScriptedModelServer, site: SiteServer, playwright_python: Path, tmp_path: Path
+) -> None:
+    quote_html = '<h2>Quote</h2><p class="total">Total: {} EUR</p>'
+    with SiteServer() as other:  # another port: another origin, whose document the top one cannot read
+        quote = other.add_page("frame-quote", quote_html.format("41.50"))
+        host = site.add_page("frame-host", f'<h1>Checkout 7731</h1><p>Your quote:</p><iframe src="{quote}"></iframe>')
+        opening = answer("Open the checkout", {"navigate": {"url": host}})
+        key = model.script([opening, answer("Report the total", {"done": {"text": "The total is 41.50 EUR"}})])
+        data = {"order": "Checkout 7731", "total": 41.5}
+        data_key = model.script([opening, answer("Report both", {"done": {"data": data}})])
+        schema = {"type": "object", "properties": {"order": {"type": "string"}, "total": {"type": "number"}}}
+        with pg_stack.client() as client:
+            text_task = wait_for(client, submit(client, key), FINAL)
+            assert text_task["output"] == "The total is 41.50 EUR", text_task
+            parts = text_task["answer_sources"]["parts"]
+            (source,) = [p["source"] for p in parts if "source" in p]
+            assert source["frame"] == quote and source["selector"] == "p.total", source
+            script, _ = export(client, text_task["id"], tmp_path)
+
+            data_task = wait_for(client, submit(client, data_key, structured_output_json=json.dumps(schema)), FINAL)
+            fields = {tuple(f["path"]): f["source"] for f in data_task["answer_sources"]["fields"]}
+            assert "frame" not in fields[("order",)] and fields[("total",)]["frame"] == quote, fields
+
+            other.add_page("frame-quote", quote_html.format("39.90"))  # the quote changed since the run
+            replay = wait_for(client, client.post(f"/task/{text_task['id']}/replay").json()["id"], FINAL)
+            assert replay["output"] == "The total is 39.90 EUR", replay
+            replay = wait_for(client, client.post(f"/task/{data_task['id']}/replay").json()["id"], FINAL)
+            assert json.loads(replay["output"]) == {"order": "Checkout 7731", "total": 39.9}, replay
+            ran = run_script(playwright_python, script)
+            assert ran.returncode == 0 and ran.stdout.strip() == "The total is 39.90 EUR", ran.stderr
+            assert model.calls(key)["count"] == 2 and model.calls(data_key)["count"] == 2  # no model in replays
+
+
+def test_an_exported_run_follows_the_tab_a_click_opened_switches_back_and_closes_it(
+    pg_stack: Stack, model: ScriptedModelServer, site: SiteServer, playwright_python: Path, tmp_path: Path
+) -> None:
+    site.add_page("tabs-next", "<h1>Statement</h1><p>Ready.</p>")
+    opened = site.add_page("tabs-opened", '<h1>Statement list</h1><a href="/p/tabs-next">Continue</a>')
+    home = site.add_page(
+        "tabs-home", '<h1>Home</h1><p id="ref">Ref 5521</p><a href="/p/tabs-opened" target="_blank">Open list</a>'
+    )
+    key = model.script(
+        [
+            answer("Open home", {"navigate": {"url": home}}),
+            answer("Open the list in its tab", {"click": {"index": "@text:Open list"}}),
+            # Only on the tab the click opened is there a Continue: the script must have followed it.
+            answer("Continue there", {"click": {"index": "@text:Continue"}}),
+            answer("Back to the first tab", {"switch": {"tab_id": 0}}),
+            answer("Close the other", {"close": {"tab_id": 1}}),
+            answer("Report the reference", {"done": {"text": "Ref 5521"}}),
+        ]
+    )
+    with pg_stack.client() as client:
+        task = wait_for(client, submit(client, key), FINAL)
+        assert task["status"] == "finished" and [s["url"] for s in task["steps"]][2:] == [
+            opened,
+            f"{site.url}/p/tabs-next",
+            home,
+            home,
+        ], task["steps"]
+        script, text = export(client, task["id"], tmp_path)
+    assert "page = tabs.follow(page)" in text and "page = tabs.opened[0]" in text and "tabs.opened[1].close()" in text
+    ran = run_script(playwright_python, script)
+    assert ran.returncode == 0 and ran.stdout.strip() == "Ref 5521", ran.stderr

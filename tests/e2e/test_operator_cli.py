@@ -21,8 +21,9 @@ import httpx
 import psutil
 import pytest
 
+from tests.support.app_server import free_port
 from tests.support.scripted_model import ScriptedModelServer, answer
-from tests.support.site import SiteServer, _free_port
+from tests.support.site import SiteServer
 from tests.support.stack import CHROMIUM, poll
 
 pytestmark = pytest.mark.e2e
@@ -99,7 +100,7 @@ def _port_open(port: int) -> bool:
 
 @pytest.fixture
 def dev(tmp_path: Path, model: ScriptedModelServer) -> Iterator[Dev]:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -320,14 +321,14 @@ def test_api_without_a_secret_key_refuses_to_start_or_keeps_one_in_its_data_dir(
     tmp_path: Path, model: ScriptedModelServer
 ) -> None:
     environ = env(tmp_path, model)
-    refused = browserq("api", "--port", str(_free_port()), environ=environ, cwd=tmp_path)
+    refused = browserq("api", "--port", str(free_port()), environ=environ, cwd=tmp_path)
     assert refused.returncode == 1 and "BROWSERQ_SECRET_KEY is not set" in refused.stderr, refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
 
     data = tmp_path / "data"
     assert browserq("migrate", "--data-dir", str(data), environ=environ, cwd=tmp_path).returncode == 0
     key = browserq("keys", "create", "k", "--data-dir", str(data), environ=environ, cwd=tmp_path).stdout.split()[-1]
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "api.log").open("w")
     api = subprocess.Popen(
         [sys.executable, "-m", "cli", "api", "--port", str(port), "--data-dir", str(data)],
@@ -358,3 +359,58 @@ def test_api_without_a_secret_key_refuses_to_start_or_keeps_one_in_its_data_dir(
         api.wait(timeout=30)
     assert "cannot be signed" not in (tmp_path / "api.log").read_text()
     assert kept.strip()
+
+
+def test_api_stops_on_sigterm_while_a_search_holds_a_request_open(tmp_path: Path, model: ScriptedModelServer) -> None:
+    """`browserq api` alone (no worker) answers a search only when its task ends, which here is
+    never: the open request holds uvicorn's graceful stop until BROWSERQ_API_SHUTDOWN_GRACE_SECONDS
+    cancels it, and the API exits. Without a bound it would wait out the search's 600 s."""
+    data = tmp_path / "data"
+    environ = env(tmp_path, model, BROWSERQ_SEARCH_TIMEOUT_SECONDS="600", BROWSERQ_API_SHUTDOWN_GRACE_SECONDS="2")
+    assert browserq("migrate", "--data-dir", str(data), environ=environ, cwd=tmp_path).returncode == 0
+    key = browserq("keys", "create", "k", "--data-dir", str(data), environ=environ, cwd=tmp_path).stdout.split()[-1]
+    port = free_port()
+    log_path = tmp_path / "api.log"
+    api = subprocess.Popen(
+        [sys.executable, "-m", "cli", "api", "--port", str(port), "--data-dir", str(data)],
+        env=environ,
+        cwd=tmp_path,
+        stdout=log_path.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base, headers = f"http://127.0.0.1:{port}/api/v1", {"Authorization": f"Bearer {key}"}
+    searched: list[object] = []
+
+    def search() -> None:
+        try:
+            searched.append(httpx.post(f"{base}/simple-search", headers=headers, json={"query": "x"}, timeout=600))
+        except httpx.HTTPError as exc:
+            searched.append(exc)
+
+    searcher = threading.Thread(target=search, daemon=True)
+    try:
+        poll("the API", lambda: _port_open(port), timeout=SLOW)
+        searcher.start()
+        poll("the search's task", lambda: httpx.get(f"{base}/tasks", headers=headers).json()["tasks"], timeout=60)
+        assert not searched  # the search is waiting for its task
+
+        os.killpg(api.pid, signal.SIGTERM)
+        api.wait(timeout=120)  # generous: the bound is 2 s, the search would hold it 600 s
+        searcher.join(timeout=30)
+    finally:
+        if api.poll() is None:
+            os.killpg(api.pid, signal.SIGKILL)
+            api.wait()
+    log = log_path.read_text()
+    assert "timeout graceful shutdown exceeded" in log, log  # the bound ended it, not the search
+    left = [p for p in psutil.process_iter(["pid", "cmdline"]) if _group_of(p.pid) == api.pid]
+    assert left == [], left  # the API and anything it started are gone
+    assert len(searched) == 1 and not isinstance(searched[0], httpx.Response), searched  # cut off, no answer
+
+
+def _group_of(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None

@@ -17,8 +17,9 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.app_server import free_port
 from tests.support.scripted_model import DEFAULT_USAGE, ScriptedModelServer, answer
-from tests.support.site import SiteServer, _free_port
+from tests.support.site import SiteServer
 from tests.support.stack import Stack, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -101,7 +102,7 @@ def test_worker_log_lines_of_a_task_are_json_with_its_id(
 @pytest.fixture(scope="module")
 def flower(pg_stack: Stack) -> Iterator[str]:
     """`browserq flower` as its own process against the Redis stack; yields its URL."""
-    port = _free_port()
+    port = free_port()
     env = {**pg_stack.env, "BROWSERQ_FLOWER_BASIC_AUTH": ":".join(FLOWER_LOGIN), "FLOWER_INSPECT_TIMEOUT": "3000"}
     log = open(pg_stack.data_dir / "flower.log", "ab")
     proc = subprocess.Popen(
@@ -171,7 +172,7 @@ def test_flower_refuses_to_run_without_a_login(pg_stack: Stack) -> None:
 
 def test_a_worker_on_another_machine_serves_its_own_metrics(tmp_path: Path) -> None:
     """BROWSERQ_WORKER_METRICS_PORT: a lone worker (own data folder, as on another host) serves /metrics."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("BROWSERQ_")}
     env.update(BROWSERQ_DATA_DIR=str(tmp_path), BROWSERQ_WORKER_METRICS_PORT=str(port))
     proc = subprocess.Popen(

@@ -1,7 +1,8 @@
 """The page watch against a real Chromium: a page that keeps its main thread busy
-(but still answers DevTools) is told apart from the other renderers by its CPU
-time, its renderer process gets nice 19, the model is told, and after
-busy_seconds more the page is closed and the task's reason set."""
+(but still answers DevTools) is named to the model, and after busy_seconds more the
+page is closed and the task's reason set. The watch changes no process's priority
+(that is worker/browser/busy_renderers.py's, tested on its own): no renderer of
+either context is reniced by it."""
 
 from __future__ import annotations
 
@@ -51,9 +52,11 @@ def _renderer_nices() -> list[int]:
     return nices
 
 
-def test_a_busy_page_is_reniced_then_closed_and_the_task_told_why() -> None:
+def test_a_busy_page_is_named_then_closed_and_the_task_told_why() -> None:
     ended, events, nices = asyncio.run(_watch_a_busy_page())
     assert ended == "a page kept the processor busy for over 3 s", (ended, events)
-    assert any("its process now runs only when others do not need the processor" in e for e in events), events
+    assert any("keeps the processor busy. If it stays busy for 3 s" in e for e in events), events
     assert any("was closed" in e for e in events), events
-    assert 0 in nices, nices  # the other context's renderer kept its priority
+    # No renderer reniced to the lowest priority by the watch (Chromium itself gives a
+    # renderer of a hidden page nice 5, which is left as it is).
+    assert nices and 19 not in nices, nices

@@ -5,18 +5,16 @@ the request headers of the visit (Sec-CH-UA, Accept-Language) are kept beside it
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from tests.support.site import _free_port
+from tests.support.app_server import AppServer
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "detection"
 
@@ -32,9 +30,8 @@ class DetectionSite:
                 Route("/detection/verdict", self._verdict, methods=["POST"]),
             ]
         )
-        self.port = _free_port()
-        self._server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning"))
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._served = AppServer(self.app)
+        self.port = self._served.port
 
     def url(self, run: str) -> str:
         return f"http://127.0.0.1:{self.port}/detection/checks.html?run={run}"
@@ -56,12 +53,8 @@ class DetectionSite:
         return {**self.verdicts[run], "headers": self.headers.get(run, {})}
 
     def __enter__(self) -> DetectionSite:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
+        self._served.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=5)
+        self._served.stop()

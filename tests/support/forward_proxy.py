@@ -11,14 +11,14 @@ import threading
 import time
 from urllib.parse import quote, urlsplit
 
-from tests.support.site import _free_port
+from tests.support.app_server import free_port
 
 
 class ForwardProxy:
     """Runs in a background thread; `url` is what an operator would configure."""
 
     def __init__(self, username: str | None = None, password: str | None = None) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.username, self.password = username, password
         self.forwarded: list[str] = []  # "GET http://host/path" or "CONNECT host:port"
         self.refused = 0  # requests answered 407 (no or wrong credentials)

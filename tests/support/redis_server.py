@@ -10,7 +10,7 @@ import time
 
 import redis
 
-from tests.support.site import _free_port
+from tests.support.app_server import free_port
 
 
 class RedisServer:
@@ -18,7 +18,7 @@ class RedisServer:
     Nothing is persisted, so a restart comes back empty, like a broker that lost its data."""
 
     def __init__(self, port: int | None = None) -> None:
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self._dir = tempfile.mkdtemp(prefix="browserq-redis-")
         self._proc: subprocess.Popen | None = None

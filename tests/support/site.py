@@ -5,18 +5,15 @@ pages tests add with `SiteServer.add_page`."""
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
-import time
 from collections.abc import AsyncIterator
 from html import escape
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from tests.support.app_server import AppServer
 from tests.support.widgets import FIXTURES, SUGGEST_WORDS
 
 USERNAME, PASSWORD, ACCOUNT_CODE = "alice", "s3cret-pa55", "ALPHA-42"
@@ -120,9 +117,8 @@ class SiteServer:
         ]
         self.app = Starlette(routes=routes)
         self.app.state.balance = BALANCE
-        self.port = port or _free_port(host)
-        self._server = uvicorn.Server(uvicorn.Config(self.app, host=host, port=self.port, log_level="warning"))
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._served = AppServer(self.app, host, port)
+        self.port = self._served.port
 
     @property
     def url(self) -> str:
@@ -164,18 +160,8 @@ class SiteServer:
         return StreamingResponse(body(), media_type="application/octet-stream", headers=headers)
 
     def __enter__(self) -> SiteServer:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
+        self._served.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=5)
-
-
-def _free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
+        self._served.stop()

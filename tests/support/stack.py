@@ -22,7 +22,7 @@ import httpx
 import psycopg
 import redis
 
-from tests.support.site import _free_port
+from tests.support.app_server import free_port
 
 T = TypeVar("T")
 
@@ -85,7 +85,7 @@ class Stack:
     worker_procs: list[subprocess.Popen] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.db_url = fresh_postgres_db() if self.kind == "postgres" else None
         self.broker_url = fresh_redis_db() if self.kind == "postgres" else None

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tests.support.site import _free_port
+from tests.support.app_server import free_port
 
 
 @dataclass
@@ -28,7 +28,7 @@ class Received:
 
 @dataclass
 class WebhookReceiver:
-    port: int = field(default_factory=_free_port)
+    port: int = field(default_factory=free_port)
     received: list[Received] = field(default_factory=list)
     # path -> status codes to answer in turn; the last one repeats. Default: 200.
     plans: dict[str, list[int]] = field(default_factory=dict)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from api.element_locators import locator_for, parse_element_line
 from api.script_export import export_script, secret_variable
@@ -149,3 +150,56 @@ def test_the_script_is_formatted_python_without_secrets(tmp_path: Path) -> None:
     assert 'page.goto("https://x.org")' in script
     usage = subprocess.run([sys.executable, str(path), "--help"], capture_output=True, text=True)
     assert usage.returncode == 0 and "--report-2026-pdf" in usage.stdout and "--headed" in usage.stdout
+
+
+def test_each_action_becomes_its_playwright_statements_and_tabs_are_followed_after_a_page_action() -> None:
+    """One step of every action the export writes for the browser, line by line: the script
+    follows a tab the action may have opened after a click, a choice and keys, not after others."""
+    task = Task(id="6f1c0000-0000-4000-8000-000000000002", owner_id="k", task="t", status=TaskStatus.finished)
+    button, select, field = "<button>Go</button>", "<select name=size></select>", "<input type=text name=q />"
+    actions: list[tuple[dict[str, Any], str | None]] = [
+        ({"navigate": {"url": "http://127.0.0.1:9/", "new_tab": True}}, None),
+        ({"click": {"index": 1}}, button),
+        ({"input": {"index": 2, "text": "hi", "clear": False}}, field),
+        ({"select_dropdown": {"index": 3, "text": "Large"}}, select),
+        ({"send_keys": {"keys": "Enter"}}, None),
+        ({"scroll": {"down": True}}, None),
+        ({"wait": {"seconds": 2}}, None),
+        ({"switch": {"tab_id": 1}}, None),
+        ({"close": {"tab_id": 0}}, None),
+        ({"go_back": {}}, None),
+        ({"extract": {"query": "price"}}, None),
+    ]
+    step = Step(
+        task_id=task.id,
+        step=1,
+        url="http://127.0.0.1:9/",
+        actions=[action for action, _ in actions],
+        elements=[element for _, element in actions],
+        results=[{"result": "ok"} for _ in actions],
+    )
+    run = export_script(task, [step]).split("def run(")[1].split("# The answer")[0]
+    statements = [line.strip() for line in run.splitlines()[1:] if line.strip()]
+    assert statements == [
+        "# Step 1",
+        "page = page.context.new_page()",
+        'page.goto("http://127.0.0.1:9/")',
+        f"# {button}",
+        'page.get_by_role("button", name="Go", exact=True).first.click()',
+        "page = tabs.follow(page)",
+        f"# {field}",
+        'page.locator(\'input[name="q"]\').first.press_sequentially("hi")',
+        f"# {select}",
+        'page.locator(\'select[name="size"]\').first.select_option(label="Large")',
+        "page = tabs.follow(page)",
+        'page.keyboard.press("Enter")',
+        "page = tabs.follow(page)",
+        'page.evaluate("f => window.scrollBy(0, window.innerHeight * f)", 1.0)',
+        "# (the run waited 2 s here: the script waits for the page to load)",
+        'page.wait_for_load_state("load")',
+        "page = tabs.opened[1]",
+        "page.bring_to_front()",
+        "tabs.opened[0].close()",
+        "page.go_back()",
+        '# (the agent\'s extract here: {"query": "price"})',
+    ]

@@ -7,7 +7,17 @@ The stealth and headful kinds drop what tells a page it is automated (see
 worker/browser/disguise.py for what each context adds): Playwright's
 `--enable-automation` (which sets navigator.webdriver and the info bar) and Blink's
 AutomationControlled feature (navigator.webdriver again), and open a window as large as
-a screen, so the outer size is never smaller than the page."""
+a screen, so the outer size is never smaller than the page.
+
+Every kind runs with Chromium's popup blocker on (Playwright turns it off by default): a
+page's `window.open` without a user gesture returns null at the source, as in a person's
+browser, while a click (input over DevTools is a gesture) still opens its tab. The
+headless shell of the lean kind has no popup blocker; the session's tab cap bounds it.
+
+Chromium reads only the last `--disable-features` of its command line, so the features
+turned off here are added to Playwright's own list (PLAYWRIGHT_DISABLED_FEATURES, its
+default for the pinned Playwright) and Playwright's switch is left out;
+tests/integration/test_chromium_args.py fails when Playwright's default list changes."""
 
 from __future__ import annotations
 
@@ -33,6 +43,20 @@ CHROMIUM_ARGS = [
     "--disable-quic",
     "--webrtc-ip-handling-policy=disable_non_proxied_udp",
 ]
+# What Playwright 1.65 passes as `--disable-features` (its chromiumSwitches).
+PLAYWRIGHT_DISABLED_FEATURES = (
+    "AvoidUnnecessaryBeforeUnloadCheckSync,DestroyProfileOnBrowserClose,HttpsUpgrades,"
+    "HttpsFirstBalancedModeAutoEnable,LensOverlay,MediaRouter,PaintHolding,ThirdPartyStoragePartitioning,"
+    "AvoidCorsURLLoaderRestartOnRedirect,TcpPortRandomizationWin,OptimizationHints,NetworkTimeServiceQuerying,"
+    "AimEnabled,PreconnectToSearch,msForceBrowserSignIn,msEdgeUpdateLaunchServicesPreferredVersion"
+)
+# Autofill's form-type queries to content-autofill.googleapis.com, which the egress gate
+# would refuse (and log) on every form the agent types into.
+DISABLED_FEATURES = ["AutofillServerCommunication"]
+# Playwright's defaults left out: its feature list (replaced by the merged one) and the
+# switch that turns Chromium's popup blocker off.
+IGNORED_DEFAULT_ARGS = [f"--disable-features={PLAYWRIGHT_DISABLED_FEATURES}", "--disable-popup-blocking"]
+FEATURE_ARGS = [f"--disable-features={PLAYWRIGHT_DISABLED_FEATURES},{','.join(DISABLED_FEATURES)}"]
 
 
 # A person's window: larger than any viewport a task asks for, on a screen of this size.
@@ -79,8 +103,8 @@ async def launch_chromium(
     return await playwright.chromium.launch(
         executable_path=executable_path(playwright, settings, kind),
         headless=display is None and (settings.headless or kind == "lean"),
-        args=CHROMIUM_ARGS + (DISGUISE_ARGS if disguised else []),
-        ignore_default_args=["--enable-automation"] if disguised else None,
+        args=CHROMIUM_ARGS + FEATURE_ARGS + (DISGUISE_ARGS if disguised else []),
+        ignore_default_args=IGNORED_DEFAULT_ARGS + (["--enable-automation"] if disguised else []),
         env={**os.environ, "DISPLAY": display} if display else None,
         handle_sigint=False,
         handle_sigterm=False,

@@ -5,13 +5,14 @@ Every `interval` seconds each tab is sampled over DevTools: `Runtime.getHeapUsag
 (its JavaScript heap, ArrayBuffer backing stores and DOM memory) and
 `Performance.getMetrics` (how busy its main thread was, and the CPU time of its
 renderer process). A page past the memory limit is closed at once and the task
-ends. A page whose main thread stays busy is slowed down: its renderer process
-(found by its CPU time, which the OS and DevTools both report) gets the lowest
-CPU priority (nice 19), so every other task's renderer runs first; still busy
+ends. A page whose main thread stays busy is named to the model; still busy
 `busy_seconds` later, it is closed and the task ends. A page that stops
 answering at all (a script that never yields) is closed, and the task ends when
-a second one does. Chromium never shares a renderer process between browser
-contexts, so a slowed process holds only this task's pages."""
+a second one does. Slowing a busy page is not this watch's job: the worker's
+OS-side reading (worker/browser/busy_renderers.py) gives a spinning renderer thread
+the lowest priority within a second, by its own scheduling figures. (This watch
+once reniced the renderer whose CPU time matched the one DevTools reported; two
+renderers can match, and a wrong match would slow another task's page.)"""
 
 from __future__ import annotations
 
@@ -21,7 +22,6 @@ import weakref
 from dataclasses import dataclass, field
 from types import TracebackType
 
-import psutil  # type: ignore[import-untyped]
 from playwright.async_api import CDPSession, Page
 from playwright.async_api import Error as PlaywrightError
 
@@ -29,9 +29,7 @@ from worker.browser.session import BrowserSession
 
 log = logging.getLogger("browserq.browser")
 BUSY_SHARE = 0.8  # a page whose main thread is busy this share of a sample is busy
-BUSY_SAMPLES_TO_SLOW = 2  # that many busy samples in a row: slowed down
-SLOW_NICE = 19  # the renderer of a busy page runs only when nothing else wants the processor
-PROCESS_MATCH_SECONDS = 0.1  # how far the OS's and DevTools' CPU times of one process may differ
+BUSY_SAMPLES_TO_TELL = 2  # that many busy samples in a row: the model is told
 UNANSWERED_TO_CLOSE = 3  # a page that does not answer this many samples in a row is closed
 HUNG_PAGES_TO_END = 2  # the task ends when this many of its pages had to be closed for hanging
 
@@ -48,9 +46,8 @@ class _Sample:
     busy: float = 0.0  # cumulative main-thread busy seconds (TaskDuration)
     at: float = 0.0
     busy_run: int = 0
-    slowed_at: float | None = None
+    busy_since: float | None = None
     unanswered: int = 0
-    pid: int | None = None  # its renderer process, once told apart from the others by its CPU time
 
 
 @dataclass
@@ -85,9 +82,9 @@ class PageWatch:
             metrics = await asyncio.wait_for(self._metrics(page), self.limits.interval * 2)
         except TimeoutError:
             sample.unanswered += 1
-            if sample.slowed_at is None:  # a page too busy to answer is busy
-                sample.slowed_at = asyncio.get_running_loop().time()
-                await self._slow(page, sample)
+            if sample.busy_since is None:  # a page too busy to answer is busy
+                sample.busy_since = asyncio.get_running_loop().time()
+                self._tell_busy(page)
             if sample.unanswered >= UNANSWERED_TO_CLOSE:
                 self._hung += 1
                 await self._close(page, "stopped answering (a script that never yields)")
@@ -97,8 +94,6 @@ class PageWatch:
         except PlaywrightError:
             return  # navigating or closed: the next sample reads the new document
         sample.unanswered = 0
-        if sample.pid is None and (cpu := metrics.get("ProcessTime")):
-            sample.pid = await asyncio.to_thread(_renderer_by_cpu_time, cpu)
         now, busy = asyncio.get_running_loop().time(), metrics.get("TaskDuration", 0.0)
         heap = metrics.get("memory", 0.0)
         if self.limits.memory_bytes and heap > self.limits.memory_bytes:
@@ -113,13 +108,13 @@ class PageWatch:
         if not self.limits.busy_seconds:
             return
         if sample.busy_run == 0:
-            sample.slowed_at = None
-        elif sample.busy_run >= BUSY_SAMPLES_TO_SLOW and sample.slowed_at is None:
-            sample.slowed_at = now
-            await self._slow(page, sample)
-        elif sample.slowed_at is not None and now - sample.slowed_at >= self.limits.busy_seconds:
+            sample.busy_since = None
+        elif sample.busy_run >= BUSY_SAMPLES_TO_TELL and sample.busy_since is None:
+            sample.busy_since = now
+            self._tell_busy(page)
+        elif sample.busy_since is not None and now - sample.busy_since >= self.limits.busy_seconds:
             limit = self.limits.busy_seconds
-            await self._close(page, f"kept the processor busy for over {limit:g} s after it was slowed down")
+            await self._close(page, f"kept the processor busy for over {limit:g} s")
             self._end(f"a page kept the processor busy for over {limit:g} s")
 
     async def _metrics(self, page: Page) -> dict[str, float]:
@@ -136,12 +131,10 @@ class PageWatch:
         )
         return metrics
 
-    async def _slow(self, page: Page, sample: _Sample) -> None:
-        pid = await asyncio.to_thread(_lower, sample.pid) if sample.pid else None
-        how = "its process now runs only when others do not need the processor" if pid else "it could not be slowed"
-        log.warning("a busy page %s: %s (pid %s)", page.url, how, pid)
+    def _tell_busy(self, page: Page) -> None:
+        log.warning("a busy page %s", page.url)
         self.session.events.add(
-            f"The page {page.url} kept the processor busy: {how}. "
+            f"The page {page.url} keeps the processor busy. "
             f"If it stays busy for {self.limits.busy_seconds:g} s it is closed and the task ends."
         )
 
@@ -157,29 +150,3 @@ class PageWatch:
     def _end(self, reason: str) -> None:
         if self.ended is None:
             self.ended = reason
-
-
-def _renderer_by_cpu_time(cpu_seconds: float) -> int | None:
-    """The renderer process of this worker's Chromium whose CPU time is `cpu_seconds` (what
-    DevTools said of a page's process), when exactly one is that close; else None (never a
-    guess: a wrong one would slow another task's page)."""
-    found = []
-    for proc in psutil.Process().children(recursive=True):
-        try:
-            if "--type=renderer" not in proc.cmdline():
-                continue
-            times = proc.cpu_times()
-            if abs(times.user + times.system - cpu_seconds) <= PROCESS_MATCH_SECONDS:
-                found.append(proc.pid)
-        except psutil.Error:
-            continue
-    return found[0] if len(found) == 1 else None
-
-
-def _lower(pid: int) -> int | None:
-    """The lowest CPU priority for the process; its pid, or None if it is gone."""
-    try:
-        psutil.Process(pid).nice(SLOW_NICE)
-    except psutil.Error:
-        return None
-    return pid

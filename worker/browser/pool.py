@@ -1,6 +1,7 @@
 """One warm Chromium per worker process, of the process's kind (shared/browser_kinds.py);
 a fresh context per task. The headful kind's Chromium runs on a virtual display the
-pool starts before it and stops after it."""
+pool starts before it and stops after it. While a Chromium runs, its busy renderers are
+slowed (worker/browser/busy_renderers.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from playwright.async_api import Browser, BrowserContext, Playwright, async_play
 
 from shared import metrics
 from shared.settings import Settings
+from worker.browser.busy_renderers import BusyRenderers
 from worker.browser.chromium import launch_chromium
 from worker.browser.disguise import context_options, person_user_agent
 from worker.browser.virtual_display import VirtualDisplay
@@ -33,6 +35,7 @@ class BrowserPool:
         self._display: VirtualDisplay | None = None
         self._disguise: dict[str, Any] = {}  # what every context of a disguised kind adds
         self._lock = asyncio.Lock()
+        self._busy_renderers = BusyRenderers()
         self.launches = 0
 
     async def browser(self) -> Browser:
@@ -44,6 +47,7 @@ class BrowserPool:
                     log.warning("Chromium is gone; relaunching it")
                 metrics.browser_launched(restart=self._browser is not None)
                 self._browser = await self._launch(self._playwright)
+                self._busy_renderers.start()
                 self.launches += 1
             return self._browser
 
@@ -81,6 +85,7 @@ class BrowserPool:
 
     async def close(self) -> None:
         await self.discard()
+        await asyncio.to_thread(self._busy_renderers.stop)
         async with self._lock:
             if self._playwright is not None:
                 try:

@@ -31,23 +31,29 @@ MIN_DOWNLOAD_GRANT = 64 * 1024  # less room than this under the cap: the running
 # It also spares the browser a page's popup storm: past `__CAP__` tabs asked by one document,
 # window.open returns null and target links stay put, so the tabs are never even made (the
 # session closes any tab past the task's cap anyway, whoever opened it).
+# A window.open without a user gesture that Chromium's popup blocker refused (it returns
+# null; worker/browser/chromium.py) is not counted, and the session is told once a document.
 OPENER_JS = """(() => {
   if (window.__bqOpened !== undefined) return;
-  let opened = 0, told = false;
-  const refused = () => {
-    if (!told && typeof window.__bqTabRefused === 'function') window.__bqTabRefused().catch(() => {});
-    told = true;
+  let opened = 0;
+  const told = new Set();
+  const tell = (why) => {
+    if (!told.has(why) && typeof window.__bqTabRefused === 'function') window.__bqTabRefused(why).catch(() => {});
+    told.add(why);
   };
   const open = window.open;
   window.open = function (...args) {
-    if (opened >= __CAP__) { refused(); return null; }
-    opened++;
-    return open.apply(this, args);
+    if (opened >= __CAP__) { tell('cap'); return null; }
+    const gesture = !navigator.userActivation || navigator.userActivation.isActive;
+    const opener = !/noopener|noreferrer/i.test(String(args[2] || ''));
+    const win = open.apply(this, args);
+    if (win === null && !gesture && opener) tell('blocked'); else opened++;
+    return win;
   };
   document.addEventListener('click', (e) => {
     const el = e.target && e.target.closest && e.target.closest('a[target], area[target], form[target]');
     if (el && el.target && !['_self', '_parent', '_top'].includes(el.target)) {
-      if (opened >= __CAP__) { refused(); e.preventDefault(); } else opened++;
+      if (opened >= __CAP__) { tell('cap'); e.preventDefault(); } else opened++;
     }
   }, true);
   Object.defineProperty(window, '__bqOpened', { get: () => opened });
@@ -140,7 +146,7 @@ class BrowserSession:
     async def start(self) -> Page:
         if self.meter is not None and self.download_room is not None:
             self._metering = asyncio.create_task(self._meter_downloads(self.meter))
-        await self.context.expose_binding("__bqTabRefused", lambda _source: self._tab_refused())
+        await self.context.expose_binding("__bqTabRefused", lambda _source, why="cap": self._tab_refused(why))
         await self.context.add_init_script(OPENER_JS.replace("__CAP__", str(max(self.max_tabs - 1, 0))))
         await install_listener_probe(self.context)
         return await self.open_tab()
@@ -205,7 +211,13 @@ class BrowserSession:
         self._bump()
         self.events.add(f"A new tab opened (tab_id {tab_id}) and is now the current tab.")
 
-    def _tab_refused(self) -> None:
+    def _tab_refused(self, why: str = "cap") -> None:
+        if why == "blocked":
+            self.events.count(
+                "A page tried to open a popup window without a click; the browser blocked it, as a person's "
+                "browser would. If you need that window, click the link or button that opens it."
+            )
+            return
         self.events.count(
             f"A page tried to open a new tab past this task's limit of {self.max_tabs} open tabs; "
             "it was not opened (or closed at once). Close tabs you no longer need before opening others."

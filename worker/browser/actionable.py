@@ -90,7 +90,7 @@ async def prepare_typing(ref: ElementRef, focus: bool) -> TypingTarget:
 
 # Where to press for a click on an element that plainly takes one (see CLICKABLE_JS): its
 # centre in the top frame's viewport, read in the same evaluate as the check, so the click is
-# two mouse events at that point (worker/browser/click.py) and no handle, selector or
+# the mouse moved, pressed and released there (worker/browser/click.py): no handle, selector or
 # Playwright script in the page is needed.
 _PLAIN_POINT_JS = on_element_js(
     f"""el => {{

@@ -23,7 +23,7 @@ from tests.integration.test_page_state import Env
 from tests.support import widgets
 from worker.agent import protocol as p
 from worker.agent.actions import ActionContext, ActionResult, run_action
-from worker.browser.actionable import CLICK_MARK, TypingTarget, prepare_typing
+from worker.browser.actionable import TypingTarget, prepare_typing
 from worker.browser.page_state import ElementGone, PageState, capture_page_state
 from worker.browser.session import BrowserSession
 from worker.browser.suggestions import wait_for_suggestions
@@ -276,9 +276,9 @@ class _LateHandler(http.server.BaseHTTPRequestHandler):
 
 
 def test_a_plain_click_lands_once_and_the_next_look_sees_a_late_navigation(env: Env, tmp_path: Path) -> None:
-    """click on a plainly clickable element goes by a marker selector, not a handle
-    (actionable.mark_for_click): its handler runs once, and a navigation it starts that
-    commits late is waited for, so the next look reads the new page, not the old one."""
+    """click on a plainly clickable element is the mouse at its centre (worker/browser/click.py),
+    no handle and nothing written into the page: its handler runs once, and a navigation it
+    starts that commits late is waited for, so the next look reads the new page, not the old one."""
     late = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _LateHandler)
     threading.Thread(target=late.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{late.server_address[1]}/late"
@@ -294,7 +294,7 @@ def test_a_plain_click_lands_once_and_the_next_look_sees_a_late_navigation(env: 
         await d.act("click", index=d.index_of(">Count<"))
         out: dict[str, Any] = {
             "clicks": await d.page.evaluate("document.getElementById('count').dataset.n"),
-            "marked": await d.page.evaluate(f"document.querySelector('[{CLICK_MARK}]')?.id"),
+            "attributes": await d.page.evaluate("document.getElementById('count').getAttributeNames()"),
         }
         await d.look()
         out["description"] = d.state.elements[d.index_of(">Count<")].description  # type: ignore[union-attr]
@@ -307,6 +307,7 @@ def test_a_plain_click_lands_once_and_the_next_look_sees_a_late_navigation(env: 
         out = drive(env, tmp_path, "autocomplete.html", body)
     finally:
         late.shutdown()
-    assert out["clicks"] == "1" and out["marked"] == "count"  # by the marker, once
-    assert CLICK_MARK not in out["description"]  # the marker is never shown to the model
+    assert out["clicks"] == "1"  # once
+    assert out["attributes"] == ["id", "onclick", "data-n"]  # nothing of ours left on the element
+    assert out["description"] == "<button type=submit>Count</button>"
     assert "Arrived late" in out["after"] and "Favourite language" not in out["after"]

@@ -60,3 +60,16 @@ def test_a_typed_done_leaves_the_next_steps_schemas_as_they_were() -> None:
     other = {"type": "object", "properties": {"n": {"type": "integer"}}}
     assert _done(response_json_schema(FINISHING, other))["properties"]["data"] == other
     assert _done(response_json_schema(None, PERSON))["properties"]["data"]["properties"] == PERSON["properties"]
+
+
+def test_each_caller_gets_its_own_copy_of_the_built_schema_with_the_output_schema_in_its_order() -> None:
+    """The document is built once per (actions, output schema); a caller that changes its
+    copy changes nobody else's, and the task's properties keep the order it gave them."""
+    zebra = {"type": "object", "properties": {"z": {"type": "string"}, "a": {"type": "string"}}}
+    first = response_json_schema(None, zebra)
+    _done(first)["properties"]["data"]["properties"].clear()
+    first["properties"].clear()
+    again = response_json_schema(None, zebra)
+    assert list(_done(again)["properties"]["data"]["properties"]) == ["z", "a"]
+    assert "action" in again["properties"]
+    assert response_json_schema(FINISHING, zebra) != again  # another set of actions, another document

@@ -17,10 +17,11 @@ from pydantic import Field
 
 from shared.storage.names import FileNameError, check_file_name
 from worker.agent.registry import Handler, Params, Registry
-from worker.browser.actionable import inner_point, mark_for_click, plainly_clickable, prepare_typing
+from worker.browser.actionable import inner_point, plain_click_point, plainly_clickable, prepare_typing
 from worker.browser.choices import ChoiceError
 from worker.browser.choices import read_value as read_whole_value
 from worker.browser.choices import select_options as choose_options
+from worker.browser.click import click_at, watch_navigations
 from worker.browser.date_input import fill_date_field
 from worker.browser.guard import REFUSED_ERRORS
 from worker.browser.human_dates import DateTextError
@@ -54,6 +55,9 @@ class ActionResult:
     error: str | None = None
     done: Done | None = None
     question: str | None = None  # ask_human: the agent loop asks a person and waits
+    # How many tabs the page had asked to open when the action ended, when the action read it
+    # (the loop then needs no round trip of its own to learn whether a tab is coming).
+    tabs_asked: int | None = None
 
     def as_record(self) -> dict[str, str]:
         return {"error": self.error} if self.error else {"result": self.text}
@@ -181,22 +185,24 @@ class Click(Params):
 @registry.action("click", Click, "click an element", may_change_page=True)
 async def click(ctx: ActionContext, params: Click) -> ActionResult:
     ref = _ref(ctx, params.index)
-    try:
-        selector = await mark_for_click(ref)
-    except ElementGone:
+    # The tab's navigation watch (made once per tab) while the element is checked.
+    point, watched = await asyncio.gather(
+        plain_click_point(ref), watch_navigations(ref.frame.page), return_exceptions=True
+    )
+    if isinstance(point, ElementGone):
         raise ActionError(f"element [{params.index}] is no longer on the page") from None
-    if selector is not None:  # plainly clickable: the same mouse events and wait for a navigation, fewer round trips
-        try:
-            await ref.frame.click(selector, force=True, strict=True, timeout=ACTION_TIMEOUT_MS)
-            return ActionResult(f"Clicked [{params.index}]")
-        except PlaywrightError as exc:
-            if ref.frame.is_detached() or "performing click action" in str(exc):
-                raise  # the mouse events were sent: clicking again could click twice
+    if isinstance(point, BaseException):
+        raise point
+    if isinstance(watched, BaseException):
+        raise watched
+    if point is not None:  # plainly clickable: the mouse at its centre, and the wait for a navigation it starts
+        clicked = await click_at(ref.frame.page, *point)
+        return ActionResult(f"Clicked [{params.index}]", tabs_asked=clicked.tabs_asked)
     handle = await _element(ctx, params.index)
     plain = await plainly_clickable(handle)
-    point = None if plain else await inner_point(handle)  # an SVG slice: its box's centre is another's
+    inside = None if plain else await inner_point(handle)  # an SVG slice: its box's centre is another's
     try:
-        await handle.click(timeout=ACTION_TIMEOUT_MS, force=plain or point is not None, position=point)
+        await handle.click(timeout=ACTION_TIMEOUT_MS, force=plain or inside is not None, position=inside)
     except PlaywrightError:
         # Covered or moving: a DOM click still reaches the element's handlers.
         await handle.evaluate("el => el.click()")

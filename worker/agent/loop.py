@@ -241,7 +241,9 @@ class Agent:
                     return results, outcome, ""
                 continue
             if asked is not None:
-                known_asked = await self.session.tabs_requested()
+                known_asked = result.tabs_asked
+                if known_asked is None:
+                    known_asked = await self.session.tabs_requested()
                 if (known_asked or 0) > asked:
                     await self.session.wait_for_new_tab(before[0])
             if self._page_mark() != before:

@@ -5,9 +5,9 @@ them before anything touches the browser."""
 
 from __future__ import annotations
 
-import copy
 import functools
-from typing import Any
+import json
+from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError, model_validator
 
@@ -85,13 +85,22 @@ def response_json_schema(
     `action_names` narrows the actions offered (the last step offers only
     `done`). `output_schema`, the task's structured output, becomes the type of
     `done`'s `data`, so a provider that enforces schemas enforces it too (the
-    prompt still states it, and the answer is still validated against it)."""
-    names = action_names or list(ACTIONS)
+    prompt still states it, and the answer is still validated against it).
+
+    Asked for at every step: pydantic builds the actions' schemas in about 4 ms, so the
+    document is built once per (actions, output schema) and each caller gets its own copy."""
+    names = tuple(action_names or ACTIONS)
+    output = json.dumps(output_schema) if output_schema is not None else None
+    return cast(dict[str, Any], json.loads(_schema_text(names, output)))
+
+
+@functools.lru_cache(maxsize=64)
+def _schema_text(names: tuple[str, ...], output_schema_text: str | None) -> str:
+    output_schema = json.loads(output_schema_text) if output_schema_text is not None else None
     variants: list[dict[str, Any]] = []
     for name in names:
-        params = _params_schema(name)
-        if name == "done" and output_schema is not None:
-            params = copy.deepcopy(params)  # its `data` is typed below; the cached one stays as it is
+        params = ACTIONS[name].model_json_schema()
+        params.pop("title", None)
         variants.append(
             {
                 "type": "object",
@@ -113,16 +122,7 @@ def response_json_schema(
     }
     if output_schema is not None and "done" in names:
         _type_done_data(schema, variants[names.index("done")]["properties"]["done"], output_schema)
-    return schema
-
-
-@functools.cache
-def _params_schema(name: str) -> dict[str, Any]:
-    """An action's parameters as JSON Schema, made once: pydantic's generation of all of
-    them was redone for every step (a few percent of the worker's Python time a step)."""
-    params = ACTIONS[name].model_json_schema()
-    params.pop("title", None)
-    return params
+    return json.dumps(schema)
 
 
 def _type_done_data(root: dict[str, Any], done: dict[str, Any], output_schema: dict[str, Any]) -> None:

@@ -5,8 +5,9 @@ Playwright's checks (visible, stable across two animation frames, enabled,
 receives events, editable) and, for `fill`, its injected script cost tens of
 milliseconds per action even when the element sits still in view. When one
 evaluate shows that the element is visible, enabled, in the viewport of the
-top frame and not covered at its centre, a click runs with `force=True` (the
-same real mouse events, without the waits); and an editable text field is
+top frame and not covered at its centre, a click is the mouse pressed and
+released at that centre (worker/browser/click.py: the same real mouse events,
+without the waits); and an editable text field is
 focused and its text selected in the same evaluate, so typing is one
 `Input.insertText` (trusted input events, as `fill` sends). Anything less
 plain (in an iframe, off screen, covered, a date picker) takes Playwright's
@@ -14,7 +15,6 @@ checked path."""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
 from playwright.async_api import ElementHandle, Position
@@ -88,27 +88,24 @@ async def prepare_typing(ref: ElementRef, focus: bool) -> TypingTarget:
     return TypingTarget(bool(out["date"]), bool(out.get("focused")), bool(out.get("suggests")))
 
 
-# Click by a marker instead of by an ElementHandle: a handle made in the page's world makes
-# Playwright install its 345 KB injected script there for the handle's preview (one compile
-# per document), and its click then adopts the element into its own world; a selector is
-# resolved in that world directly. The marker is an attribute page state never shows; the
-# next marked click takes it off (no listener: the listener probe would count one).
-CLICK_MARK = "data-bq-click"
-_MARK_JS = on_element_js(
-    f"""(el, token) => {{
-  if (!({CLICKABLE_JS})(el)) return false;
-  for (const old of document.querySelectorAll('[{CLICK_MARK}]')) old.removeAttribute('{CLICK_MARK}');
-  el.setAttribute('{CLICK_MARK}', token);
-  return true;
+# Where to press for a click on an element that plainly takes one (see CLICKABLE_JS): its
+# centre in the top frame's viewport, read in the same evaluate as the check, so the click is
+# the mouse moved, pressed and released there (worker/browser/click.py): no handle, selector or
+# Playwright script in the page is needed.
+_PLAIN_POINT_JS = on_element_js(
+    f"""el => {{
+  if (!({CLICKABLE_JS})(el)) return null;
+  const r = el.getBoundingClientRect();
+  return {{x: r.left + r.width / 2, y: r.top + r.height / 2}};
 }}"""
 )
 
 
-async def mark_for_click(ref: ElementRef) -> str | None:
-    """A selector for the element when it can plainly take a click now (see CLICKABLE_JS),
-    else None. Raises page_state.ElementGone when it is no longer there."""
-    token = uuid.uuid4().hex[:12]
-    return f'[{CLICK_MARK}="{token}"]' if await evaluate_on_element(ref, _MARK_JS, token) else None
+async def plain_click_point(ref: ElementRef) -> tuple[float, float] | None:
+    """The element's centre when it can plainly take a click now (see CLICKABLE_JS), else
+    None. Raises page_state.ElementGone when it is no longer there."""
+    point = await evaluate_on_element(ref, _PLAIN_POINT_JS)
+    return (float(point["x"]), float(point["y"])) if point else None
 
 
 # A point of the element (relative to its box) where a click reaches it, when its centre does

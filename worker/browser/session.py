@@ -134,6 +134,9 @@ class BrowserSession:
         self._reserved: set[str] = set()
         self._pending: set[asyncio.Task[None]] = set()
         self._pristine: set[Page] = set()  # tabs open_tab made that nothing has loaded or written into
+        # Tabs whose document, the latest committed, was seen parsed (its DOMContentLoaded came after
+        # its commit): ready() need not ask Playwright, whose wait sends the driver three messages.
+        self._parsed: set[Page] = set()
         self.meter: ByteMeter | None = None  # the gate's, set by the worker: downloads are metered there
         self._downloading: dict[Path, Download] = {}  # the running downloads, by their partial file
         self._stopped: dict[Path, int] = {}  # downloads cancelled at the cap: their size then
@@ -188,6 +191,8 @@ class BrowserSession:
         page.on("download", self._on_download)
         page.on("request", self._on_request)
         page.on("close", lambda p: self._forget(p))
+        page.on("domcontentloaded", lambda p: self._parsed.add(p))
+        page.on("framenavigated", lambda frame: self._parsed.discard(page) if frame is page.main_frame else None)
         return tab_id
 
     @property
@@ -219,6 +224,7 @@ class BrowserSession:
         )
 
     def _forget(self, page: Page) -> None:
+        self._parsed.discard(page)
         for tab_id, known in list(self._tabs.items()):
             if known is page:
                 del self._tabs[tab_id]
@@ -262,6 +268,8 @@ class BrowserSession:
         """The current tab once its document is parsed (or after READY_TIMEOUT_MS:
         a page that never finishes loading is still read as it is)."""
         page = await self.page()
+        if page in self._parsed:
+            return page
         try:
             await page.wait_for_load_state("domcontentloaded", timeout=READY_TIMEOUT_MS)
         except Exception as exc:

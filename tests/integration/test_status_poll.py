@@ -23,7 +23,6 @@ from shared.models import Task, TaskStatus, utcnow
 from shared.settings import Settings, get_settings, reset_settings_cache
 from shared.task_store import Lease
 from tests.support.stack import drop_postgres_db, fresh_postgres_db
-from worker.agent import status_poll
 from worker.agent.control import Interrupted, TaskControl
 
 HANG_GUARD = 30.0  # seconds: only so a broken poll fails the test instead of hanging it
@@ -167,6 +166,5 @@ def test_a_task_that_left_gets_no_more_reads(settings: Settings) -> None:
             assert one.status == TaskStatus.running  # and told the one that left nothing
         finally:
             await two.__aexit__(None, None, None)
-        assert status_poll.for_this_loop() is status_poll.for_this_loop()
 
     asyncio.run(run())

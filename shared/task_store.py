@@ -5,6 +5,7 @@ taken back meanwhile."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -123,13 +124,26 @@ def _held(lease: Lease) -> list[Any]:
     ]
 
 
-def heartbeat(session: Session, lease: Lease) -> TaskStatus | None:
-    """Renew the lease; returns the task's status, or None when the lease is lost."""
-    result = _run_update(session, update(Task).where(*_held(lease)).values(heartbeat_at=utcnow()))
-    session.commit()
-    if result.rowcount != 1:
-        return None
-    return session.exec(select(col(Task.status)).where(Task.id == lease.task_id)).one()
+def heartbeat(session: Session, leases: Collection[Lease]) -> None:
+    """Renew every one of `leases` that still holds its task, in one UPDATE."""
+    if leases:
+        _run_update(
+            session, update(Task).where(or_(*(and_(*_held(lease)) for lease in leases))).values(heartbeat_at=utcnow())
+        )
+        session.commit()
+
+
+def current_statuses(session: Session, leases: Collection[Lease]) -> dict[Lease, TaskStatus | None]:
+    """`current_status` of many leases in one read (a worker process's running tasks)."""
+    if not leases:
+        return {}
+    rows = session.exec(
+        select(col(Task.id), col(Task.status), col(Task.attempt), col(Task.worker_id)).where(
+            col(Task.id).in_({lease.task_id for lease in leases})
+        )
+    ).all()
+    found = {row[0]: row[1:] for row in rows}
+    return {lease: _status_under(lease, found.get(lease.task_id)) for lease in leases}
 
 
 def current_status(session: Session, lease: Lease) -> TaskStatus | None:
@@ -137,9 +151,14 @@ def current_status(session: Session, lease: Lease) -> TaskStatus | None:
     row = session.exec(
         select(col(Task.status), col(Task.attempt), col(Task.worker_id)).where(Task.id == lease.task_id)
     ).one_or_none()
+    return _status_under(lease, row)
+
+
+def _status_under(lease: Lease, row: Any) -> TaskStatus | None:
+    """A (status, attempt, worker_id) row's status while `lease` holds the task, else None."""
     if row is None or row[1] != lease.attempt or row[2] != lease.worker_id:
         return None
-    return row[0] if row[0] in ACTIVE else None
+    return cast(TaskStatus, row[0]) if row[0] in ACTIVE else None
 
 
 def next_step_number(session: Session, task_id: str) -> int:

@@ -297,8 +297,8 @@ class LiveView:
 
     async def _under_control(self) -> bool:
         """A person may drive only a paused task, so they never fight the agent
-        mid-action. The control watcher polls; a fresh read covers the moment
-        right after the pause, before the watcher has seen it, and tells the agent."""
+        mid-action. The status poll reads in rounds; a fresh read covers the moment
+        right after the pause, before the poll has seen it, and tells the agent."""
         if self.control.status == TaskStatus.paused:
             return True
 

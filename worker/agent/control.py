@@ -1,5 +1,6 @@
-"""Cooperative control of a running task: a watcher renews the lease and reads
-the task's status from the database; the agent loop checks it between actions
+"""Cooperative control of a running task: the loop's status poll
+(worker/agent/status_poll.py) renews the lease and reads the task's status from
+the database, with every other task of the process; the agent loop checks it between actions
 and races its long waits (the model) against it, so stop and pause take effect
 within a fraction of a second."""
 
@@ -11,11 +12,10 @@ import time
 from collections.abc import Awaitable
 from typing import TypeVar
 
-from shared import task_store
-from shared.db import session_scope
 from shared.models import TaskStatus
 from shared.settings import Settings
 from shared.task_store import Lease
+from worker.agent import status_poll
 
 log = logging.getLogger("browserq.worker")
 T = TypeVar("T")
@@ -41,43 +41,21 @@ class TaskControl:
         self.changed = asyncio.Event()
         self.parked = asyncio.Event()  # set while the agent waits in a checkpoint, paused
         self.driven = 0  # inputs a person applied to the page through the live view
-        self._watcher: asyncio.Task[None] | None = None
+        self._poll: status_poll.StatusPoll | None = None
 
     async def __aenter__(self) -> TaskControl:
-        self._watcher = asyncio.create_task(self._watch())
+        self._poll = status_poll.for_this_loop()
+        self._poll.join(self.lease, self.settings, self._set)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._watcher:
-            self._watcher.cancel()
-            try:
-                await self._watcher
-            except (asyncio.CancelledError, Exception):
-                pass
-
-    async def _watch(self) -> None:
-        last_beat = 0.0
-        while True:
-            now = time.monotonic()
-            beat = now - last_beat >= self.settings.heartbeat_seconds
-            try:
-                status = await asyncio.to_thread(self._read, beat)
-                if beat:
-                    last_beat = now
-                self._set(status)
-            except Exception as exc:  # the database blinked: keep going, the lease allows it
-                log.warning("control check failed for task %s: %s", self.lease.task_id, exc)
-            await asyncio.sleep(self.settings.control_poll_seconds)
-
-    def _read(self, beat: bool) -> TaskStatus | None:
-        with session_scope() as session:
-            if beat:
-                return task_store.heartbeat(session, self.lease)
-            return task_store.current_status(session, self.lease)
+        if self._poll is not None:
+            self._poll.leave(self.lease)
+            self._poll = None
 
     def saw(self, status: TaskStatus | None) -> None:
         """A status read elsewhere in this process (the live view, right after a person took
-        control): the agent acts on it now rather than at the watcher's next poll."""
+        control): the agent acts on it now rather than at the status poll's next round."""
         self._set(status)
 
     async def until_parked(self, timeout: float) -> bool:

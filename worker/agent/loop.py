@@ -270,7 +270,7 @@ class Agent:
                 raise Interrupted("the lease was lost while waiting for a person", lease_lost=True)
             if not reply.waiting:
                 break
-            await asyncio.sleep(self.settings.control_poll_seconds)  # the watcher's read predated the question
+            await asyncio.sleep(self.settings.control_poll_seconds)  # the status poll's read predated the question
         self._waited += time.perf_counter() - waited
         self._failures = 0
         return ActionResult(self.took_answer(reply, driven))

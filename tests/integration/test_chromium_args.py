@@ -45,17 +45,24 @@ def site() -> Iterator[SiteServer]:
         yield server
 
 
-def _browser_arguments() -> list[list[str]]:
-    """The command line of each Chromium browser process (not its children) below this process."""
-    found = []
+def _browser_arguments() -> dict[int, list[str]]:
+    """The command line of each Chromium browser process (not its children) below this process,
+    by pid (a stack an earlier test of the run left up has browsers below it too)."""
+    found = {}
     for proc in psutil.Process().children(recursive=True):
         try:
             arguments = proc.cmdline()
         except psutil.Error:
             continue
         if any(a.startswith("--remote-debugging-pipe") for a in arguments):
-            found.append(arguments)
+            found[proc.pid] = arguments
     return found
+
+
+def _launched(before: dict[int, list[str]]) -> list[str]:
+    """The command line of the one browser started since `before` was read."""
+    (arguments,) = [a for pid, a in _browser_arguments().items() if pid not in before]
+    return arguments
 
 
 def _feature_switches(arguments: list[str]) -> list[str]:
@@ -64,11 +71,12 @@ def _feature_switches(arguments: list[str]) -> list[str]:
 
 async def _command_lines() -> tuple[list[str], list[str]]:
     async with async_playwright() as pw:
+        before = _browser_arguments()
         plain = await pw.chromium.launch(executable_path=CHROMIUM)
-        (plain_args,) = _browser_arguments()
+        plain_args = _launched(before)
         await plain.close()
         ours = await launch_chromium(pw, Settings(chromium_path=CHROMIUM))
-        (our_args,) = _browser_arguments()
+        our_args = _launched(before)
         await ours.close()
         return plain_args, our_args
 

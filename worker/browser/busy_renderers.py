@@ -156,8 +156,13 @@ class BusyRenderers:
         if not self._zygotes or now - self._scanned >= FULL_SCAN_SECONDS:
             seen, self._scanned = descendants(self.root), now
             self._zygotes = [pid for pid in seen if _type(pid) == "zygote"]
-        else:
+        else:  # and the renderers found outside a zygote by the last full scan, while they live
             seen = [pid for zygote in self._zygotes for pid in children(zygote)]
+            seen += [
+                pid
+                for pid, renderer in self._renderer.items()
+                if renderer and pid not in seen and os.path.exists(f"/proc/{pid}")
+            ]
         for pid in seen:
             if pid not in self._renderer:
                 self._renderer[pid] = _type(pid) == "renderer"

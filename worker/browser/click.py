@@ -36,8 +36,9 @@ log = logging.getLogger("browserq.click")
 
 NAVIGATION_WAIT_SECONDS = 10.0  # as long as Playwright's click waited (the action timeout)
 # A download this session saw begin reaches Playwright's `download` event by another session:
-# waited for this long, so the agent loop's settle (which saves it) has it in hand.
-DOWNLOAD_EVENT_SECONDS = 2.0
+# waited for this long, so the agent loop's settle (which saves it) has it in hand. It comes
+# within milliseconds on an idle host; the bound only matters on a loaded one.
+DOWNLOAD_EVENT_SECONDS = 10.0
 # The barrier's question: how many tabs the page has asked to open (session.OPENER_JS), which
 # the agent loop wants after a click anyway.
 _TABS_ASKED = "typeof window.__bqOpened === 'number' ? window.__bqOpened : 0"

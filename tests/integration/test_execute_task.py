@@ -18,14 +18,14 @@ from sqlmodel import col, select
 from shared import billing
 from shared.db import session_scope
 from shared.keys import create_api_key
-from shared.migrate import upgrade_database
 from shared.models import Step, Task, TaskStatus
 from shared.netguard import AllowList
-from shared.settings import Settings, get_settings, reset_settings_cache
+from shared.settings import Settings, get_settings
 from shared.task_store import Lease
+from tests.support.database import migrated_database
 from tests.support.scripted_model import ScriptedModelServer, answer, message_texts
 from tests.support.site import SiteServer
-from tests.support.stack import CHROMIUM, drop_postgres_db, fresh_postgres_db
+from tests.support.stack import CHROMIUM
 from worker.agent.control import TaskControl
 from worker.agent.loop import Agent
 from worker.agent.prompt import RunState
@@ -44,9 +44,7 @@ PAGE = """<!doctype html><html><head><title>Stock</title></head><body>
 @pytest.fixture(scope="module")
 def settings(model: ScriptedModelServer) -> Iterator[Settings]:
     """The process's settings pointed at a fresh database, a scratch data folder and the scripted model."""
-    db_url = fresh_postgres_db()
     env = {
-        "BROWSERQ_DATABASE_URL": db_url,
         "BROWSERQ_DATA_DIR": tempfile.mkdtemp(prefix="browserq-exec-"),
         "BROWSERQ_CHROMIUM_PATH": CHROMIUM,
         "BROWSERQ_ALLOW_PRIVATE_HOSTS": '["127.0.0.1:*"]',
@@ -55,17 +53,8 @@ def settings(model: ScriptedModelServer) -> Iterator[Settings]:
         "OPENAI_BASE_URL": model.base_url,
         "OPENAI_API_KEY": "test-key",
     }
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in env.items():
-            patch.setenv(name, value)
-        patch.delenv("BROWSERQ_BROKER_URL", raising=False)
-        reset_settings_cache()
-        upgrade_database()
-        try:
-            yield get_settings()
-        finally:
-            reset_settings_cache()
-            drop_postgres_db(db_url)
+    with migrated_database(env, unset=("BROWSERQ_BROKER_URL",)):
+        yield get_settings()
 
 
 def _new_task(text: str, **fields: Any) -> str:

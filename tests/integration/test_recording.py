@@ -7,11 +7,13 @@ from __future__ import annotations
 import asyncio
 import io
 import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import imageio_ffmpeg
 from PIL import Image
-from playwright.async_api import async_playwright
+from playwright.async_api import Page, async_playwright
 
 from tests.support.stack import CHROMIUM
 from worker.browser.page_state import capture_page_state
@@ -20,7 +22,9 @@ from worker.media.recorder import ScreencastRecorder, concat_list, recording_siz
 from worker.media.screenshots import take_screenshot
 
 
-async def _record(still_seconds: float) -> tuple[Path | None, int]:
+@asynccontextmanager
+async def _recorded_tab() -> AsyncIterator[tuple[Page, ScreencastRecorder]]:
+    """A 1280x960 tab of a fresh Chromium with its recorder started."""
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         try:
@@ -29,15 +33,20 @@ async def _record(still_seconds: float) -> tuple[Path | None, int]:
             page = await session.start()
             recorder = ScreencastRecorder(session, Path(tempfile.mkdtemp()) / "r.webm", 1280, 960)
             assert await recorder.start()
-            await page.set_content("<h1>Moving</h1>" + "<p>line</p>" * 400)
-            for _ in range(10):  # a page that repaints: about 2 s
-                await page.evaluate("window.scrollBy(0, 100)")
-                await asyncio.sleep(0.2)
-            await asyncio.sleep(still_seconds)  # nothing repaints: no frames arrive
-            frames = len(recorder._frames)
-            return await recorder.stop(), frames
+            yield page, recorder
         finally:
             await browser.close()
+
+
+async def _record(still_seconds: float) -> tuple[Path | None, int]:
+    async with _recorded_tab() as (page, recorder):
+        await page.set_content("<h1>Moving</h1>" + "<p>line</p>" * 400)
+        for _ in range(10):  # a page that repaints: about 2 s
+            await page.evaluate("window.scrollBy(0, 100)")
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(still_seconds)  # nothing repaints: no frames arrive
+        frames = len(recorder._frames)
+        return await recorder.stop(), frames
 
 
 def test_a_still_page_keeps_its_time_in_the_video_at_the_scaled_size() -> None:
@@ -74,30 +83,21 @@ def _coloured(jpeg: bytes) -> int:
 
 
 async def _shoot_while_recording() -> tuple[bytes | None, list[bytes], int]:
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        try:
-            context = await browser.new_context(viewport={"width": 1280, "height": 960})
-            session = BrowserSession(context, Path(tempfile.mkdtemp()) / "downloads")
-            page = await session.start()
-            recorder = ScreencastRecorder(session, Path(tempfile.mkdtemp()) / "r.webm", 1280, 960)
-            assert await recorder.start()
-            links = "".join(f'<p><a href="#a{i}">link number {i}</a></p>' for i in range(30))
-            await page.set_content(f"<h1>Links</h1>{links}")
-            await asyncio.sleep(1.0)  # the recorder follows the tab and has the page's frame
-            state = await capture_page_state(page)
-            before = len(recorder._frames)
-            async with recorder.paused():
-                shot = await take_screenshot(page, state, True, 70)
-                await asyncio.sleep(0.5)  # frames would have come by now
-            during = len(recorder._frames) - before
-            await page.evaluate("window.scrollBy(0, 200)")  # it records again after
-            await asyncio.sleep(1.0)
-            frames = [path.read_bytes() for _, path in recorder._frames]
-            await recorder.stop()
-            return shot.jpeg, frames, during
-        finally:
-            await browser.close()
+    async with _recorded_tab() as (page, recorder):
+        links = "".join(f'<p><a href="#a{i}">link number {i}</a></p>' for i in range(30))
+        await page.set_content(f"<h1>Links</h1>{links}")
+        await asyncio.sleep(1.0)  # the recorder follows the tab and has the page's frame
+        state = await capture_page_state(page)
+        before = len(recorder._frames)
+        async with recorder.paused():
+            shot = await take_screenshot(page, state, True, 70)
+            await asyncio.sleep(0.5)  # frames would have come by now
+        during = len(recorder._frames) - before
+        await page.evaluate("window.scrollBy(0, 200)")  # it records again after
+        await asyncio.sleep(1.0)
+        frames = [path.read_bytes() for _, path in recorder._frames]
+        await recorder.stop()
+        return shot.jpeg, frames, during
 
 
 def test_the_labels_of_a_step_screenshot_stay_out_of_the_recording() -> None:

@@ -14,28 +14,20 @@ from sqlmodel import Session, col, select
 from shared import task_store
 from shared.db import engine_for
 from shared.keys import create_api_key
-from shared.migrate import upgrade_database
 from shared.models import FINAL_STATUSES, Task, TaskStatus, Webhook, WebhookDelivery
-from shared.settings import reset_settings_cache
-from tests.support.stack import drop_postgres_db, fresh_postgres_db
+from tests.support.database import migrated_database
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def session() -> Iterator[Session]:
-    db_url = fresh_postgres_db()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("BROWSERQ_DATABASE_URL", db_url)
-        reset_settings_cache()
-        upgrade_database()
+    with migrated_database() as db_url:
         try:
             with Session(engine_for(db_url), expire_on_commit=False) as s:
                 yield s
         finally:
-            reset_settings_cache()
             engine_for(db_url).dispose()
-            drop_postgres_db(db_url)
 
 
 def _task(session: Session) -> Task:

@@ -18,11 +18,10 @@ from sqlmodel import col, select
 from shared import task_store
 from shared.db import session_scope
 from shared.keys import create_api_key
-from shared.migrate import upgrade_database
 from shared.models import Task, TaskStatus, utcnow
-from shared.settings import Settings, get_settings, reset_settings_cache
+from shared.settings import Settings, get_settings
 from shared.task_store import Lease
-from tests.support.stack import drop_postgres_db, fresh_postgres_db
+from tests.support.database import migrated_database
 from worker.agent.control import Interrupted, TaskControl
 
 HANG_GUARD = 30.0  # seconds: only so a broken poll fails the test instead of hanging it
@@ -30,18 +29,8 @@ HANG_GUARD = 30.0  # seconds: only so a broken poll fails the test instead of ha
 
 @pytest.fixture(scope="module")
 def settings() -> Iterator[Settings]:
-    db_url = fresh_postgres_db()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("BROWSERQ_DATABASE_URL", db_url)
-        patch.setenv("BROWSERQ_CONTROL_POLL_SECONDS", "0.05")
-        patch.setenv("BROWSERQ_HEARTBEAT_SECONDS", "0.2")
-        reset_settings_cache()
-        upgrade_database()
-        try:
-            yield get_settings()
-        finally:
-            reset_settings_cache()
-            drop_postgres_db(db_url)
+    with migrated_database({"BROWSERQ_CONTROL_POLL_SECONDS": "0.05", "BROWSERQ_HEARTBEAT_SECONDS": "0.2"}):
+        yield get_settings()
 
 
 def _running_tasks(count: int) -> list[Lease]:

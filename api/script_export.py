@@ -84,7 +84,7 @@ def _step(body: _Body, step: Step, following: str | None, uploads: list[str]) ->
     results = step.results or []
     elements = step.elements or [None] * len(actions)
     body.comment(f"Step {step.step}: {step.next_goal}" if step.next_goal else f"Step {step.step}")
-    navigated_to = None
+    ran: list[tuple[str, dict[str, Any], str | None]] = []
     for action, result, element in zip(actions, results, elements, strict=False):
         ((name, params),) = action.items()
         if name == "done":
@@ -92,12 +92,24 @@ def _step(body: _Body, step: Step, following: str | None, uploads: list[str]) ->
         if "error" in result:
             body.comment(f"({name} failed in the run and is left out: {result['error']})")
             continue
-        _action(body, name, params or {}, element, uploads)
-        navigated_to = params.get("url") if name == "navigate" else None
+        ran.append((name, params or {}, element))
+    navigated_to = ran[-1][1].get("url") if ran and ran[-1][0] == "navigate" else None
+    elsewhere = bool(following and following != step.url and not following.startswith(LOCAL))
+    last_opener = max((n for n, (name, _, _) in enumerate(ran) if name in OPENS_TABS), default=None)
+    for n, (name, params, element) in enumerate(ran):
+        _action(body, name, params, element, uploads)
+        if name in OPENS_TABS:
+            # The run went on at `following`: a tab this action opened may open after it returns.
+            waits = elsewhere and n == last_opener
+            body.add(
+                f"page = tabs.follow(page, same_page({py_str(following or '')}))"
+                if waits
+                else "page = tabs.follow(page)"
+            )
     if len(results) < len([a for a in actions if "done" not in a]):
         body.comment("(the rest of this step's actions never ran: the page changed under them)")
-    if following and following != step.url and not following.startswith(LOCAL) and following != navigated_to:
-        body.add(f"page.wait_for_url(same_page({py_str(following)}))")
+    if elsewhere and following != navigated_to:
+        body.add(f"page.wait_for_url(same_page({py_str(following or '')}))")
 
 
 def _action(body: _Body, name: str, params: dict[str, Any], element: str | None, uploads: list[str]) -> None:
@@ -144,8 +156,6 @@ def _action(body: _Body, name: str, params: dict[str, Any], element: str | None,
         body.add(f"{target}.set_input_files(args.{attribute})")
     else:  # extract, read_file, write_file, ask_human: nothing to do in the browser
         body.comment(f"(the agent's {name} here: {json.dumps(params, ensure_ascii=False)[:200]})")
-    if name in OPENS_TABS:
-        body.add("page = tabs.follow(page)")
 
 
 def _text_expression(text: str) -> str:

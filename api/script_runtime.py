@@ -46,8 +46,15 @@ class Tabs:
     def opened_one(self, page: Page) -> None:
         self.opened.append(page)
 
-    def follow(self, page: Page) -> Page:
-        """The tab the last action opened, if it opened one: the run went on there."""
+    def follow(self, page: Page, reached: Callable[[str], bool] | None = None) -> Page:
+        """The tab the last action opened, if it opened one: the run went on there. With
+        `reached` (the run's next page is elsewhere), a tab that opens after the action
+        returns (a page's script opens it late) is waited for too: until a tab opens or
+        this page gets there."""
+        for _ in range(TIMEOUT_MS // 50 if reached is not None else 0):
+            if len(self.opened) > self.seen or reached(page.url):
+                break
+            page.wait_for_timeout(50)  # Playwright delivers a new tab's event while it waits
         if len(self.opened) > self.seen:
             self.seen = len(self.opened)
             page = self.opened[-1]

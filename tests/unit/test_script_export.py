@@ -203,3 +203,29 @@ def test_each_action_becomes_its_playwright_statements_and_tabs_are_followed_aft
         "page.go_back()",
         '# (the agent\'s extract here: {"query": "price"})',
     ]
+
+
+def test_the_last_action_that_may_open_a_tab_waits_for_the_tab_or_the_page_the_run_reached_next() -> None:
+    """A tab a page's script opens late comes after the click returns: when the run's next page is
+    elsewhere, the last action that may have opened it waits for that tab or that URL, then the URL."""
+    task = Task(id="6f1c0000-0000-4000-8000-000000000003", owner_id="k", task="t", status=TaskStatus.finished)
+    link, later = "<a>Open list</a>", "http://127.0.0.1:9/list"
+    first = Step(
+        task_id=task.id,
+        step=1,
+        url="http://127.0.0.1:9/",
+        actions=[{"click": {"index": 1}}, {"click": {"index": 1}}, {"wait": {"seconds": 1}}],
+        elements=[link, link, None],
+        results=[{"result": "ok"}, {"result": "ok"}, {"result": "ok"}],
+    )
+    second = Step(task_id=task.id, step=2, url=later, actions=[{"done": {"text": "x"}}], results=[{"result": "x"}])
+    run = export_script(task, [first, second]).split("def run(")[1].split("# Step 2")[0]
+    follows = [line.strip() for line in run.splitlines() if "tabs.follow" in line or "wait_for_url" in line]
+    assert follows == [
+        "page = tabs.follow(page)",
+        f'page = tabs.follow(page, same_page("{later}"))',
+        f'page.wait_for_url(same_page("{later}"))',
+    ]
+    stays = Step(task_id=task.id, step=2, url=first.url, actions=[{"done": {"text": "x"}}], results=[{"result": "x"}])
+    run = export_script(task, [first, stays]).split("def run(")[1].split("# Step 2")[0]
+    assert "same_page" not in run and run.count("page = tabs.follow(page)") == 2

@@ -56,14 +56,20 @@ def drop_postgres_db(url: str) -> None:
 def fresh_redis_db() -> str:
     """A Redis database no other running stack uses: claimed with a key in db 0
     (released by `release_redis_db`, or after an hour if a test run died), so
-    concurrent test runs never flush or consume each other's queues."""
+    concurrent test runs never flush or consume each other's queues. A database a
+    client is still connected to is passed over even when unclaimed: a worker left
+    running by a killed test run (its claim expired) would take the new stack's tasks."""
     claims = redis.Redis.from_url(f"{REDIS_URL}/0")
+    in_use = {int(client["db"]) for client in claims.client_list()}
     for db in random.sample(range(1, 16), 15):
-        if claims.set(f"browserq-test:redis-db:{db}", os.getpid(), nx=True, ex=3600):
+        if db not in in_use and claims.set(f"browserq-test:redis-db:{db}", os.getpid(), nx=True, ex=3600):
             url = f"{REDIS_URL}/{db}"
             redis.Redis.from_url(url).flushdb()
             return url
-    raise RuntimeError("all 15 Redis test databases are in use; wait for other test runs or FLUSHDB db 0")
+    raise RuntimeError(
+        "all 15 Redis test databases are in use (claimed in db 0, or a client is connected: CLIENT LIST);"
+        " wait for other test runs, or stop leftover workers and FLUSHDB db 0"
+    )
 
 
 def release_redis_db(url: str) -> None:

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import pytest
 from playwright.async_api import Browser, Page, Playwright, async_playwright
 
-from worker.browser.page_state import PageState, blank_state, capture_page_state, element_handle
+from worker.browser.page_state import DOM_STATE_JS, PageState, blank_state, capture_page_state, element_handle
 from worker.browser.session import BrowserSession
 
 T = TypeVar("T")
@@ -82,6 +82,24 @@ root.getElementById('sb').addEventListener('click', () => window.clicks++);
 <iframe src="/inner.html"></iframe></body></html>""",
     "long.html": """<html><body><button>Top button</button><div style="height:6000px">filler</div>
 <button>Bottom button</button></body></html>""",
+    # 300 sections far below, the window's content on top; three things CSS moves from far
+    # sections into the window: a fixed link with text deep inside, a fixed icon-only button
+    # that is its section's own child, and a paragraph shifted up by a negative offset.
+    "far_sections.html": """<html><body><h1>Guide</h1><a href="/start">Start here</a><div id=far></div>
+<script>
+const far = document.getElementById('far');
+for (let i = 0; i < 300; i++) {
+  const s = document.createElement('section');
+  s.innerHTML = '<h2>Part ' + i + '</h2><div><p>Text <a href="/p' + i + '">link ' + i + '</a> <b>more</b></p></div>';
+  s.style.marginTop = '400px';
+  far.appendChild(s);
+}
+const deep = far.children[150].querySelector('div');
+const fixed = 'style="position:fixed;width:30px;height:30px;';
+deep.insertAdjacentHTML('beforeend', '<div><a href=/chat ' + fixed + 'top:8px;right:8px">Chat with us</a></div>');
+far.children[200].insertAdjacentHTML('beforeend', '<button aria-label="Back to top" ' + fixed + 'bottom:0"></button>');
+far.children[3].querySelector('p').style.cssText = 'position:relative;top:-1800px';
+</script></body></html>""",
     "labels.html": """<html><body><div id=box></div><p>Pick one: <input type=radio name=r value=a></p>
 <script>
 // Two blank text nodes and a comment between a checkbox and its words (a script built it so;
@@ -302,6 +320,19 @@ def test_cross_origin_iframe_found_and_clickable(env: Env) -> None:
 def test_iframe_far_below_not_listed(env: Env) -> None:
     state = env.with_page("far_frame.html", capture_page_state)
     assert "Frame button" not in state.text and state.pixels_below > 0
+
+
+def test_far_subtrees_are_not_walked_but_what_css_moves_into_the_window_is_listed(env: Env) -> None:
+    async def body(page: Page) -> tuple[PageState, dict[str, Any]]:
+        raw = await page.evaluate(DOM_STATE_JS, {})
+        return await capture_page_state(page), raw
+
+    state, raw = env.with_page("far_sections.html", body)
+    assert "Start here" in state.text and "Part 0" in state.text and "link 299" not in state.text
+    assert "Chat with us" in state.text and 'aria-label="Back to top"' in state.text, state.text
+    assert "link 3" in state.text, state.text  # Part 3's paragraph, moved up into the window
+    # 300 sections of 6 elements: the far ones are passed over with one box query each.
+    assert raw["walked"] < 600, raw["walked"]
 
 
 def test_new_elements_marked_on_second_capture(env: Env) -> None:

@@ -7,10 +7,19 @@
 // included), and only the part of the page in or near the viewport is returned.
 //
 // Cost control: getBoundingClientRect (cheap once layout is clean, and nothing
-// here writes to the DOM, so no layout thrash) on each element; checkVisibility
-// only on candidates and text parents inside the window; getComputedStyle only
-// for the cursor:pointer test of visible in-window elements outside any
-// interactive ancestor, and for the rare display:contents case.
+// here writes to the DOM, so no layout thrash) on each element the walk reaches;
+// checkVisibility only on candidates and text parents inside the window;
+// getComputedStyle only for the cursor:pointer test of visible in-window elements
+// outside any interactive ancestor, and for the rare display:contents case.
+// A subtree far from the window is not walked: when an element's box is outside
+// it, one native range query gives the box around its children's boxes and all
+// the text below it, and when that is outside the window too nothing below is
+// listed (on the 25,000-node density page this took the capture from ~100 ms to
+// ~30 ms of renderer time; bench/bench_page_state.py). What that box leaves out:
+// a grandchild or deeper element without text that CSS moves into the window
+// (position: fixed under an off-window wrapper, an icon-only button) is not
+// listed until the page scrolls near its wrapper; a fixed element with text,
+// or one that is a direct child of the off-window element, is.
 //
 // Elements only a script makes clickable: a click listener seen by the
 // listener probe (listeners.py: window.__bqClick), an `onclick` property, or a
@@ -85,7 +94,7 @@
   const textMax = opts.textMax || 400000;
 
   const els = [], frames = [], items = [], open = [];
-  let textLen = 0;
+  let textLen = 0, walked = 0;
   const range = document.createRange();
   const origin = location.origin;
   Object.defineProperty(window, "__bq", {
@@ -381,13 +390,21 @@
     rec.item[3] = describe(el, tag, VOID.has(tag) ? "" : text);
   }
 
-  function children(el, tag) {
-    if (el.shadowRoot) return el.shadowRoot.childNodes;
+  // The box around an element's children's boxes and every text below it (Range.getBoundingClientRect).
+  function contentBox(el) {
+    range.selectNodeContents(el);
+    return range.getBoundingClientRect();
+  }
+
+  // The nodes an element shows: its shadow root's, a slot's assigned ones (an array), else its own.
+  // Walked by firstChild/nextSibling: iterating a childNodes list costs ~20x more per node.
+  function parentOf(el, tag) {
+    if (el.shadowRoot) return el.shadowRoot;
     if (tag === "slot") {
       const assigned = el.assignedNodes({ flatten: true });
-      return assigned.length ? assigned : el.childNodes;
+      if (assigned.length) return assigned;
     }
-    return el.childNodes;
+    return el;
   }
 
   // `sel`: the selector of the items of an enclosing delegating container; `itemTag`: the tag
@@ -396,6 +413,7 @@
   function walk(el, inside, parentPointer, sel, itemTag, owner) {
     const tag = el.localName;
     if (SKIP.has(tag)) return;
+    walked++;
     const r = el.getBoundingClientRect();
     const boxed = r.width > 0 && r.height > 0;
     // No box at all (display:none): nothing below renders either, prune the subtree.
@@ -418,21 +436,23 @@
     if (NO_DESCEND.has(tag)) { if (rec) finish(rec); return; }
     const block = BLOCK.has(tag);
     if (block && items.length && items[items.length - 1] !== "\n") items.push("\n");
-    let state = -1;
-    const kids = children(el, tag);
+    let state = -1, kidsFar = false;
+    const from = parentOf(el, tag);
+    const list = Array.isArray(from) ? from : null;
     let kidTag = "";
     // A control with a listener (a button) is no container; a listbox is, whatever made it one.
     if ((rec && script && why !== "control") || (near && CONTAINER_ROLES.has(el.getAttribute("role")))) {
       const own = script && jq ? delegatedSelector(el) : "";
       if (own) sel = sel ? sel + ", " + own : own;
-      else kidTag = repeatedTag(kids);
+      else kidTag = repeatedTag(list || from.childNodes);
       owner = rec;
     }
     // Below a script-clickable element or an item (which may yet drop its line for the controls
     // inside it) cursor:pointer still counts, where it starts.
     const weak = why === "script" || why === "item";
     const below = pointer || (weak && rec !== null && getComputedStyle(el).cursor === "pointer");
-    for (const c of kids) {
+    if (!near && boxed && from === el && !inWin(contentBox(el))) kidsFar = true; // see "Cost control"
+    if (!kidsFar) for (let i = 0, c = list ? list[0] : from.firstChild; c; c = list ? list[++i] : c.nextSibling) {
       if (c.nodeType === 1) walk(c, inside || (cand && !weak) || pointer, below, sel, kidTag, owner);
       else if (c.nodeType === 3) {
         if (state === -1) state = textState(el, r);
@@ -481,6 +501,7 @@
     scrollHeight: se ? se.scrollHeight : vh,
     count: els.length,
     opened: typeof window.__bqOpened === "number" ? window.__bqOpened : null, // tabs it asked for (session.py)
+    walked, // elements whose box was read (what the far-subtree cut saves shows here)
     ms: performance.now() - t0,
   };
 }

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -287,3 +289,23 @@ def test_extract_json(text: str) -> None:
 def test_extract_json_rejects_prose() -> None:
     with pytest.raises(ValueError, match="not a JSON object"):
         extract_json("I will click the button.")
+
+
+def test_a_worker_process_imports_a_providers_sdk_only_when_a_task_uses_it() -> None:
+    """`anthropic` is ~40 MiB and ~2 s of imports in each worker process: a host whose tasks
+    only call OpenAI-compatible servers never loads it, and loads `openai` at the first task."""
+    probe = """
+import sys
+import worker.tasks
+from shared.settings import Settings
+from worker.llm.registry import resolve_model
+print(sorted(m for m in ("anthropic", "openai") if m in sys.modules))
+settings = Settings(openai_api_key="k", anthropic_api_key="k")
+resolve_model("gpt-4o", settings)
+print(sorted(m for m in ("anthropic", "openai") if m in sys.modules))
+resolve_model("claude-sonnet-5", settings)
+print(sorted(m for m in ("anthropic", "openai") if m in sys.modules))
+"""
+    ran = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.split("\n")[:3] == ["[]", "['openai']", "['anthropic', 'openai']"], ran.stdout

@@ -3,6 +3,7 @@ worker processes), apply migrations, make API keys."""
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import socket
@@ -203,6 +204,10 @@ def worker(
     controllers = []
     celery_signals.worker_init.connect(lambda sender, **_kw: controllers.append(sender), weak=False)
     presence = Presence(kind).start()  # run-task accepts tasks of this kind from now on
+    # The pool processes fork from this one: objects of the imports so far move to the
+    # collector's permanent generation, so a child's collections never write their headers
+    # and those pages stay shared with this process instead of being copied into each child.
+    gc.freeze()
     try:
         celery_app.worker_main(
             [

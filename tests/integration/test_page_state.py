@@ -100,6 +100,10 @@ deep.insertAdjacentHTML('beforeend', '<div><a href=/chat ' + fixed + 'top:8px;ri
 far.children[200].insertAdjacentHTML('beforeend', '<button aria-label="Back to top" ' + fixed + 'bottom:0"></button>');
 far.children[3].querySelector('p').style.cssText = 'position:relative;top:-1800px';
 </script></body></html>""",
+    # Prototype.js 1.6 gives arrays a toJSON that JSON.stringify then calls: a string for each list.
+    "prototype_js.html": """<html><body><script>
+Array.prototype.toJSON = function () { return "[" + this.length + " items]"; };
+</script><h1>Legacy portal</h1><a href="/invoices">Invoices</a><button>Download</button></body></html>""",
     "labels.html": """<html><body><div id=box></div><p>Pick one: <input type=radio name=r value=a></p>
 <script>
 // Two blank text nodes and a comment between a checkbox and its words (a script built it so;
@@ -333,6 +337,12 @@ def test_far_subtrees_are_not_walked_but_what_css_moves_into_the_window_is_liste
     assert "link 3" in state.text, state.text  # Part 3's paragraph, moved up into the window
     # 300 sections of 6 elements: the far ones are passed over with one box query each.
     assert raw["walked"] < 600, raw["walked"]
+
+
+def test_a_page_whose_library_changes_json_is_captured_all_the_same(env: Env) -> None:
+    state = env.with_page("prototype_js.html", capture_page_state)
+    assert "Legacy portal" in state.text and "Invoices" in state.text and "Download" in state.text, state.text
+    assert len(state.elements) == 2
 
 
 def test_new_elements_marked_on_second_capture(env: Env) -> None:

@@ -39,6 +39,10 @@ def test_a_spinning_renderer_is_slowed_and_gets_its_priority_back_when_calm() ->
         poll("the spinning renderer slowed", lambda: nice(spinner) == SLOW_NICE, timeout=60)
         assert set(watch.slowed) == {spinner.pid} and set(watch.slowed[spinner.pid]) == {spinner.pid}
         assert nice(sleeper) == 0 and nice(other) == 0
+        # The sleeping renderer's threads were read at its first two looks only; since then one
+        # read of its process's run time a look said it was quiet.
+        quiet = watch._seen[sleeper.pid]
+        assert quiet.ran is not None and quiet.ran[0] - quiet.at >= 0.5, (quiet.at, quiet.ran)
         calm_flag.touch()
         if os.geteuid() == 0:  # only a privileged worker may raise a priority again
             poll("its priority back", lambda: nice(spinner) == 0, timeout=60)

@@ -18,6 +18,12 @@ to 8 times a second over their first second; pages loading beside them 18 to 39 
 and that renderer was slowed for 1.3 s). Under heavy load (16) a renderer starting up
 can want a processor for a second without sleeping and be slowed until it calms down.
 
+A renderer whose threads together ran for under QUIET_SHARE of a processor since its
+last look (one read of /proc/<pid>/stat) has no thread read: most renderers idle between
+steps, and reading every thread of every renderer four times a second was 7% of the
+worker's Python on the density bench. A spinning thread runs for more than that even on
+a host loaded 8 times over, so it is read at the next look.
+
 Calm: its threads together ran or waited to run for under CALM_SHARE of a processor over
 the window (a slowed thread that still spins waits rather than runs, so its run time
 alone would call it calm). Read from /proc/<pid>/task/<tid>/schedstat and status (Linux;
@@ -45,6 +51,8 @@ SLEEPS_A_SECOND = 10  # ...and slept of its own accord fewer times than this a s
 CALM_SHARE = 0.3  # its threads together wanted under this share of a processor: its priority back
 SLOW_NICE = 19
 FULL_SCAN_SECONDS = 2.0
+QUIET_SHARE = 0.08  # a renderer that ran for under this share of a processor since its last look: not read
+TICK_NS = 1e9 / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 1e7
 
 
 def _read(path: str) -> str | None:
@@ -98,6 +106,12 @@ def wanted(pid: int) -> dict[int, int] | None:
     return times
 
 
+def ran(pid: int) -> float | None:
+    """The nanoseconds all the process's threads ran (user and system); None when it is gone."""
+    stat = (_read(f"/proc/{pid}/stat") or "").rpartition(")")[2].split()
+    return (int(stat[11]) + int(stat[12])) * TICK_NS if len(stat) > 12 else None
+
+
 def sleeps(pid: int, tid: int) -> int | None:
     """How many times the thread went to sleep of its own accord; None when it is gone."""
     status = (_read(f"/proc/{pid}/task/{tid}/status") or "").partition("\nvoluntary_ctxt_switches:")[2]
@@ -112,6 +126,7 @@ class _Renderer:
     # when their sleeps were first counted, that count).
     hot: dict[int, tuple[float, float, int]] = field(default_factory=dict)
     totals: deque[tuple[float, int]] = field(default_factory=deque)  # (time, all threads' wanted), over the window
+    ran: tuple[float, float] | None = None  # (time, all threads' run nanoseconds) at the last look
 
 
 @dataclass
@@ -178,10 +193,12 @@ class BusyRenderers:
         """One look at every renderer: slow the spinning ones, raise the calm slowed ones."""
         now = time.monotonic()
         for pid in self.renderers():
+            known = self._seen.get(pid)
+            if known is not None and pid not in self.slowed and not known.hot and self._quiet(pid, known, now):
+                continue
             times = wanted(pid)
             if times is None:
                 continue
-            known = self._seen.get(pid)
             if known is None:
                 self._seen[pid] = _Renderer(now, times, totals=deque([(now, sum(times.values()))]))
                 continue
@@ -204,6 +221,15 @@ class BusyRenderers:
                 self._restore(pid)
             elif not calm:
                 self._slow_spinning(pid, known, now)
+
+    @staticmethod
+    def _quiet(pid: int, known: _Renderer, now: float) -> bool:
+        """Its threads together ran under QUIET_SHARE of a processor since the last look."""
+        total, last = ran(pid), known.ran
+        known.ran = (now, total) if total is not None else None
+        return (
+            total is not None and last is not None and (total - last[1]) / max(now - last[0], 1e-3) / 1e9 < QUIET_SHARE
+        )
 
     def _slow_spinning(self, pid: int, known: _Renderer, now: float) -> None:
         """Nice 19 for each thread that wanted a processor for WINDOW_SECONDS on end without

@@ -146,7 +146,10 @@ def api(
 def worker(
     concurrency: Annotated[int | None, typer.Option("--concurrency", "-c", help="Tasks at once on this host")] = None,
     processes: Annotated[
-        int | None, typer.Option("--processes", "-p", help="Worker processes sharing them (default: one a core)")
+        int | None,
+        typer.Option(
+            "--processes", "-p", help="Worker processes sharing them (default: one per 8 tasks, up to one a core)"
+        ),
     ] = None,
     browser_kind: Annotated[
         BrowserKind | None,
@@ -233,9 +236,16 @@ def worker(
     leave(code)
 
 
+# Tasks one worker process hosts before the default adds another (on another core).
+TASKS_PER_PROCESS = 8
+
+
 def worker_processes(concurrency: int, asked: int, cores: int) -> int:
-    """How many processes share `concurrency` tasks: `asked` (0: the most, up to one a core,
-    that divides them evenly), so --concurrency keeps meaning tasks at once on the host."""
+    """How many processes share `concurrency` tasks: `asked`, or by default the fewest, up to
+    one a core and dividing them evenly, that host at most TASKS_PER_PROCESS each (the most
+    when none does), so --concurrency keeps meaning tasks at once on the host. Each process
+    costs a Python, a Playwright driver and a Chromium's own processes (~250 MiB), and one
+    carries 8 agents' steps at the same CPU a step as two (docs/benchmarks.md)."""
     if asked:
         if asked > concurrency or concurrency % asked:
             raise ValueError(
@@ -243,7 +253,8 @@ def worker_processes(concurrency: int, asked: int, cores: int) -> int:
                 f"(e.g. --processes {max(d for d in range(1, concurrency + 1) if concurrency % d == 0 and d <= asked)})"
             )
         return asked
-    return max(d for d in range(1, min(cores, concurrency) + 1) if concurrency % d == 0)
+    fits = [d for d in range(1, min(cores, concurrency) + 1) if concurrency % d == 0]
+    return next((d for d in fits if concurrency // d <= TASKS_PER_PROCESS), fits[-1])
 
 
 @app.command()

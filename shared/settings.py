@@ -65,9 +65,10 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
 
     # Workers and the browser.
-    # Tasks at once on a worker host, split into worker_processes processes (0: as many as
-    # the host has cores, dividing worker_concurrency evenly), each running its share of the
-    # tasks on one event loop and one Chromium. See docs/operations.md, "Concurrency".
+    # Tasks at once on a worker host, split into worker_processes processes (0: the fewest,
+    # up to one a core and dividing worker_concurrency evenly, that host at most 8 tasks each),
+    # each running its share of the tasks on one event loop and one Chromium. See
+    # docs/operations.md, "Concurrency".
     worker_concurrency: int = Field(default=2, ge=1)
     worker_processes: int = Field(default=0, ge=0)
     # Admission: a worker takes no new task while its host has less memory available than

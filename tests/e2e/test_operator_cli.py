@@ -68,6 +68,14 @@ class Dev:
     # Whether the API accepted a connection at the moment each line arrived.
     port_open_at_line: list[bool] = field(default_factory=list)
     seen: list[psutil.Process] = field(default_factory=list)
+    reader: threading.Thread | None = None
+
+    def all_output(self) -> str:
+        """Everything dev printed, once it has ended: the reader pings the port at each line,
+        so it may still be lines behind when dev exits."""
+        assert self.reader is not None
+        self.reader.join(timeout=SLOW)
+        return "".join(self.lines)
 
     def read(self) -> None:
         assert self.proc.stdout is not None
@@ -122,7 +130,8 @@ def dev(tmp_path: Path, model: ScriptedModelServer) -> Iterator[Dev]:
         start_new_session=True,
     )
     started = Dev(proc, port)
-    threading.Thread(target=started.read, daemon=True).start()
+    started.reader = threading.Thread(target=started.read, daemon=True)
+    started.reader.start()
     try:
         yield started
     finally:
@@ -242,7 +251,7 @@ def test_dev_ends_saying_so_when_its_worker_dies(dev: Dev) -> None:
     tree = dev.descendants()
     worker.kill()
     assert dev.proc.wait(timeout=SLOW) != 0
-    said = "".join(dev.lines)
+    said = dev.all_output()
     assert "the worker stopped on its own (exit code -9)" in said, said[-2000:]
     ours = [p for p in tree if "crashpad" not in _name(p)]
     poll("every process dev started to end", lambda: not [p for p in ours if _alive(p)], timeout=SLOW)

@@ -19,7 +19,13 @@ The session is this module's own CDP session on the tab, made at the tab's first
 plain click and kept while the tab lives (Playwright's sessions are not reachable).
 The commit is taken from Playwright's own `framenavigated`, so when the click returns,
 Playwright's view of the tab (its URL and load states, which the next step's
-`BrowserSession.ready` waits on) is already the new document's."""
+`BrowserSession.ready` waits on) is already the new document's.
+
+A navigation turned into a download tells the tab it stopped loading before it tells
+that a download began (Chromium decides on the download after it has dropped the
+navigation; a few milliseconds apart, in either order on the wire). So a navigation
+that ended without a commit is asked for its response: one that is not a 204 or 205
+and made no document is a download on its way, and the click waits for it."""
 
 from __future__ import annotations
 
@@ -29,7 +35,7 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
-from playwright.async_api import CDPSession, Download, Frame, Page
+from playwright.async_api import CDPSession, Download, Frame, Page, Request
 from playwright.async_api import Error as PlaywrightError
 
 log = logging.getLogger("browserq.click")
@@ -113,8 +119,15 @@ async def click_at(page: Page, x: float, y: float) -> Clicked:
     def on_download(_download: Download) -> None:
         downloaded.set()
 
+    navigations: list[Request] = []  # the tab's top-level navigation requests since the click
+
+    def on_request(request: Request) -> None:
+        if request.is_navigation_request() and request.frame is page.main_frame:
+            navigations.append(request)
+
     page.on("framenavigated", on_navigated)
     page.on("download", on_download)
+    page.on("request", on_request)
     try:
         watch.arm()
         await page.mouse.click(x, y)
@@ -134,7 +147,7 @@ async def click_at(page: Page, x: float, y: float) -> Clicked:
             return Clicked(True, False, 0)  # the new document has asked for no tab yet
         if not watch.ended.is_set():
             log.info("a navigation the click requested had not ended after %s s", NAVIGATION_WAIT_SECONDS)
-        elif watch.download and not downloaded.is_set():
+        elif (watch.download or await _answered_as_download(navigations)) and not downloaded.is_set():
             try:
                 await asyncio.wait_for(downloaded.wait(), DOWNLOAD_EVENT_SECONDS)
             except TimeoutError:
@@ -143,6 +156,20 @@ async def click_at(page: Page, x: float, y: float) -> Clicked:
     finally:
         page.remove_listener("framenavigated", on_navigated)
         page.remove_listener("download", on_download)
+        page.remove_listener("request", on_request)
+
+
+async def _answered_as_download(navigations: list[Request]) -> bool:
+    """Whether the last navigation, which ended without a document, was answered with one
+    that Chromium saves instead (any answer but a 204 or 205, which leave the page as it is).
+    Playwright's driver settles the response before it tells the request failed."""
+    if not navigations:
+        return False
+    try:
+        response = await navigations[-1].response()
+    except PlaywrightError:
+        return False
+    return response is not None and response.status not in (204, 205)
 
 
 async def _barrier(watch: _Watch) -> int | None:

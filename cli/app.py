@@ -127,6 +127,11 @@ def api(
     ensure_secret_key()
     _share_metrics()
     _logging("json")
+    _serve_api(host, port)
+
+
+def _serve_api(host: str, port: int) -> None:
+    """The API in this process until a signal stops it."""
     import uvicorn
 
     from api.main import create_app
@@ -390,19 +395,7 @@ def dev(
                 (f"API key: {key}", "green"),
             ],
         )
-        import uvicorn
-
-        from api.main import create_app
-
-        # A client holding a connection open (a live view's stream) must not hold up the stop.
-        uvicorn.run(
-            create_app(),
-            host="127.0.0.1",
-            port=port,
-            log_level="info",
-            log_config=None,
-            timeout_graceful_shutdown=get_settings().api_shutdown_grace_seconds,
-        )
+        _serve_api("127.0.0.1", port)
     finally:
         stop_children(children, grace=DEV_CHILD_GRACE)
 

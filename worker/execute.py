@@ -38,7 +38,6 @@ from worker.judge import judge_request, judge_run
 from worker.live_view import LiveView
 from worker.llm.cost_cap import CappedCalls, CostCap
 from worker.llm.registry import resolve_model
-from worker.media.screenshots import take_screenshot
 from worker.media.task_files import TaskFiles
 from worker.replay import model_for_task
 from worker.task_steps import REFUSED, StoreRefused, TaskSteps
@@ -245,7 +244,7 @@ async def _run(
             outcome = await agent.run_to_end()
         extra: dict[str, Any] = {}
         if task.judge and outcome.status in (TaskStatus.finished, TaskStatus.failed):
-            extra.update(await _judge(task, outcome, agent, settings, cap))
+            extra.update(await _judge(task, outcome, agent, task_files, settings, cap))
         if outcome.sources is not None:
             extra["answer_sources"] = outcome.sources
         files = agent.written_files + session.downloaded
@@ -301,7 +300,9 @@ def _cost_cap(task: Task, settings: Settings) -> CostCap | None:
     return CostCap(Decimal(str(task.max_cost_usd)), spent_usd=Decimal(str(spent)))
 
 
-async def _judge(task: Task, outcome: Outcome, agent: Agent, settings: Settings, cap: CostCap | None) -> dict[str, Any]:
+async def _judge(
+    task: Task, outcome: Outcome, agent: Agent, task_files: TaskFiles, settings: Settings, cap: CostCap | None
+) -> dict[str, Any]:
     """The judge's report and tokens, as columns for the task's final write."""
     name = billing.judge_model_of(task)
     model = resolve_model(name, settings)
@@ -309,9 +310,7 @@ async def _judge(task: Task, outcome: Outcome, agent: Agent, settings: Settings,
     if model.vision:  # the last screenshot, secrets masked; the judge goes without one rather than wait
         try:
             async with asyncio.timeout(JUDGE_SCREENSHOT_TIMEOUT):
-                page = await agent.session.page()
-                taken = await take_screenshot(page, None, False, settings.screenshot_quality, agent.redactor.values)
-                shot = taken.jpeg  # None when the page's text held a secret it could not mask: withheld
+                shot = await task_files.last_look(await agent.session.page())
         except TimeoutError:
             shot = None
     request = judge_request(task, outcome, agent.run.history, shot)

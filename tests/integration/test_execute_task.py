@@ -6,6 +6,8 @@ tried here in seconds instead of through the e2e suite."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import io
 import json
 import tempfile
 from collections.abc import Iterator
@@ -13,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image, ImageStat
 from sqlmodel import col, select
 
 from shared import billing
+from shared.crypto import encrypt_json
 from shared.db import session_scope
 from shared.keys import create_api_key
 from shared.models import Step, Task, TaskStatus
@@ -237,3 +241,39 @@ def test_the_judge_reads_the_run_and_its_verdict_and_tokens_are_stored(
     user = next(m for m in judged["messages"] if m["role"] == "user")["content"]
     assert [part["type"] for part in user] == ["text", "image_url"]  # gpt-4.1 sees: the last screenshot goes too
     assert billing.cost_of(task, settings).input_tokens == task.input_tokens + 700
+
+
+SECRET = "Hunter7Orchid7037"
+# The value drawn upper-cased and dash-separated: forms only the folded search finds.
+ECHO = f"""<!doctype html><title>Echo</title><body style="margin:0;background:#fff">
+<p style="position:absolute;left:20px;top:80px;margin:0;font:30px/40px monospace;color:#000">{SECRET.upper()}</p>
+<p style="position:absolute;left:20px;top:140px;margin:0;font:30px/40px monospace;color:#000">{"-".join(SECRET)}</p>
+<p style="position:absolute;left:20px;top:200px;margin:0;font:30px/40px monospace;color:#000">Plain words</p>
+</body>"""
+
+
+def test_the_judges_screenshot_masks_a_secret_however_the_page_draws_it(
+    settings: Settings, model: ScriptedModelServer, site: SiteServer
+) -> None:
+    url = site.add_page("exec-judge-echo", ECHO)
+    verdict = {"verdict": True, "reasoning": "Done.", "failure_reason": ""}
+    key = model.script(
+        [answer("Open", {"navigate": {"url": url}}), answer("Report", {"done": {"text": "ok"}}), verdict]
+    )
+    task_id = _new_task(
+        f"Look at the echo [script:{key}]",
+        judge=True,
+        secrets_encrypted=encrypt_json({"pw": SECRET}),
+        secret_names=["pw"],
+    )
+
+    assert _run(task_id, settings) == TaskStatus.finished
+    judged = model.calls(key)["requests"][2]
+    assert "judge" in "\n".join(message_texts(judged))
+    user = next(m for m in judged["messages"] if m["role"] == "user")["content"]
+    image_url = next(part["image_url"]["url"] for part in user if part["type"] == "image_url")
+    image = Image.open(io.BytesIO(base64.b64decode(image_url.split(",", 1)[1]))).convert("L")
+    for what, box in {"upper-cased": (25, 85, 300, 115), "dash-separated": (25, 145, 300, 175)}.items():
+        brightness = ImageStat.Stat(image.crop(box)).mean[0]
+        assert brightness < 40, f"the {what} echo is not blacked out in the judge's screenshot (mean {brightness:.0f})"
+    assert ImageStat.Stat(image.crop((25, 205, 200, 235))).mean[0] > 150, "text without a secret was blacked out"

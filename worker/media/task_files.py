@@ -21,7 +21,7 @@ from shared.storage import UPLOAD_MAX_BYTES, FileNameError, Storage, StorageErro
 from worker.browser.page_state import PageState
 from worker.browser.session import BrowserSession
 from worker.media.recorder import ScreencastRecorder
-from worker.media.screenshots import take_screenshot
+from worker.media.screenshots import Screenshot, take_screenshot
 
 log = logging.getLogger("browserq.media")
 
@@ -68,10 +68,7 @@ class TaskFiles:
         """Called once the step's page state is captured: shoot now, store in the
         background; the JPEG is what a vision model is sent too."""
         started = time.perf_counter()
-        async with self._recorder.paused() if self._recorder is not None else contextlib.nullcontext():
-            shot = await take_screenshot(
-                page, state, self.highlight, self.settings.screenshot_quality, self.secret_forms(), self.secret_folded()
-            )
+        shot = await self._shoot(page, state, self.highlight)
         self.screenshot_ms.append((time.perf_counter() - started) * 1000)
         data = shot.jpeg
         if shot.withheld:
@@ -79,6 +76,19 @@ class TaskFiles:
         if data is not None:
             self._shots[step] = asyncio.create_task(self._store_shot(step, data))
         return data
+
+    async def last_look(self, page: Page) -> bytes | None:
+        """The page as the run left it, for the judge: masked as every step's screenshot
+        is, never stored; None when it was withheld or could not be taken."""
+        return (await self._shoot(page, None, False)).jpeg
+
+    async def _shoot(self, page: Page, state: PageState | None, highlight: bool) -> Screenshot:
+        """A screenshot with every form of the task's secrets masked, the recording stopped
+        meanwhile (its frames never show the labels or the masks)."""
+        async with self._recorder.paused() if self._recorder is not None else contextlib.nullcontext():
+            return await take_screenshot(
+                page, state, highlight, self.settings.screenshot_quality, self.secret_forms(), self.secret_folded()
+            )
 
     async def _store_shot(self, step: int, data: bytes) -> str | None:
         key = names.screenshot_key(self.task_id, step)

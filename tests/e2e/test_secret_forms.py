@@ -151,3 +151,4 @@ def test_echoes_however_drawn_are_masked_or_the_shot_withheld(
     # occurrence, so the step's screenshot was neither stored nor sent, and the step says why.
     assert 4 not in by_step and sorted(by_step) == [1, 2, 3], shots
     assert "screenshot of this step was withheld" in task["steps"][3]["evaluation_previous_goal"], task["steps"][3]
+    assert "image_url" in json.dumps(requests[2]) and "image_url" not in json.dumps(requests[3])  # nor sent

@@ -191,9 +191,11 @@ class Agent:
         only_done = step >= self.run.max_steps
         screenshot = None
         if getattr(self.model, "vision", False):
+            # The observer's shot, or none: one it withheld is not taken again.
             screenshot = (
                 shot
-                or (
+                if self.observer is not None
+                else (
                     await take_screenshot(
                         page, state, False, self.settings.screenshot_quality, self.redactor.values, self.redactor.folded
                     )

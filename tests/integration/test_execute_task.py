@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from PIL import Image, ImageStat
+from playwright.async_api import Page
 from sqlmodel import col, select
 
 from shared import billing
@@ -31,10 +32,11 @@ from tests.support.scripted_model import ScriptedModelServer, answer, message_te
 from tests.support.site import SiteServer
 from tests.support.stack import CHROMIUM
 from worker.agent.control import TaskControl
-from worker.agent.loop import Agent
+from worker.agent.loop import Agent, Outcome
 from worker.agent.prompt import RunState
 from worker.agent.steps import StepRecord
 from worker.browser import egress, guard
+from worker.browser.page_state import PageState
 from worker.browser.pool import BrowserPool
 from worker.browser.session import BrowserSession
 from worker.execute import execute_task
@@ -133,6 +135,54 @@ def test_the_set_up_notices_reach_the_model_and_step_one(settings: Settings, mod
     assert (steps[1].notices, steps[1].shown_evaluation) == (None, "Success")
 
 
+class Kept:
+    """A step sink that keeps the records in a list (no database)."""
+
+    def __init__(self) -> None:
+        self.records: list[StepRecord] = []
+
+    async def add(self, record: StepRecord) -> None:
+        self.records.append(record)
+
+
+def _run_agent(run: RunState, model: ScriptedModelServer, vision: bool, **fields: Any) -> tuple[Outcome, Kept]:
+    """An Agent on its own (no database, no TaskFiles) in a real Chromium behind the egress gate."""
+    settings = Settings(chromium_path=CHROMIUM, allow_private_hosts=["127.0.0.1:*"], data_dir=Path(tempfile.mkdtemp()))
+    kept = Kept()
+
+    async def go() -> Outcome:
+        pool = BrowserPool(settings)
+        gate = await egress.Egress().open(egress.Rules(None, AllowList.parse(settings.allow_private_hosts)))
+        try:
+            context = await pool.new_context(proxy=gate.proxy)  # every connection through the gate, as a task's
+            session = BrowserSession(context, settings.data_dir / "downloads")
+            session.guard = guard.NetworkGuard(gate, session.events.add)
+            await session.guard.install(context)
+            await session.start()
+            agent = Agent(
+                run=run,
+                session=session,
+                model=OpenAIChatModel(
+                    name="gpt-4.1", model="gpt-4.1", vision=vision, api_key="x", base_url=model.base_url, timeout=30
+                ),
+                control=TaskControl(Lease(task_id="agent-test", attempt=1, worker_id="test"), settings),
+                steps=kept,
+                settings=settings,
+                secrets={},
+                files_dir=settings.data_dir,
+                **fields,
+            )
+            try:
+                return await agent.run_to_end()
+            finally:
+                await session.close()
+        finally:
+            await gate.close()
+            await pool.close()
+
+    return asyncio.run(go()), kept
+
+
 def test_the_agent_alone_tells_the_model_why_its_data_was_refused(model: ScriptedModelServer, site: SiteServer) -> None:
     """An Agent with its own step sink (a list), no database: the output schema's check
     sends the model back with the reason, and the corrected answer finishes the task."""
@@ -145,53 +195,33 @@ def test_the_agent_alone_tells_the_model_why_its_data_was_refused(model: Scripte
             answer("Report again", {"done": {"data": {"count": 42}}}),
         ]
     )
-    settings = Settings(chromium_path=CHROMIUM, allow_private_hosts=["127.0.0.1:*"], data_dir=Path(tempfile.mkdtemp()))
-
-    class Kept:
-        def __init__(self) -> None:
-            self.records: list[StepRecord] = []
-
-        async def add(self, record: StepRecord) -> None:
-            self.records.append(record)
-
-    kept = Kept()
-
-    async def go() -> Any:
-        pool = BrowserPool(settings)
-        gate = await egress.Egress().open(egress.Rules(None, AllowList.parse(settings.allow_private_hosts)))
-        try:
-            context = await pool.new_context(proxy=gate.proxy)  # every connection through the gate, as a task's
-            session = BrowserSession(context, settings.data_dir / "downloads")
-            session.guard = guard.NetworkGuard(gate, session.events.add)
-            await session.guard.install(context)
-            await session.start()
-            agent = Agent(
-                run=RunState(task=f"Count it [script:{key}]", output_schema=schema, secret_names=[], max_steps=5),
-                session=session,
-                model=OpenAIChatModel(
-                    name="gpt-4.1", model="gpt-4.1", vision=False, api_key="x", base_url=model.base_url, timeout=30
-                ),
-                control=TaskControl(Lease(task_id="agent-test", attempt=1, worker_id="test"), settings),
-                steps=kept,
-                settings=settings,
-                secrets={},
-                files_dir=settings.data_dir,
-            )
-            try:
-                return await agent.run_to_end()
-            finally:
-                await session.close()
-        finally:
-            await gate.close()
-            await pool.close()
-
-    outcome = asyncio.run(go())
+    run = RunState(task=f"Count it [script:{key}]", output_schema=schema, secret_names=[], max_steps=5)
+    outcome, kept = _run_agent(run, model, vision=False)
     assert (outcome.status, json.loads(outcome.output)) == (TaskStatus.finished, {"count": 42})
     assert [r.step for r in kept.records] == [1, 2, 3]
     refused = kept.records[1].results[0]
     assert "error" in refused and "not valid against the output schema at count" in refused["error"]
     third = "\n".join(message_texts(model.calls(key)["requests"][2], "user"))
     assert refused["error"] in third
+
+
+def test_a_vision_model_is_sent_the_observers_screenshot_and_none_it_withheld(
+    model: ScriptedModelServer, site: SiteServer
+) -> None:
+    """The observer (the worker's TaskFiles) shoots each step; a step it withheld (None) goes to
+    the model without an image, never with one the loop took itself."""
+    url = site.add_page("exec-observed", PAGE)
+    key = model.script([answer("Open", {"navigate": {"url": url}}), answer("Report", {"done": {"text": "seen"}})])
+
+    class WithholdsStepTwo:
+        async def observed(self, step: int, page: Page, state: PageState) -> bytes | None:
+            return None if step == 2 else await page.screenshot(type="jpeg")
+
+    run = RunState(task=f"Look [script:{key}]", output_schema=None, secret_names=[], max_steps=5)
+    outcome, _kept = _run_agent(run, model, vision=True, observer=WithholdsStepTwo())
+    assert outcome.status == TaskStatus.finished
+    images = ["image_url" in json.dumps(r) for r in model.calls(key)["requests"]]
+    assert images == [True, False]
 
 
 def test_the_cost_cap_stops_before_the_call_that_would_pass_it_and_the_judge_stays_under_it(

